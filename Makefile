@@ -1,0 +1,39 @@
+# hotstandby: the two commands of the README, plus the pieces they are made of.
+#   make demo   set up everything on a fresh Debian 12 machine, build, run the two-node demo
+#   make test   set up everything, build, run every test (release, then ASan/UBSan, then fuzz)
+SHELL := /bin/bash
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS ?= $(shell nproc)
+GEN := $(shell command -v ninja >/dev/null 2>&1 && echo -G Ninja)
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build test test-release test-asan fuzz demo bench clean format lint
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@[ -f $(BUILD)/CMakeCache.txt ] || cmake -S . -B $(BUILD) $(GEN) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@scripts/run-tests.sh
+
+demo: build
+	@scripts/demo.sh
+
+bench: build
+	@scripts/bench.sh
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp' '*.c' '*.h')
+
+lint:
+	clang-tidy -p $(BUILD) $$(git ls-files 'hb/*.cpp' 'core/*.cpp' 'cli/*.cpp')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

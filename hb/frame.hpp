@@ -1,0 +1,143 @@
+// Heartbeat wire format. Pure: no I/O, no clocks.
+//
+// Frame (big-endian), version 1:
+//   off size field
+//    0   2   magic 0x48 0x53 ("HS")
+//    2   1   version (1)
+//    3   1   type (FrameType)
+//    4   1   flags (FrameFlag bits)
+//    5   1   slot of the sender
+//    6   1   role of the sender (hs::Role)
+//    7   1   path index of the sender (1-based, informational)
+//    8   4   node id of the sender
+//   12   4   incarnation of the sender (persisted boot counter; raises on every start)
+//   16   8   epoch (term) of the sender
+//   24   8   sequence number (per sender incarnation, per path, starts at 1, strictly increasing)
+//   32   8   send time, sender's monotonic clock, ns
+//   40   8   echo time: the send time of the last frame the sender received from us on this path
+//   48   4   echo hold, us: how long the sender held that echo before sending this frame
+//   52   4   the sender's heartbeat interval on this path, us
+//   56   2   payload length L (<= kMaxPayload)
+//   58   L   payload
+//  58+L 16   tag: HMAC-SHA256 over bytes [0, 58+L), truncated to 128 bits (as RFC 4868)
+//
+// Stream paths (TCP, serial) wrap each frame as:
+//   0xA5 0x5A, length u16 (of the frame), frame, CRC-32C u32 of the frame (serial and TCP alike)
+// and resynchronise on the next 0xA5 0x5A after garbage.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "core/types.hpp"
+
+namespace hs::hb {
+
+inline constexpr std::uint8_t kVersion = 1;
+inline constexpr std::size_t kHeaderSize = 58;
+inline constexpr std::size_t kTagSize = 16;
+inline constexpr std::size_t kMaxPayload = 1024;
+inline constexpr std::size_t kMaxFrame = kHeaderSize + kMaxPayload + kTagSize;
+inline constexpr std::size_t kStreamOverhead = 2 + 2 + 4;  // sync, length, CRC
+
+enum class FrameType : std::uint8_t {
+    Heartbeat = 1,  // periodic; carries role, epoch, flags
+    Handover = 2,   // "take over now": graceful switchover or clean shutdown of the active
+    Leaving = 3,    // the sender is shutting down (a standby leaving)
+};
+
+namespace flag {
+inline constexpr std::uint8_t BmcOk = 0x01;        // the sender reaches its BMC
+inline constexpr std::uint8_t Unconfirmed = 0x02;  // active role unconfirmed after a stall
+inline constexpr std::uint8_t Fit = 0x04;          // the sender is fit to be active
+inline constexpr std::uint8_t Preferred = 0x08;    // the sender is in the preferred slot
+}  // namespace flag
+
+struct Frame {
+    FrameType type = FrameType::Heartbeat;
+    std::uint8_t flags = 0;
+    std::uint8_t slot = 0;
+    Role role = Role::Init;
+    std::uint8_t pathIndex = 0;
+    std::uint32_t nodeId = 0;
+    std::uint32_t incarnation = 0;
+    std::uint64_t epoch = 0;
+    std::uint64_t seq = 0;
+    std::uint64_t sendTimeNs = 0;
+    std::uint64_t echoTimeNs = 0;
+    std::uint32_t echoHoldUs = 0;
+    std::uint32_t intervalUs = 0;
+    std::vector<std::uint8_t> payload;
+
+    bool operator==(const Frame&) const = default;
+};
+
+// The pre-shared key. Loaded from a file that must not be group- or world-readable.
+class Key {
+public:
+    Key() = default;
+    explicit Key(std::vector<std::uint8_t> bytes) : bytes_(std::move(bytes)) {}
+    // Reads a key file: raw bytes or hex text, at least 16 bytes of key material. Fails (with a
+    // message that names the file and never prints key material) if the file is missing, empty,
+    // too short, not a regular file, or readable by group/other.
+    static Key fromFile(const std::string& path, std::string& error);
+    std::span<const std::uint8_t> bytes() const { return bytes_; }
+    bool empty() const { return bytes_.empty(); }
+    // Short non-secret fingerprint (first 4 bytes of SHA-256 of the key, hex) for logs.
+    std::string fingerprint() const;
+
+private:
+    std::vector<std::uint8_t> bytes_;
+};
+
+enum class DecodeError : std::uint8_t {
+    Ok = 0,
+    TooShort,
+    BadMagic,
+    BadVersion,
+    BadType,
+    BadLength,
+    BadRole,
+    AuthFailure,
+};
+std::string_view toString(DecodeError e);
+
+// Appends the encoded, authenticated frame to out.
+void encode(const Frame& f, const Key& key, std::vector<std::uint8_t>& out);
+std::vector<std::uint8_t> encode(const Frame& f, const Key& key);
+// Verifies the tag (constant time) before trusting any field. Returns Ok and fills out, or an error.
+DecodeError decode(std::span<const std::uint8_t> bytes, const Key& key, Frame& out);
+
+// CRC-32C (Castagnoli).
+std::uint32_t crc32c(std::span<const std::uint8_t> data);
+
+// Wraps one encoded frame for a stream path (sync, length, frame, CRC).
+void wrapStream(std::span<const std::uint8_t> frame, std::vector<std::uint8_t>& out);
+
+// Splits a byte stream back into frames. Feed it whatever arrives; it calls onFrame for every
+// well-formed wrapped frame (CRC checked, not yet authenticated) and counts what it skipped.
+class StreamDeframer {
+public:
+    using FrameHandler = std::function<void(std::span<const std::uint8_t> frame)>;
+    explicit StreamDeframer(FrameHandler onFrame) : onFrame_(std::move(onFrame)) {}
+    void feed(std::span<const std::uint8_t> bytes);
+    void reset() { buf_.clear(); }
+    std::uint64_t garbageBytes() const { return garbageBytes_; }  // bytes skipped while resyncing
+    std::uint64_t crcErrors() const { return crcErrors_; }
+    std::uint64_t badLengths() const { return badLengths_; }
+
+private:
+    FrameHandler onFrame_;
+    std::vector<std::uint8_t> buf_;
+    std::uint64_t garbageBytes_ = 0;
+    std::uint64_t crcErrors_ = 0;
+    std::uint64_t badLengths_ = 0;
+};
+
+}  // namespace hs::hb

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian package hotstandby needs to build, test and demo.
+# Idempotent: only missing packages are installed. Needs root (apt-get).
+set -euo pipefail
+PKGS=(
+  build-essential cmake ninja-build pkg-config git
+  libboost-dev libboost-system-dev libfmt-dev libssl-dev libtomlplusplus-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev clang libclang-rt-14-dev clang-format clang-tidy
+  libserialport-dev libgpiod-dev libsystemd-dev
+  snmpd snmp snmptrapd libsnmp-dev smitools
+  freeipmi-tools libfreeipmi-dev libipmimonitoring-dev openipmi libopenipmi-dev ipmitool
+  socat iproute2 nftables stress-ng procps psmisc python3
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run as root (apt-get) or install them by hand" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+# Never let package installation start system daemons (snmpd, ipmi, ...): tests start their own.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; created_policy=1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
+[ "$created_policy" -eq 1 ] && rm -f "$policy"
+exit 0

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every test: the release build's ctest suite (unit, simulation, integration against real
+# snmpd/snmptrapd/ipmi_sim/socat/network namespaces), the same unit and simulation tests under
+# AddressSanitizer + UBSan, and a bounded libFuzzer run of every fuzz target.
+# Exits non-zero on any failure. Integration tests need root (network namespaces).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+ASAN_BUILD=${ASAN_BUILD:-build-asan}
+FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
+JOBS=${JOBS:-$(nproc)}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+GEN=""
+command -v ninja >/dev/null 2>&1 && GEN="-G Ninja"
+fail=0
+
+echo "== sanitizer build (address, undefined): unit and simulation tests"
+[ -f "$ASAN_BUILD/CMakeCache.txt" ] || cmake -S . -B "$ASAN_BUILD" $GEN -DCMAKE_BUILD_TYPE=Debug -DHS_SANITIZE=ON >/dev/null
+if cmake --build "$ASAN_BUILD" -j "$JOBS"; then
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir "$ASAN_BUILD" -L 'unit|sim' -j "$JOBS" --output-on-failure || fail=1
+else
+  echo "sanitizer build FAILED"; fail=1
+fi
+
+echo "== fuzz targets (clang libFuzzer, ${FUZZ_SECONDS}s each)"
+if command -v clang++ >/dev/null 2>&1; then
+  [ -f "$FUZZ_BUILD/CMakeCache.txt" ] || CC=clang CXX=clang++ cmake -S . -B "$FUZZ_BUILD" $GEN \
+      -DCMAKE_BUILD_TYPE=Debug -DHS_FUZZ=ON -DHS_TESTS=ON >/dev/null
+  if cmake --build "$FUZZ_BUILD" -j "$JOBS" --target fuzz_targets; then
+    for f in "$FUZZ_BUILD"/tests/fuzz/fuzz_*; do
+      [ -x "$f" ] || continue
+      echo "-- $f"
+      corpus=$(mktemp -d)
+      if ! "$f" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 "$corpus" >"$corpus.log" 2>&1; then
+        tail -40 "$corpus.log"; echo "fuzz FAILED: $f"; fail=1
+      else
+        grep -E '^Done|DONE' "$corpus.log" | tail -1
+      fi
+      rm -rf "$corpus" "$corpus.log"
+    done
+  else
+    echo "fuzz build FAILED"; fail=1
+  fi
+fi
+
+echo "== release build: all tests (unit, sim, integration)"
+ctest --test-dir "$BUILD" --output-on-failure -j "${CTEST_JOBS:-2}" --timeout 600 || fail=1
+exit $fail
