@@ -1,0 +1,356 @@
+// Heartbeat wire format: encode/decode with HMAC-SHA256-128, CRC-32C, stream (de)framing, key
+// loading. Pure apart from Key::fromFile. All integers are read and written with explicit shifts.
+#include "hb/frame.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdexcept>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace hs::hb {
+namespace {
+
+constexpr std::uint8_t kMagic0 = 0x48;
+constexpr std::uint8_t kMagic1 = 0x53;
+constexpr std::uint8_t kSync0 = 0xA5;
+constexpr std::uint8_t kSync1 = 0x5A;
+constexpr std::size_t kMinFrame = kHeaderSize + kTagSize;
+constexpr std::size_t kMinKeyBytes = 16;
+constexpr std::size_t kMaxKeyFileBytes = 4096;
+
+void putU8(std::vector<std::uint8_t>& out, std::uint8_t v) {
+    out.push_back(v);
+}
+
+template <typename T> void putBe(std::vector<std::uint8_t>& out, T v) {
+    for (int shift = static_cast<int>(sizeof(T) * 8) - 8; shift >= 0; shift -= 8)
+        out.push_back(static_cast<std::uint8_t>((v >> shift) & 0xFFu));
+}
+
+template <typename T> T getBe(std::span<const std::uint8_t> b, std::size_t off) {
+    T v = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i)
+        v = static_cast<T>((v << 8) | static_cast<T>(b[off + i]));
+    return v;
+}
+
+using Tag = std::array<std::uint8_t, EVP_MAX_MD_SIZE>;
+
+// HMAC-SHA256 of data under key; false if OpenSSL fails (never expected).
+bool hmacSha256(std::span<const std::uint8_t> key, std::span<const std::uint8_t> data, Tag& md) {
+    static const std::uint8_t kNoKey = 0;
+    unsigned int mdLen = 0;
+    const void* k = key.empty() ? &kNoKey : key.data();
+    const unsigned char* d = data.empty() ? &kNoKey : data.data();
+    if (HMAC(EVP_sha256(), k, static_cast<int>(key.size()), d, data.size(), md.data(), &mdLen) ==
+        nullptr)
+        return false;
+    return mdLen >= kTagSize;
+}
+
+constexpr std::array<std::uint32_t, 256> makeCrcTable() {
+    std::array<std::uint32_t, 256> t{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+        std::uint32_t c = i;
+        for (int k = 0; k < 8; ++k)
+            c = (c & 1u) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        t[i] = c;
+    }
+    return t;
+}
+constexpr auto kCrcTable = makeCrcTable();
+
+bool isHexDigit(std::uint8_t c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+std::uint8_t hexValue(std::uint8_t c) {
+    if (c >= '0' && c <= '9')
+        return static_cast<std::uint8_t>(c - '0');
+    if (c >= 'a' && c <= 'f')
+        return static_cast<std::uint8_t>(c - 'a' + 10);
+    return static_cast<std::uint8_t>(c - 'A' + 10);
+}
+bool isSpace(std::uint8_t c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+// Hex text (whitespace around it trimmed, even number of digits) decodes; anything else is raw.
+std::vector<std::uint8_t> keyMaterial(const std::vector<std::uint8_t>& content, bool& wasHex) {
+    auto first = std::find_if_not(content.begin(), content.end(), isSpace);
+    auto last = std::find_if_not(content.rbegin(),
+                                 std::vector<std::uint8_t>::const_reverse_iterator(first), isSpace)
+                    .base();
+    const auto digits = static_cast<std::size_t>(last - first);
+    wasHex = digits > 0 && digits % 2 == 0 && std::all_of(first, last, isHexDigit);
+    if (!wasHex)
+        return content;
+    std::vector<std::uint8_t> key;
+    key.reserve(digits / 2);
+    for (auto it = first; it != last; it += 2)
+        key.push_back(static_cast<std::uint8_t>((hexValue(*it) << 4) | hexValue(*(it + 1))));
+    return key;
+}
+
+std::string errnoText(int err) {
+    return std::error_code(err, std::generic_category()).message();
+}
+
+} // namespace
+
+std::string_view toString(DecodeError e) {
+    switch (e) {
+    case DecodeError::Ok:
+        return "ok";
+    case DecodeError::TooShort:
+        return "too short";
+    case DecodeError::BadMagic:
+        return "bad magic";
+    case DecodeError::BadVersion:
+        return "bad version";
+    case DecodeError::BadType:
+        return "bad type";
+    case DecodeError::BadLength:
+        return "bad length";
+    case DecodeError::BadRole:
+        return "bad role";
+    case DecodeError::AuthFailure:
+        return "authentication failure";
+    }
+    return "unknown";
+}
+
+// ---- Key ----
+
+Key Key::fromFile(const std::string& path, std::string& error) {
+    error.clear();
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        error = fmt::format("key file {}: cannot open: {}", path, errnoText(errno));
+        return {};
+    }
+    struct FdCloser {
+        int fd;
+        ~FdCloser() { ::close(fd); }
+    } closer{fd};
+
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        error = fmt::format("key file {}: cannot stat: {}", path, errnoText(errno));
+        return {};
+    }
+    if (!S_ISREG(st.st_mode)) {
+        error = fmt::format("key file {}: not a regular file", path);
+        return {};
+    }
+    const unsigned mode = static_cast<unsigned>(st.st_mode) & 07777u;
+    if ((mode & 077u) != 0) {
+        error = fmt::format("key file {}: mode {:04o} lets group/other access the key; "
+                            "run 'chmod 600 {}'",
+                            path, mode, path);
+        return {};
+    }
+    std::vector<std::uint8_t> content;
+    std::array<std::uint8_t, 512> chunk{};
+    for (;;) {
+        const ssize_t n = ::read(fd, chunk.data(), chunk.size());
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            error = fmt::format("key file {}: read failed: {}", path, errnoText(errno));
+            return {};
+        }
+        if (n == 0)
+            break;
+        content.insert(content.end(), chunk.begin(), chunk.begin() + n);
+        if (content.size() > kMaxKeyFileBytes) {
+            error = fmt::format("key file {}: larger than {} bytes", path, kMaxKeyFileBytes);
+            return {};
+        }
+    }
+    if (content.empty()) {
+        error = fmt::format("key file {}: empty", path);
+        return {};
+    }
+    bool wasHex = false;
+    auto key = keyMaterial(content, wasHex);
+    OPENSSL_cleanse(content.data(), content.size());
+    if (key.size() < kMinKeyBytes) {
+        error = fmt::format("key file {}: {} bytes of key material ({}), at least {} needed", path,
+                            key.size(), wasHex ? "hex" : "raw", kMinKeyBytes);
+        OPENSSL_cleanse(key.data(), key.size());
+        return {};
+    }
+    return Key(std::move(key));
+}
+
+std::string Key::fingerprint() const {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int len = 0;
+    static const std::uint8_t kNone = 0;
+    const void* data = bytes_.empty() ? &kNone : bytes_.data();
+    if (EVP_Digest(data, bytes_.size(), md.data(), &len, EVP_sha256(), nullptr) != 1 || len < 4)
+        return "unavailable";
+    return fmt::format("{:02x}{:02x}{:02x}{:02x}", md[0], md[1], md[2], md[3]);
+}
+
+// ---- Codec ----
+
+void encode(const Frame& f, const Key& key, std::vector<std::uint8_t>& out) {
+    if (f.payload.size() > kMaxPayload)
+        throw std::length_error("hb::encode: payload larger than kMaxPayload");
+    const std::size_t start = out.size();
+    out.reserve(start + kMinFrame + f.payload.size());
+    putU8(out, kMagic0);
+    putU8(out, kMagic1);
+    putU8(out, kVersion);
+    putU8(out, static_cast<std::uint8_t>(f.type));
+    putU8(out, f.flags);
+    putU8(out, f.slot);
+    putU8(out, static_cast<std::uint8_t>(f.role));
+    putU8(out, f.pathIndex);
+    putBe<std::uint32_t>(out, f.nodeId);
+    putBe<std::uint32_t>(out, f.incarnation);
+    putBe<std::uint64_t>(out, f.epoch);
+    putBe<std::uint64_t>(out, f.seq);
+    putBe<std::uint64_t>(out, f.sendTimeNs);
+    putBe<std::uint64_t>(out, f.echoTimeNs);
+    putBe<std::uint32_t>(out, f.echoHoldUs);
+    putBe<std::uint32_t>(out, f.intervalUs);
+    putBe<std::uint16_t>(out, static_cast<std::uint16_t>(f.payload.size()));
+    out.insert(out.end(), f.payload.begin(), f.payload.end());
+    Tag md{};
+    const std::span<const std::uint8_t> body(out.data() + start, out.size() - start);
+    if (!hmacSha256(key.bytes(), body, md))
+        md.fill(0); // cannot happen with a working libcrypto; such a frame never verifies
+    out.insert(out.end(), md.begin(), md.begin() + kTagSize);
+}
+
+std::vector<std::uint8_t> encode(const Frame& f, const Key& key) {
+    std::vector<std::uint8_t> out;
+    encode(f, key, out);
+    return out;
+}
+
+DecodeError decode(std::span<const std::uint8_t> bytes, const Key& key, Frame& out) {
+    // Structural checks that need no trust in any field.
+    if (bytes.size() < kMinFrame)
+        return DecodeError::TooShort;
+    if (bytes.size() > kMaxFrame)
+        return DecodeError::BadLength;
+    if (bytes[0] != kMagic0 || bytes[1] != kMagic1)
+        return DecodeError::BadMagic;
+    if (bytes[2] != kVersion)
+        return DecodeError::BadVersion;
+    // Authenticate everything before the tag, which is always the last kTagSize bytes.
+    if (key.empty())
+        return DecodeError::AuthFailure;
+    const std::size_t bodyLen = bytes.size() - kTagSize;
+    Tag md{};
+    if (!hmacSha256(key.bytes(), bytes.first(bodyLen), md) ||
+        CRYPTO_memcmp(md.data(), bytes.data() + bodyLen, kTagSize) != 0)
+        return DecodeError::AuthFailure;
+    // Authentic from here on; still validate every field.
+    const auto payloadLen = getBe<std::uint16_t>(bytes, 56);
+    if (payloadLen > kMaxPayload || kHeaderSize + payloadLen != bodyLen)
+        return DecodeError::BadLength;
+    const std::uint8_t type = bytes[3];
+    if (type < static_cast<std::uint8_t>(FrameType::Heartbeat) ||
+        type > static_cast<std::uint8_t>(FrameType::Leaving))
+        return DecodeError::BadType;
+    const std::uint8_t role = bytes[6];
+    if (role > static_cast<std::uint8_t>(Role::Stopped))
+        return DecodeError::BadRole;
+
+    out.type = static_cast<FrameType>(type);
+    out.flags = bytes[4];
+    out.slot = bytes[5];
+    out.role = static_cast<Role>(role);
+    out.pathIndex = bytes[7];
+    out.nodeId = getBe<std::uint32_t>(bytes, 8);
+    out.incarnation = getBe<std::uint32_t>(bytes, 12);
+    out.epoch = getBe<std::uint64_t>(bytes, 16);
+    out.seq = getBe<std::uint64_t>(bytes, 24);
+    out.sendTimeNs = getBe<std::uint64_t>(bytes, 32);
+    out.echoTimeNs = getBe<std::uint64_t>(bytes, 40);
+    out.echoHoldUs = getBe<std::uint32_t>(bytes, 48);
+    out.intervalUs = getBe<std::uint32_t>(bytes, 52);
+    out.payload.assign(bytes.begin() + kHeaderSize, bytes.begin() + kHeaderSize + payloadLen);
+    return DecodeError::Ok;
+}
+
+// ---- Stream framing ----
+
+std::uint32_t crc32c(std::span<const std::uint8_t> data) {
+    std::uint32_t c = 0xFFFFFFFFu;
+    for (const std::uint8_t b : data)
+        c = kCrcTable[(c ^ b) & 0xFFu] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+void wrapStream(std::span<const std::uint8_t> frame, std::vector<std::uint8_t>& out) {
+    if (frame.size() > kMaxFrame)
+        throw std::length_error("hb::wrapStream: frame larger than kMaxFrame");
+    out.reserve(out.size() + frame.size() + kStreamOverhead);
+    out.push_back(kSync0);
+    out.push_back(kSync1);
+    putBe<std::uint16_t>(out, static_cast<std::uint16_t>(frame.size()));
+    out.insert(out.end(), frame.begin(), frame.end());
+    putBe<std::uint32_t>(out, crc32c(frame));
+}
+
+void StreamDeframer::feed(std::span<const std::uint8_t> bytes) {
+    // The buffer never holds more than one maximal wrapped frame: input is taken in slices that
+    // fit, and every pass consumes what it can before the next slice is appended.
+    constexpr std::size_t kCap = kMaxFrame + kStreamOverhead;
+    std::array<std::uint8_t, kMaxFrame> frame{};
+    while (!bytes.empty()) {
+        const std::size_t take = std::min(bytes.size(), kCap - buf_.size());
+        buf_.insert(buf_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(take));
+        bytes = bytes.subspan(take);
+
+        for (;;) {
+            if (buf_.empty())
+                break;
+            if (buf_[0] != kSync0 || (buf_.size() >= 2 && buf_[1] != kSync1)) {
+                // Skip to the next candidate sync byte.
+                auto next = std::find(buf_.begin() + 1, buf_.end(), kSync0);
+                garbageBytes_ += static_cast<std::uint64_t>(next - buf_.begin());
+                buf_.erase(buf_.begin(), next);
+                continue;
+            }
+            if (buf_.size() < 4)
+                break;
+            const std::size_t len = (static_cast<std::size_t>(buf_[2]) << 8) | buf_[3];
+            if (len < kMinFrame || len > kMaxFrame) {
+                ++badLengths_;
+                ++garbageBytes_;
+                buf_.erase(buf_.begin());
+                continue;
+            }
+            if (buf_.size() < len + kStreamOverhead)
+                break;
+            const std::span<const std::uint8_t> body(buf_.data() + 4, len);
+            const auto crc = getBe<std::uint32_t>(buf_, 4 + len);
+            if (crc32c(body) != crc) {
+                ++crcErrors_;
+                ++garbageBytes_;
+                buf_.erase(buf_.begin());
+                continue;
+            }
+            std::copy(body.begin(), body.end(), frame.begin());
+            buf_.erase(buf_.begin(),
+                       buf_.begin() + static_cast<std::ptrdiff_t>(len + kStreamOverhead));
+            // The handler may call reset(); nothing here refers to buf_ across the call.
+            onFrame_(std::span<const std::uint8_t>(frame.data(), len));
+        }
+    }
+}
+
+} // namespace hs::hb

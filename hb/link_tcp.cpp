@@ -1,0 +1,311 @@
+// TCP path, symmetric: each node listens on its local address and connects to the peer's. Frames go
+// out on the outbound connection and come in on the newest accepted inbound connection, wrapped
+// with wrapStream() and split again by a StreamDeframer. The outbound connection is re-established
+// every reopenInterval after any failure; connected() means "outbound connected".
+#include "hb/link_common.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+namespace hs::hb::detail {
+namespace {
+
+using tcp = asio::ip::tcp;
+
+// One accepted connection; handlers hold it so its buffer outlives a pending read.
+struct Inbound {
+    explicit Inbound(asio::io_context& io) : socket(io) {}
+    tcp::socket socket;
+    std::array<std::uint8_t, 4096> buf{};
+};
+
+class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLink> {
+  public:
+    TcpLink(asio::io_context& io, LinkConfig cfg)
+        : LinkCore(io, std::move(cfg)), acceptor_(io), out_(io), listenTimer_(io),
+          connectTimer_(io), deframer_(std::bind_front(&TcpLink::onFrame, this)) {}
+
+    void start(Link::RxHandler onRx, Link::ErrorHandler onError) {
+        if (started_ || stopped_)
+            return;
+        started_ = true;
+        setCallbacks(std::move(onRx), std::move(onError));
+        boost::system::error_code ec;
+        boost::system::error_code peerEc;
+        const auto local = asio::ip::make_address(
+            cfg_.localAddress.empty() ? std::string("0.0.0.0") : cfg_.localAddress, ec);
+        const auto peer = asio::ip::make_address(cfg_.peerAddress, peerEc);
+        if (!ec)
+            ec = peerEc;
+        if (ec) {
+            reportError("address", ec,
+                        "tcp " + cfg_.name + ": invalid address (local '" + cfg_.localAddress +
+                            "', peer '" + cfg_.peerAddress + "'): " + ec.message());
+            return;
+        }
+        localEp_ = tcp::endpoint(local, cfg_.localPort);
+        peerEp_ = tcp::endpoint(peer, cfg_.peerPort);
+        listen();
+        connect();
+    }
+
+    void send(std::span<const std::uint8_t> frame) {
+        if (stopped_)
+            return;
+        std::vector<std::uint8_t> wrapped;
+        wrapStream(frame, wrapped);
+        stats_.dropped += queue_.push(std::move(wrapped));
+        startWrite();
+    }
+
+    void stop() {
+        if (stopped_)
+            return;
+        stopped_ = true;
+        boost::system::error_code ignored;
+        listenTimer_.cancel();
+        connectTimer_.cancel();
+        acceptor_.close(ignored);
+        out_.close(ignored);
+        if (inbound_)
+            inbound_->socket.close(ignored);
+        inbound_.reset();
+        connected_ = false;
+        queue_.clear();
+        dropCallbacks();
+    }
+
+    std::string endpoint() const { return formatEndpoint(cfg_.peerAddress, cfg_.peerPort); }
+    LinkStats stats() const {
+        LinkStats s = stats_;
+        s.streamGarbage = deframer_.garbageBytes();
+        s.streamCrcErrors = deframer_.crcErrors();
+        return s;
+    }
+    bool connected() const { return connected_; }
+
+  private:
+    std::string where() const { return "tcp " + cfg_.name + ": "; }
+    std::chrono::milliseconds connectTimeout() const {
+        return std::max<std::chrono::milliseconds>(cfg_.reopenInterval * 5, seconds(1));
+    }
+
+    // ---- listening side ----
+    void listen() {
+        boost::system::error_code ec;
+        acceptor_.open(localEp_.protocol(), ec);
+        if (!ec)
+            acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec)
+            acceptor_.bind(localEp_, ec);
+        if (!ec)
+            acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) {
+            acceptor_.close();
+            ++stats_.ioErrors;
+            reportError("listen", ec,
+                        where() + "cannot listen on " +
+                            formatEndpoint(localEp_.address().to_string(), localEp_.port()) + ": " +
+                            ec.message());
+            listenTimer_.expires_after(cfg_.reopenInterval);
+            listenTimer_.async_wait(std::bind_front(&TcpLink::onListenTimer, shared_from_this()));
+            return;
+        }
+        startAccept();
+    }
+
+    void onListenTimer(const boost::system::error_code& ec) {
+        if (ec || stopped_)
+            return;
+        listen();
+    }
+
+    void startAccept() {
+        auto conn = std::make_shared<Inbound>(io_);
+        acceptor_.async_accept(conn->socket,
+                               std::bind_front(&TcpLink::onAccept, shared_from_this(), conn));
+    }
+
+    void onAccept(const std::shared_ptr<Inbound>& conn, const boost::system::error_code& ec) {
+        if (stopped_ || ec == asio::error::operation_aborted)
+            return;
+        if (ec) {
+            // Out of descriptors and the like: the acceptor itself is fine, try again shortly.
+            ++stats_.ioErrors;
+            reportError("accept", ec, where() + "accept failed: " + ec.message());
+            boost::system::error_code ignored;
+            acceptor_.close(ignored);
+            listenTimer_.expires_after(cfg_.reopenInterval);
+            listenTimer_.async_wait(std::bind_front(&TcpLink::onListenTimer, shared_from_this()));
+            return;
+        }
+        boost::system::error_code ignored;
+        conn->socket.set_option(tcp::no_delay(true), ignored);
+        if (inbound_)
+            inbound_->socket.close(ignored); // keep only the newest inbound connection
+        inbound_ = conn;
+        deframer_.reset();
+        startInboundRead(conn);
+        startAccept();
+    }
+
+    void startInboundRead(const std::shared_ptr<Inbound>& conn) {
+        conn->socket.async_read_some(
+            asio::buffer(conn->buf),
+            std::bind_front(&TcpLink::onInboundRead, shared_from_this(), conn));
+    }
+
+    void onInboundRead(const std::shared_ptr<Inbound>& conn, const boost::system::error_code& ec,
+                       std::size_t n) {
+        if (stopped_ || conn != inbound_)
+            return;
+        if (ec) {
+            if (ec != asio::error::eof) {
+                ++stats_.ioErrors;
+                reportError("inbound", ec, where() + "inbound connection failed: " + ec.message());
+            }
+            boost::system::error_code ignored;
+            conn->socket.close(ignored);
+            inbound_.reset();
+            return;
+        }
+        rxTime_ = Clock::now();
+        deframer_.feed(std::span<const std::uint8_t>(conn->buf.data(), n));
+        if (!stopped_ && conn == inbound_)
+            startInboundRead(conn);
+    }
+
+    void onFrame(std::span<const std::uint8_t> frame) { deliver(frame, rxTime_); }
+
+    // ---- outbound side ----
+    void connect() {
+        ++outGen_;
+        boost::system::error_code ec;
+        out_.open(peerEp_.protocol(), ec);
+        if (!ec && !cfg_.localAddress.empty())
+            out_.bind(tcp::endpoint(localEp_.address(), 0), ec);
+        if (!ec)
+            out_.set_option(tcp::no_delay(true), ec);
+        if (ec) {
+            failOutbound("connect", ec);
+            return;
+        }
+        // Give up on a connection whose peer stays silent instead of queueing for minutes.
+        const int userTimeoutMs = static_cast<int>(connectTimeout().count());
+        ::setsockopt(out_.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &userTimeoutMs,
+                     sizeof userTimeoutMs);
+        out_.async_connect(peerEp_,
+                           std::bind_front(&TcpLink::onConnect, shared_from_this(), outGen_));
+        connectTimer_.expires_after(connectTimeout());
+        connectTimer_.async_wait(
+            std::bind_front(&TcpLink::onConnectTimeout, shared_from_this(), outGen_));
+    }
+
+    void onConnect(std::uint64_t gen, const boost::system::error_code& ec) {
+        if (stopped_ || gen != outGen_)
+            return;
+        connectTimer_.cancel();
+        if (ec) {
+            failOutbound("connect", ec);
+            return;
+        }
+        connected_ = true;
+        if (everConnected_)
+            ++stats_.reopens;
+        everConnected_ = true;
+        markHealthy();
+        startOutboundRead();
+        startWrite();
+    }
+
+    void onConnectTimeout(std::uint64_t gen, const boost::system::error_code& ec) {
+        if (ec || stopped_ || gen != outGen_ || connected_)
+            return;
+        failOutbound("connect", asio::error::timed_out);
+    }
+
+    // The peer never sends on our outbound connection; a read completes only when it closes.
+    void startOutboundRead() {
+        out_.async_read_some(asio::buffer(outSink_), std::bind_front(&TcpLink::onOutboundRead,
+                                                                     shared_from_this(), outGen_));
+    }
+
+    void onOutboundRead(std::uint64_t gen, const boost::system::error_code& ec, std::size_t) {
+        if (stopped_ || gen != outGen_)
+            return;
+        if (ec) {
+            failOutbound("closed", ec);
+            return;
+        }
+        startOutboundRead();
+    }
+
+    void startWrite() {
+        if (!connected_ || !queue_.beginWrite())
+            return;
+        asio::async_write(out_, asio::buffer(queue_.inFlight()),
+                          std::bind_front(&TcpLink::onWritten, shared_from_this(), outGen_));
+    }
+
+    void onWritten(std::uint64_t gen, const boost::system::error_code& ec, std::size_t) {
+        if (stopped_ || gen != outGen_)
+            return;
+        if (ec) {
+            ++stats_.sendErrors;
+            failOutbound("send", ec);
+            return;
+        }
+        queue_.endWrite();
+        startWrite();
+    }
+
+    // Closes the outbound connection (invalidating its pending handlers) and retries later.
+    void failOutbound(const std::string& op, const boost::system::error_code& ec) {
+        ++outGen_;
+        if (connected_ || op != "connect")
+            ++stats_.ioErrors;
+        const bool wasConnected = connected_;
+        connected_ = false;
+        boost::system::error_code ignored;
+        out_.close(ignored);
+        connectTimer_.cancel();
+        queue_.abortWrite();
+        const std::string what = wasConnected ? "connection to " + endpoint() + " lost (" + op + ")"
+                                              : "cannot connect to " + endpoint();
+        reportError(op, ec, where() + what + ": " + ec.message());
+        connectTimer_.expires_after(cfg_.reopenInterval);
+        connectTimer_.async_wait(
+            std::bind_front(&TcpLink::onRetryTimer, shared_from_this(), outGen_));
+    }
+
+    void onRetryTimer(std::uint64_t gen, const boost::system::error_code& ec) {
+        if (ec || stopped_ || gen != outGen_)
+            return;
+        connect();
+    }
+
+    tcp::acceptor acceptor_;
+    tcp::socket out_;
+    asio::steady_timer listenTimer_;
+    asio::steady_timer connectTimer_; // connect timeout, then reconnect backoff
+    tcp::endpoint localEp_;
+    tcp::endpoint peerEp_;
+    std::shared_ptr<Inbound> inbound_;
+    StreamDeframer deframer_;
+    TimePoint rxTime_{};
+    std::array<std::uint8_t, 256> outSink_{};
+    std::uint64_t outGen_ = 0;
+    bool connected_ = false;
+    bool everConnected_ = false;
+};
+
+} // namespace
+
+std::unique_ptr<Link> makeTcpLink(asio::io_context& io, const LinkConfig& cfg) {
+    return std::make_unique<LinkHandle<TcpLink>>(std::make_shared<TcpLink>(io, cfg));
+}
+
+} // namespace hs::hb::detail
