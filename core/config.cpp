@@ -1,0 +1,463 @@
+#include "core/config.hpp"
+
+#include "core/config_error.hpp"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cstring>
+#include <fmt/format.h>
+#include <grp.h>
+#include <set>
+#include <sys/stat.h>
+#include <system_error>
+#include <unistd.h>
+
+namespace hs {
+namespace {
+
+constexpr std::array<std::uint32_t, 11> kStandardBauds = {
+    1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600};
+
+std::string_view typeName(toml::node_type t) {
+    switch (t) {
+    case toml::node_type::table:
+        return "table";
+    case toml::node_type::array:
+        return "array";
+    case toml::node_type::string:
+        return "string";
+    case toml::node_type::integer:
+        return "integer";
+    case toml::node_type::floating_point:
+        return "floating-point number";
+    case toml::node_type::boolean:
+        return "boolean";
+    case toml::node_type::date:
+        return "date";
+    case toml::node_type::time:
+        return "time";
+    case toml::node_type::date_time:
+        return "date-time";
+    case toml::node_type::none:
+        break;
+    }
+    return "nothing";
+}
+
+// Reads the keys of one table, remembers which were used and rejects the rest.
+class TableReader {
+  public:
+    TableReader(const toml::table& table, std::string prefix)
+        : m_table(table), m_prefix(std::move(prefix)) {}
+
+    std::string qualified(std::string_view key) const { return m_prefix + "." + std::string(key); }
+    const toml::source_region& source() const { return m_table.source(); }
+    bool has(std::string_view key) const { return m_table.contains(key); }
+
+    const toml::node* get(std::string_view key) {
+        m_used.emplace(key);
+        return m_table.get(key);
+    }
+    // Where a key is reported: its value when present, else the table.
+    const toml::source_region& where(std::string_view key) const {
+        const toml::node* n = m_table.get(key);
+        return n ? n->source() : m_table.source();
+    }
+    [[noreturn]] void fail(std::string_view key, const std::string& why) const {
+        configFail(where(key), qualified(key), why);
+    }
+    [[noreturn]] void wrongType(std::string_view key, std::string_view want,
+                                const toml::node& n) const {
+        fail(key, fmt::format("expected {}, got {}", want, typeName(n.type())));
+    }
+
+    std::optional<std::int64_t> integer(std::string_view key, std::int64_t lo, std::int64_t hi) {
+        const toml::node* n = get(key);
+        if (!n) {
+            return std::nullopt;
+        }
+        if (!n->is_integer()) {
+            wrongType(key, "an integer", *n);
+        }
+        std::int64_t v = n->as_integer()->get();
+        if (v < lo || v > hi) {
+            fail(key, fmt::format("{} is out of range {}..{}", v, lo, hi));
+        }
+        return v;
+    }
+    std::optional<std::chrono::milliseconds> millis(std::string_view key, std::int64_t lo,
+                                                    std::int64_t hi) {
+        auto v = integer(key, lo, hi);
+        return v ? std::optional(std::chrono::milliseconds(*v)) : std::nullopt;
+    }
+    std::optional<bool> boolean(std::string_view key) {
+        const toml::node* n = get(key);
+        if (!n) {
+            return std::nullopt;
+        }
+        if (!n->is_boolean()) {
+            wrongType(key, "a boolean (true/false)", *n);
+        }
+        return n->as_boolean()->get();
+    }
+    std::optional<std::string> string(std::string_view key, bool allowEmpty = false) {
+        const toml::node* n = get(key);
+        if (!n) {
+            return std::nullopt;
+        }
+        if (!n->is_string()) {
+            wrongType(key, "a string", *n);
+        }
+        std::string s = n->as_string()->get();
+        if (!allowEmpty && s.empty()) {
+            fail(key, "must not be empty");
+        }
+        return s;
+    }
+    template <typename T> T required(std::optional<T> v, std::string_view key) const {
+        if (!v) {
+            configFail(m_table.source(), qualified(key), "missing required key");
+        }
+        return *v;
+    }
+    void rejectUnknown() const {
+        for (auto&& [k, v] : m_table) {
+            if (!m_used.count(std::string(k.str()))) {
+                configFail(k.source(), qualified(k.str()), "unknown key");
+            }
+        }
+    }
+
+  private:
+    const toml::table& m_table;
+    std::string m_prefix;
+    std::set<std::string, std::less<>> m_used;
+};
+
+void checkKeyFile(TableReader& r, const std::filesystem::path& file) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {
+        r.fail("key_file", fmt::format("cannot use {}: {}", file.string(), std::strerror(errno)));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        r.fail("key_file", fmt::format("{} is not a regular file", file.string()));
+    }
+    if ((st.st_mode & 077) != 0) {
+        r.fail("key_file",
+               fmt::format("{} is group/world accessible (mode {:04o}); run chmod 600 {}",
+                           file.string(), st.st_mode & 07777, file.string()));
+    }
+}
+
+void ensureStateDir(TableReader& r, const std::filesystem::path& dir) {
+    std::error_code ec;
+    if (!std::filesystem::exists(dir, ec)) {
+        std::filesystem::create_directories(dir, ec);
+        if (ec) {
+            r.fail("state_dir", fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+        }
+        std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+    }
+    if (!std::filesystem::is_directory(dir, ec)) {
+        r.fail("state_dir", fmt::format("{} is not a directory", dir.string()));
+    }
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+        r.fail("state_dir",
+               fmt::format("{} is not writable: {}", dir.string(), std::strerror(errno)));
+    }
+}
+
+bool validGpioSpec(std::string_view s) {
+    auto colon = s.rfind(':');
+    if (colon == std::string_view::npos || colon == 0 || colon + 1 == s.size()) {
+        return false;
+    }
+    unsigned line = 0;
+    auto digits = s.substr(colon + 1);
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), line);
+    return ec == std::errc() && p == digits.data() + digits.size() && line <= 65535;
+}
+
+NodeConfig parseNode(const toml::table& t) {
+    TableReader r(t, "node");
+    NodeConfig n;
+    n.id = static_cast<std::uint32_t>(r.required(r.integer("id", 1, 0xFFFFFFFF), "id"));
+    if (auto v = r.integer("slot", 0, 1)) {
+        n.slot = static_cast<std::uint32_t>(*v);
+    }
+    n.slotFile = r.string("slot_file").value_or("");
+    n.slotGpio = r.string("slot_gpio").value_or("");
+    int sources = (n.slot ? 1 : 0) + (n.slotFile.empty() ? 0 : 1) + (n.slotGpio.empty() ? 0 : 1);
+    if (sources == 0) {
+        configFail(t.source(), "node.slot", "missing required key (or slot_file / slot_gpio)");
+    }
+    if (sources > 1) {
+        r.fail(n.slot ? "slot_file" : "slot_gpio",
+               "give only one of slot, slot_file and slot_gpio");
+    }
+    if (!n.slotGpio.empty() && !validGpioSpec(n.slotGpio)) {
+        r.fail("slot_gpio", fmt::format("'{}' is not CHIP:LINE (e.g. gpiochip0:17)", n.slotGpio));
+    }
+    n.stateDir = r.string("state_dir").value_or(n.stateDir.string());
+    n.keyFile = r.string("key_file").value_or(n.keyFile.string());
+    n.controlSocket = r.string("control_socket").value_or(n.controlSocket);
+    if (n.controlSocket.front() != '/' || n.controlSocket.size() > 107) {
+        r.fail("control_socket", "must be an absolute path of at most 107 bytes");
+    }
+    n.controlGroup = r.string("control_group", true).value_or("");
+    if (!n.controlGroup.empty() && ::getgrnam(n.controlGroup.c_str()) == nullptr) {
+        r.fail("control_group", fmt::format("no such group '{}'", n.controlGroup));
+    }
+    if (auto lvl = r.string("log_level")) {
+        if (!log::parseLevel(*lvl, n.logLevel)) {
+            r.fail("log_level", fmt::format("'{}' is not one of debug, info, warn, error", *lvl));
+        }
+    }
+    n.realtime = r.boolean("realtime").value_or(false);
+    n.rtPriority = static_cast<int>(r.integer("rt_priority", 1, 99).value_or(50));
+    r.rejectUnknown();
+    checkKeyFile(r, n.keyFile);
+    ensureStateDir(r, n.stateDir);
+    return n;
+}
+
+HeartbeatConfig parseHeartbeat(const toml::table& t) {
+    TableReader r(t, "heartbeat");
+    HeartbeatConfig h;
+    h.interval = r.millis("interval_ms", 5, 10000).value_or(h.interval);
+    h.missThreshold = static_cast<std::uint32_t>(r.integer("miss_threshold", 1, 100).value_or(3));
+    h.recoveryThreshold =
+        static_cast<std::uint32_t>(r.integer("recovery_threshold", 1, 100).value_or(3));
+    h.initDead = r.millis("init_dead_ms", 1, 3600000).value_or(h.initDead);
+    h.preempt = r.boolean("preempt").value_or(false);
+    h.preemptDelay = r.millis("preempt_delay_ms", 0, 3600000).value_or(h.preemptDelay);
+    r.rejectUnknown();
+    return h;
+}
+
+void parseEndpoint(TableReader& r, std::string_view key, std::string& host, std::uint16_t& port) {
+    std::string text = r.required(r.string(key), key);
+    std::string why;
+    if (!parseHostPort(text, host, port, why)) {
+        r.fail(key, fmt::format("'{}': {}", text, why));
+    }
+}
+
+void checkSerialTiming(TableReader& r, const PathConfig& p) {
+    auto wire = serialFrameTime(p.link.baud);
+    if (wire <= p.interval) {
+        return;
+    }
+    std::string fix;
+    for (auto b : kStandardBauds) {
+        if (serialFrameTime(b) <= p.interval) {
+            fix = fmt::format("baud >= {} or ", b);
+            break;
+        }
+    }
+    auto minInterval = (wire.count() + 999) / 1000;
+    r.fail(r.has("baud") ? "baud" : "device",
+           fmt::format("a heartbeat frame takes {:.1f} ms on the wire at {} baud, longer than the "
+                       "interval of {} ms; use {}interval_ms >= {}",
+                       wire.count() / 1000.0, p.link.baud, p.interval.count(), fix, minInterval));
+}
+
+PathConfig parsePath(const toml::table& t, std::size_t index, const HeartbeatConfig& hb) {
+    PathConfig p;
+    {
+        TableReader first(t, fmt::format("path[{}]", index));
+        p.link.name = first.required(first.string("name"), "name");
+        auto ok = [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+        };
+        if (p.link.name.size() > 32 || !std::all_of(p.link.name.begin(), p.link.name.end(), ok)) {
+            first.fail("name", "use at most 32 letters, digits, '_' or '-'");
+        }
+    }
+    TableReader r(t, fmt::format("path[{}]", p.link.name));
+    r.get("name");
+    std::string type = r.required(r.string("type"), "type");
+    p.interval = r.millis("interval_ms", 5, 10000).value_or(hb.interval);
+    if (type == "udp" || type == "tcp") {
+        p.link.type = type == "udp" ? PathType::Udp : PathType::Tcp;
+        parseEndpoint(r, "local", p.link.localAddress, p.link.localPort);
+        parseEndpoint(r, "peer", p.link.peerAddress, p.link.peerPort);
+        bool v6l = p.link.localAddress.find(':') != std::string::npos;
+        bool v6p = p.link.peerAddress.find(':') != std::string::npos;
+        if (v6l != v6p) {
+            r.fail("peer", "local and peer must both be IPv4 or both IPv6");
+        }
+        for (auto key : {"device", "baud"}) {
+            if (r.has(key)) {
+                r.fail(key, fmt::format("not valid for a {} path", type));
+            }
+        }
+    } else if (type == "serial") {
+        p.link.type = PathType::Serial;
+        p.link.device = r.required(r.string("device"), "device");
+        auto baud = r.integer("baud", 1, 4000000);
+        p.link.baud = static_cast<std::uint32_t>(baud.value_or(115200));
+        if (!isStandardBaud(p.link.baud)) {
+            r.fail("baud", fmt::format("{} is not a standard rate (1200, 2400, ... 115200, 230400, "
+                                       "460800, 921600)",
+                                       p.link.baud));
+        }
+        for (auto key : {"local", "peer"}) {
+            if (r.has(key)) {
+                r.fail(key, "not valid for a serial path");
+            }
+        }
+        checkSerialTiming(r, p);
+    } else {
+        r.fail("type", fmt::format("'{}' is not one of udp, tcp, serial", type));
+    }
+    r.rejectUnknown();
+    return p;
+}
+
+const toml::table* optionalTable(const toml::table& root, std::string_view key) {
+    const toml::node* n = root.get(key);
+    if (n && !n->is_table()) {
+        configFail(n->source(), std::string(key),
+                   fmt::format("expected a table, got {}", typeName(n->type())));
+    }
+    return n ? n->as_table() : nullptr;
+}
+
+Config parseRoot(const toml::table& root, const std::string& file) {
+    for (auto&& [k, v] : root) {
+        static constexpr std::array<std::string_view, 5> kKnown = {"node", "heartbeat", "path",
+                                                                   "chassis", "snmp"};
+        if (std::find(kKnown.begin(), kKnown.end(), k.str()) == kKnown.end()) {
+            configFail(k.source(), std::string(k.str()),
+                       "unknown table or key (expected node, heartbeat, path, chassis, snmp)");
+        }
+    }
+    Config cfg;
+    cfg.file = file;
+    const toml::table* node = optionalTable(root, "node");
+    if (!node) {
+        throw ConfigError(file + ": node: missing required table [node]");
+    }
+    cfg.node = parseNode(*node);
+    if (const toml::table* hb = optionalTable(root, "heartbeat")) {
+        cfg.heartbeat = parseHeartbeat(*hb);
+    }
+    const toml::node* paths = root.get("path");
+    if (!paths) {
+        throw ConfigError(file + ": path: at least one [[path]] is required");
+    }
+    if (!paths->is_array_of_tables()) {
+        configFail(paths->source(), "path", "expected [[path]] tables");
+    }
+    const toml::array& arr = *paths->as_array();
+    if (arr.empty()) {
+        configFail(paths->source(), "path", "at least one [[path]] is required");
+    }
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+        const toml::table& t = *arr[i].as_table();
+        PathConfig p = parsePath(t, i + 1, cfg.heartbeat);
+        if (!names.insert(p.link.name).second) {
+            configFail(t.get("name")->source(), fmt::format("path[{}].name", i + 1),
+                       fmt::format("duplicate path name '{}'", p.link.name));
+        }
+        cfg.paths.push_back(std::move(p));
+    }
+    auto slowest = std::max_element(cfg.paths.begin(), cfg.paths.end(), [](auto& a, auto& b) {
+                       return a.interval < b.interval;
+                   })->interval;
+    auto minInitDead = 2 * slowest * cfg.heartbeat.missThreshold;
+    if (cfg.heartbeat.initDead < minInitDead) {
+        const toml::table* hb = root.get_as<toml::table>("heartbeat");
+        const toml::node* at = hb ? hb->get("init_dead_ms") : nullptr;
+        configFail(at ? at->source() : (hb ? hb->source() : root.source()),
+                   "heartbeat.init_dead_ms",
+                   fmt::format("{} ms is shorter than 2 * interval ({} ms) * miss_threshold ({}) = "
+                               "{} ms",
+                               cfg.heartbeat.initDead.count(), slowest.count(),
+                               cfg.heartbeat.missThreshold, minInitDead.count()));
+    }
+    if (const toml::table* t = optionalTable(root, "chassis")) {
+        cfg.chassis = *t;
+    }
+    if (const toml::table* t = optionalTable(root, "snmp")) {
+        cfg.snmp = *t;
+    }
+    return cfg;
+}
+
+} // namespace
+
+std::chrono::microseconds serialFrameTime(std::uint32_t baud) {
+    if (baud == 0) {
+        return std::chrono::microseconds::max();
+    }
+    return std::chrono::microseconds((kSerialHeartbeatBytes * 10 * 1000000ULL + baud - 1) / baud);
+}
+
+bool isStandardBaud(std::uint32_t baud) {
+    return std::find(kStandardBauds.begin(), kStandardBauds.end(), baud) != kStandardBauds.end();
+}
+
+bool parseHostPort(std::string_view text, std::string& host, std::uint16_t& port,
+                   std::string& why) {
+    std::string_view h, p;
+    if (!text.empty() && text.front() == '[') {
+        auto close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+            why = "expected [IPv6]:PORT";
+            return false;
+        }
+        h = text.substr(1, close - 1);
+        p = text.substr(close + 2);
+        in6_addr a6{};
+        if (::inet_pton(AF_INET6, std::string(h).c_str(), &a6) != 1) {
+            why = fmt::format("'{}' is not an IPv6 address", h);
+            return false;
+        }
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) {
+            why = "expected HOST:PORT";
+            return false;
+        }
+        h = text.substr(0, colon);
+        p = text.substr(colon + 1);
+        in_addr a4{};
+        if (::inet_pton(AF_INET, std::string(h).c_str(), &a4) != 1) {
+            why = fmt::format("'{}' is not an IPv4 address (use [addr]:port for IPv6; no host "
+                              "names, resolving could block)",
+                              h);
+            return false;
+        }
+    }
+    unsigned v = 0;
+    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
+    if (ec != std::errc() || end != p.data() + p.size() || v < 1 || v > 65535) {
+        why = fmt::format("port '{}' is not in 1..65535", p);
+        return false;
+    }
+    host = std::string(h);
+    port = static_cast<std::uint16_t>(v);
+    return true;
+}
+
+Config loadConfig(const std::string& path) {
+    if (::access(path.c_str(), R_OK) != 0) {
+        throw ConfigError(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+    }
+    toml::table root;
+    try {
+        root = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        throw ConfigError(configWhere(e.source(), "syntax error") + ": " +
+                          std::string(e.description()));
+    }
+    return parseRoot(root, path);
+}
+
+} // namespace hs

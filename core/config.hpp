@@ -1,0 +1,67 @@
+// The daemon's configuration: one validated struct with defaults in code. loadConfig() parses the
+// TOML file, checks every value and throws hs::ConfigError ("FILE:LINE: key: reason") on the first
+// problem. The [chassis] and [snmp] tables are kept raw for their own modules to parse.
+#pragma once
+
+#include "core/log.hpp"
+#include "hb/link.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <toml++/toml.h>
+#include <vector>
+
+namespace hs {
+
+struct NodeConfig {
+    std::uint32_t id = 0;              // required, > 0
+    std::optional<std::uint32_t> slot; // exactly one of slot, slotFile, slotGpio is set
+    std::string slotFile;              // file holding 0 or 1 (sysfs GPIO value, test file)
+    std::string slotGpio;              // "gpiochip0:17"
+    std::filesystem::path stateDir = "/var/lib/hotstandby";
+    std::filesystem::path keyFile = "/etc/hotstandby/hb.key";
+    std::string controlSocket = "/run/hotstandby/hotstandbyd.sock";
+    std::string controlGroup; // empty: only root and the daemon's user
+    log::Level logLevel = log::Level::Info;
+    bool realtime = false;
+    int rtPriority = 50; // 1..99
+};
+
+struct HeartbeatConfig {
+    std::chrono::milliseconds interval{10};   // 5..10000
+    std::uint32_t missThreshold = 3;          // N: 1..100
+    std::uint32_t recoveryThreshold = 3;      // K: 1..100
+    std::chrono::milliseconds initDead{2000}; // >= 2 * interval * N (slowest path)
+    bool preempt = false;
+    std::chrono::milliseconds preemptDelay{5000}; // 0..3600000
+};
+
+struct PathConfig {
+    hb::LinkConfig link;                    // name, type, addresses or device and baud
+    std::chrono::milliseconds interval{10}; // the path's heartbeat interval (override or default)
+};
+
+struct Config {
+    std::string file; // where it was loaded from
+    NodeConfig node;
+    HeartbeatConfig heartbeat;
+    std::vector<PathConfig> paths; // at least one, names unique, config order
+    toml::table chassis;           // raw [chassis] (empty when absent)
+    toml::table snmp;              // raw [snmp] (empty when absent)
+};
+
+// Serial frame wire time: an empty heartbeat frame with stream framing, 10 bits per byte.
+inline constexpr std::size_t kSerialHeartbeatBytes = 82;
+std::chrono::microseconds serialFrameTime(std::uint32_t baud);
+bool isStandardBaud(std::uint32_t baud);
+
+// Parses and validates PATH; creates state_dir (0700) when missing. Throws hs::ConfigError.
+Config loadConfig(const std::string& path);
+
+// "host:port" or "[v6addr]:port" with an IP literal host. Returns false and sets why on error.
+bool parseHostPort(std::string_view text, std::string& host, std::uint16_t& port, std::string& why);
+
+} // namespace hs

@@ -1,0 +1,91 @@
+// The control socket: a unix stream socket on the core io_context speaking one JSON object per
+// line each way (docs/control.md). Every peer is checked with SO_PEERCRED; commands go to
+// registered handlers, which may answer at once or later. Never blocks the core thread: reads and
+// writes are asynchronous, buffers are bounded per connection, and one request per connection is
+// in flight at a time (responses come back in request order).
+#pragma once
+
+#include "core/asio.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace hs {
+
+class ControlServerError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+struct PeerCred {
+    std::int32_t pid = 0;
+    std::uint32_t uid = 0;
+    std::uint32_t gid = 0;
+};
+
+// {"ok":true,"result":RESULT} and {"ok":false,"code":CODE,"error":MESSAGE}.
+// Codes: not_active, invalid, unavailable, bmc_error, busy, denied.
+nlohmann::json controlOk(nlohmann::json result = nlohmann::json::object());
+nlohmann::json controlError(std::string_view code, std::string_view message);
+
+// How a handler answers: call it once with the whole response (controlOk/controlError), from any
+// thread, now or later. Copyable. Later calls are ignored; if every copy is dropped unanswered the
+// client gets an "unavailable" error. Answers to a closed connection are discarded.
+class ControlReply {
+  public:
+    struct State;
+    explicit ControlReply(std::shared_ptr<State> state) : m_state(std::move(state)) {}
+
+    void operator()(nlohmann::json response) const;
+    const PeerCred& peer() const;
+    std::string origin() const; // "hsctl uid=0 pid=1234", for ControlRequest::origin and logs
+
+  private:
+    std::shared_ptr<State> m_state;
+};
+
+namespace detail {
+class ControlCore;
+}
+
+class ControlServer {
+  public:
+    using Reply = ControlReply;
+    using Handler = std::function<void(const nlohmann::json& request, Reply reply)>;
+
+    struct Options {
+        std::string socketPath = "/run/hotstandby/hotstandbyd.sock";
+        std::string controlGroup;                  // empty: only root and the daemon's euid
+        std::size_t maxLine = 64 * 1024;           // longer request lines are refused
+        std::size_t maxClients = 64;               // further connections get "busy"
+        std::size_t maxQueuedOutput = 1024 * 1024; // a client that stops reading is dropped
+    };
+
+    ControlServer(asio::io_context& io, Options options);
+    ~ControlServer(); // stop()
+    ControlServer(const ControlServer&) = delete;
+    ControlServer& operator=(const ControlServer&) = delete;
+
+    // Register before or after start(); "cmd" is matched exactly ("chassis.power").
+    void addHandler(std::string cmd, Handler handler);
+
+    // Creates the parent directory (0755) if missing, replaces a stale socket, refuses to start
+    // when a live daemon answers on the path, binds with mode 0660 (group = control_group) and
+    // starts accepting. Throws ControlServerError. Call on the core thread before run().
+    void start();
+    // Closes the listener and every connection and removes the socket file. Idempotent.
+    void stop();
+
+    std::size_t connectionCount() const;
+
+  private:
+    std::shared_ptr<detail::ControlCore> m_core;
+};
+
+} // namespace hs

@@ -1,0 +1,150 @@
+#include "core/state_files.hpp"
+
+#include "core/log.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <limits>
+#include <optional>
+#include <string>
+#include <unistd.h>
+
+namespace hs {
+namespace {
+
+std::error_code lastError() {
+    return {errno, std::generic_category()};
+}
+
+struct Fd {
+    int fd = -1;
+    explicit Fd(int f) : fd(f) {}
+    ~Fd() {
+        if (fd >= 0) {
+            ::close(fd);
+        }
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+};
+
+std::error_code writeAll(int fd, std::string_view data) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return lastError();
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return {};
+}
+
+// Returns nullopt when the file does not exist; throws StateError when it is unreadable/corrupt.
+std::optional<std::uint64_t> readCounter(const std::filesystem::path& file, std::uint64_t max) {
+    Fd f(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (f.fd < 0) {
+        if (errno == ENOENT) {
+            return std::nullopt;
+        }
+        throw StateError(fmt::format("{}: cannot open: {}", file.string(), lastError().message()));
+    }
+    char buf[64];
+    ssize_t n = 0;
+    do {
+        n = ::read(f.fd, buf, sizeof buf);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        throw StateError(fmt::format("{}: cannot read: {}", file.string(), lastError().message()));
+    }
+    std::string_view text(buf, static_cast<std::size_t>(n));
+    if (!text.empty() && text.back() == '\n') {
+        text.remove_suffix(1);
+    }
+    std::uint64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v > max) {
+        throw StateError(fmt::format("{} is corrupt (expected one decimal number, found '{}'); "
+                                     "restore it from the peer's value or remove it only if "
+                                     "you know this node must start from 0",
+                                     file.string(), std::string(text.substr(0, 24))));
+    }
+    return v;
+}
+
+} // namespace
+
+std::error_code writeFileAtomic(const std::filesystem::path& file, std::string_view content) {
+    auto tmp = file;
+    tmp += ".tmp";
+    {
+        Fd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+        if (f.fd < 0) {
+            return lastError();
+        }
+        if (::fchmod(f.fd, 0600) != 0) {
+            return lastError();
+        }
+        if (auto ec = writeAll(f.fd, content)) {
+            return ec;
+        }
+        if (::fsync(f.fd) != 0) {
+            return lastError();
+        }
+    }
+    if (::rename(tmp.c_str(), file.c_str()) != 0) {
+        auto ec = lastError();
+        ::unlink(tmp.c_str());
+        return ec;
+    }
+    auto parent = file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path();
+    Fd dir(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir.fd < 0) {
+        return lastError();
+    }
+    if (::fsync(dir.fd) != 0) {
+        return lastError();
+    }
+    return {};
+}
+
+StateFiles::StateFiles(std::filesystem::path dir) : m_dir(std::move(dir)) {}
+
+void StateFiles::load() {
+    m_epoch = readCounter(epochFile(), std::numeric_limits<std::uint64_t>::max()).value_or(0);
+    auto inc = readCounter(incarnationFile(), std::numeric_limits<std::uint32_t>::max() - 1);
+    m_incarnation = static_cast<std::uint32_t>(inc.value_or(0) + 1);
+    if (auto ec = writeFileAtomic(incarnationFile(), fmt::format("{}\n", m_incarnation))) {
+        throw StateError(fmt::format("{}: cannot persist incarnation: {}",
+                                     incarnationFile().string(), ec.message()));
+    }
+    HS_INFO("state loaded dir={} epoch={} incarnation={}", m_dir.string(), m_epoch, m_incarnation);
+}
+
+std::error_code StateFiles::persistEpoch(std::uint64_t epoch) const {
+    return writeFileAtomic(epochFile(), fmt::format("{}\n", epoch));
+}
+
+EpochPersister::EpochPersister(asio::io_context& core, const StateFiles& files)
+    : m_core(core), m_files(files), m_guard(m_worker.get_executor()),
+      m_thread([this] { m_worker.run(); }) {}
+
+EpochPersister::~EpochPersister() {
+    m_guard.reset();
+    m_thread.join();
+}
+
+void EpochPersister::persist(std::uint64_t epoch, Done done) {
+    asio::post(m_worker, [this, epoch, done = std::move(done)]() { write(epoch, done); });
+}
+
+void EpochPersister::write(std::uint64_t epoch, const Done& done) {
+    std::error_code ec = m_files.persistEpoch(epoch);
+    asio::post(m_core, [done, epoch, ec]() { done(epoch, ec); });
+}
+
+} // namespace hs

@@ -1,0 +1,73 @@
+// Durable node state in state_dir: the epoch (term, raised on every takeover) and the incarnation
+// (boot counter, raised on every start). Each lives in its own small text file written atomically
+// (temp file, fsync, rename, fsync of the directory), mode 0600. A missing file means first start
+// (0); a corrupt file is an error, never silently 0: a lost epoch could let a stale node win.
+#pragma once
+
+#include "core/asio.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <stdexcept>
+#include <string_view>
+#include <system_error>
+#include <thread>
+
+namespace hs {
+
+class StateError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// Writes CONTENT to FILE atomically and durably, mode 0600. Returns the first error.
+std::error_code writeFileAtomic(const std::filesystem::path& file, std::string_view content);
+
+class StateFiles {
+  public:
+    explicit StateFiles(std::filesystem::path dir);
+
+    // Reads both files, raises the incarnation by one and persists it. Throws StateError.
+    void load();
+
+    std::uint64_t epoch() const { return m_epoch; }             // as loaded
+    std::uint32_t incarnation() const { return m_incarnation; } // this run's (already persisted)
+    const std::filesystem::path& dir() const { return m_dir; }
+    std::filesystem::path epochFile() const { return m_dir / "epoch"; }
+    std::filesystem::path incarnationFile() const { return m_dir / "incarnation"; }
+
+    // Blocking (fsync): call it from a worker thread, never from the core thread. Thread-safe as
+    // long as calls are not concurrent with each other (EpochPersister serialises them).
+    std::error_code persistEpoch(std::uint64_t epoch) const;
+
+  private:
+    std::filesystem::path m_dir;
+    std::uint64_t m_epoch = 0;
+    std::uint32_t m_incarnation = 0;
+};
+
+// Persists epochs on its own worker thread, in request order; each completion is posted to the
+// core io_context. persist() never blocks. The destructor finishes queued writes, then joins.
+class EpochPersister {
+  public:
+    using Done = std::function<void(std::uint64_t epoch, std::error_code ec)>;
+
+    EpochPersister(asio::io_context& core, const StateFiles& files);
+    ~EpochPersister();
+    EpochPersister(const EpochPersister&) = delete;
+    EpochPersister& operator=(const EpochPersister&) = delete;
+
+    void persist(std::uint64_t epoch, Done done);
+
+  private:
+    void write(std::uint64_t epoch, const Done& done);
+
+    asio::io_context& m_core;
+    const StateFiles& m_files;
+    asio::io_context m_worker;
+    asio::executor_work_guard<asio::io_context::executor_type> m_guard;
+    std::thread m_thread;
+};
+
+} // namespace hs
