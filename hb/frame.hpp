@@ -57,6 +57,7 @@ inline constexpr std::uint8_t BmcOk = 0x01;        // the sender reaches its BMC
 inline constexpr std::uint8_t Unconfirmed = 0x02;  // active role unconfirmed after a stall
 inline constexpr std::uint8_t Fit = 0x04;          // the sender is fit to be active
 inline constexpr std::uint8_t Preferred = 0x08;    // the sender is in the preferred slot
+inline constexpr std::uint8_t TakingOver = 0x10;   // the sender is persisting a new epoch to take over
 }  // namespace flag
 
 struct Frame {

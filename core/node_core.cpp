@@ -1,0 +1,540 @@
+#include "core/node_core.hpp"
+
+#include <algorithm>
+
+#include "core/log.hpp"
+
+namespace hs {
+namespace {
+
+std::int64_t toNs(TimePoint t) {
+    return std::chrono::duration_cast<nanoseconds>(t.time_since_epoch()).count();
+}
+
+RoleFsmConfig fsmConfig(const NodeConfig& c) {
+    Duration maxInterval{0};
+    for (const auto& p : c.paths) {
+        maxInterval = std::max(maxInterval, p.interval);
+    }
+    RoleFsmConfig f;
+    f.nodeId = c.nodeId;
+    f.slot = c.slot;
+    f.initDead = c.initDead;
+    f.interval = maxInterval;
+    f.detection = maxInterval * c.missThreshold;
+    f.preempt = c.preempt;
+    f.preemptDelay = c.preemptDelay;
+    return f;
+}
+
+// What the receiver should call a handover, given why the sender hands over.
+SwitchoverReason receiverReason(SwitchoverReason senderReason) {
+    switch (senderReason) {
+    case SwitchoverReason::LocalFault: return SwitchoverReason::PeerFault;
+    case SwitchoverReason::PeerPreempted:
+    case SwitchoverReason::PeerShutdown:
+    case SwitchoverReason::Manual: return senderReason;
+    default: return SwitchoverReason::Manual;
+    }
+}
+
+constexpr Duration kFreshnessWindow = seconds(5);
+constexpr std::uint32_t kAuthAlarmStreak = 5;
+constexpr Duration kAuthAlarmEvery = seconds(10);
+
+}  // namespace
+
+NodeCore::NodeCore(NodeConfig cfg, std::uint64_t storedEpoch, std::uint32_t incarnation)
+    : cfg_(std::move(cfg)), fsm_(fsmConfig(cfg_)), storedEpoch_(storedEpoch),
+      incarnation_(incarnation) {
+    for (const auto& pc : cfg_.paths) {
+        hb::PathMonitorConfig mc{pc.interval, cfg_.missThreshold, cfg_.recoveryThreshold};
+        paths_.push_back(PathRuntime{pc, hb::PathMonitor(mc)});
+    }
+    Duration detection = fsm_.config().detection;
+    stallThreshold_ = cfg_.stallThreshold.count() > 0 ? cfg_.stallThreshold : detection / 2;
+}
+
+void NodeCore::start(TimePoint now) {
+    fsm_.start(now, storedEpoch_);
+    localRoleChange_ = now;
+    for (auto& p : paths_) {
+        p.nextSend = now;
+        p.windowStart = now;
+    }
+    drainFsm(now);
+    onTimer(now);
+}
+
+void NodeCore::checkStall(TimePoint now) {
+    if (!scheduledWake_ || now <= *scheduledWake_ + stallThreshold_) {
+        return;
+    }
+    auto late = std::chrono::duration_cast<milliseconds>(now - *scheduledWake_);
+    scheduledWake_.reset();
+    ++stalls_;
+    HS_WARN("event=stall late_ms={} role={}: this node's timers fired late; paths get a fresh "
+            "detection window and an active role is unconfirmed until the peer is heard",
+            late.count(), toString(fsm_.role()));
+    for (auto& p : paths_) {
+        p.mon.grace(now);
+    }
+    fsm_.onStall(now);
+    drainFsm(now);
+}
+
+std::optional<std::int64_t> NodeCore::offsetFloor(const PathRuntime& p) const {
+    auto own = [](const PathRuntime& r) -> std::optional<std::int64_t> {
+        if (r.curMin && r.prevMin) {
+            return std::min(*r.curMin, *r.prevMin);
+        }
+        return r.curMin ? r.curMin : r.prevMin;
+    };
+    if (auto o = own(p)) {
+        return o;
+    }
+    // No history on this path (first contact or just restored): borrow the other paths' view of
+    // the peer's clock, so a burst of frames buffered while this line was cut is seen as stale.
+    std::optional<std::int64_t> best;
+    for (const auto& r : paths_) {
+        if (auto o = own(r); o && (!best || *o < *best)) {
+            best = o;
+        }
+    }
+    return best;
+}
+
+bool NodeCore::fresh(TimePoint now, PathRuntime& p, const hb::Frame& f) {
+    std::int64_t d = toNs(now) - static_cast<std::int64_t>(f.sendTimeNs);
+    auto floor = offsetFloor(p);
+    if (now - p.windowStart >= kFreshnessWindow && p.curMin) {
+        p.prevMin = p.curMin;
+        p.curMin.reset();
+        p.windowStart = now;
+    }
+    if (!p.curMin || d < *p.curMin) {
+        p.curMin = d;
+    }
+    if (!floor) {
+        return true;
+    }
+    std::int64_t age = d - *floor;
+    return age <= std::chrono::duration_cast<nanoseconds>(p.mon.detectionTime()).count();
+}
+
+void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
+    if (stopped_ || path >= paths_.size()) {
+        return;
+    }
+    checkStall(now);
+    PathRuntime& p = paths_[path];
+    if (f.nodeId == cfg_.nodeId) {
+        ++p.counters.malformed;
+        HS_WARN("event=own_frame path={}: received a frame carrying our own node id {}; is the "
+                "path looped back or the peer misconfigured?", p.cfg.name, f.nodeId);
+        return;
+    }
+    if (peerIncarnation_ && f.incarnation < *peerIncarnation_) {
+        ++p.counters.replayed;
+        return;
+    }
+    if (!peerIncarnation_ || f.incarnation > *peerIncarnation_) {
+        if (peerIncarnation_) {
+            HS_INFO("event=peer_restarted incarnation={} previous={}", f.incarnation,
+                    *peerIncarnation_);
+        }
+        peerIncarnation_ = f.incarnation;
+        for (auto& r : paths_) {
+            r.lastSeq = 0;
+            r.curMin.reset();
+            r.prevMin.reset();
+            r.windowStart = now;
+            r.peerSendNs = 0;
+        }
+    }
+    if (f.seq <= p.lastSeq) {
+        ++p.counters.replayed;
+        return;
+    }
+    p.lastSeq = f.seq;
+    if (!fresh(now, p, f)) {
+        ++p.counters.stale;
+        return;
+    }
+    ++p.counters.framesReceived;
+    p.authStreak = 0;
+    if (f.echoTimeNs != 0) {
+        std::int64_t rtt = toNs(now) - static_cast<std::int64_t>(f.echoTimeNs) -
+                           static_cast<std::int64_t>(f.echoHoldUs) * 1000;
+        if (rtt >= 0 && rtt < 10'000'000'000) {
+            p.rttUs = static_cast<std::uint32_t>(rtt / 1000);
+        }
+    }
+    p.peerSendNs = f.sendTimeNs;
+    p.peerRxTime = now;
+    if (peerNodeId_ && *peerNodeId_ != f.nodeId) {
+        HS_WARN("event=peer_changed node_id={} previous={}", f.nodeId, *peerNodeId_);
+    }
+    peerNodeId_ = f.nodeId;
+
+    PeerInfo info;
+    info.role = f.role;
+    info.epoch = f.epoch;
+    info.slot = f.slot;
+    info.nodeId = f.nodeId;
+    info.fit = (f.flags & hb::flag::Fit) != 0;
+    info.unconfirmed = (f.flags & hb::flag::Unconfirmed) != 0;
+    info.takingOver = (f.flags & hb::flag::TakingOver) != 0;
+    if (!lastPeerRole_ || *lastPeerRole_ != f.role) {
+        lastPeerRole_ = f.role;
+        peerRoleChange_ = now;
+    }
+
+    if (f.role == Role::Stopped) {
+        for (std::size_t i = 0; i < paths_.size(); ++i) {
+            if (paths_[i].mon.forceDown(now, PathDiag::NeighborSignaledDown)) {
+                emit({.type = EventType::PathDown, .pathIndex = static_cast<std::uint32_t>(i + 1),
+                      .pathState = PathState::Down, .pathDiag = PathDiag::NeighborSignaledDown});
+            }
+        }
+    } else if (p.mon.onFrame(now, microseconds(f.intervalUs))) {
+        emit({.type = EventType::PathUp, .pathIndex = static_cast<std::uint32_t>(path + 1),
+              .pathState = PathState::Up, .pathDiag = PathDiag::NoDiag});
+        HS_INFO("event=path_up path={} rtt_us={}", p.cfg.name, p.rttUs);
+    }
+    if (f.type == hb::FrameType::Handover) {
+        auto reason = f.payload.empty() ? SwitchoverReason::Manual
+                                        : static_cast<SwitchoverReason>(f.payload[0]);
+        if (reason > SwitchoverReason::PeerFault) {
+            reason = SwitchoverReason::Manual;
+        }
+        updatePeerView(now);
+        fsm_.onPeerHandover(now, info, reason);
+    } else {
+        updatePeerView(now);
+        fsm_.onPeerFrame(now, info);
+    }
+    drainFsm(now);
+}
+
+void NodeCore::onRejected(TimePoint now, std::size_t path, hb::DecodeError e) {
+    if (path >= paths_.size()) {
+        return;
+    }
+    checkStall(now);
+    PathRuntime& p = paths_[path];
+    if (e != hb::DecodeError::AuthFailure) {
+        ++p.counters.malformed;
+        return;
+    }
+    ++p.counters.authFailures;
+    ++p.authStreak;
+    if (!p.mon.up()) {
+        p.mon.setDiag(PathDiag::AuthFailure);
+    }
+    if (p.authStreak >= kAuthAlarmStreak &&
+        (!p.lastAuthAlarm || now - *p.lastAuthAlarm >= kAuthAlarmEvery)) {
+        p.lastAuthAlarm = now;
+        HS_ERROR("event=auth_alarm path={} failures_in_a_row={} total={}: frames keep failing "
+                 "authentication; the peer's key file differs from ours (compare the key "
+                 "fingerprints both daemons log at start)",
+                 p.cfg.name, p.authStreak, p.counters.authFailures);
+        emit({.type = EventType::AuthAlarm, .pathIndex = static_cast<std::uint32_t>(path + 1),
+              .pathState = p.mon.state(), .pathDiag = PathDiag::AuthFailure,
+              .text = "authentication failures"});
+    }
+}
+
+void NodeCore::onLinkError(TimePoint, std::size_t path) {
+    if (path >= paths_.size()) {
+        return;
+    }
+    ++paths_[path].counters.ioErrors;
+    if (!paths_[path].mon.up()) {
+        paths_[path].mon.setDiag(PathDiag::IoError);
+    }
+}
+
+void NodeCore::updatePeerView(TimePoint now) {
+    std::size_t up = 0;
+    for (const auto& p : paths_) {
+        up += p.mon.up() ? 1 : 0;
+    }
+    Redundancy r = up == paths_.size() && up > 0 ? Redundancy::Redundant
+                   : up > 0                      ? Redundancy::Degraded
+                                                 : Redundancy::NotRedundant;
+    bool alive = up > 0;
+    if (alive != peerAlive_) {
+        peerAlive_ = alive;
+        if (!alive) {
+            peerEverLost_ = true;
+            HS_WARN("event=peer_lost role={}: every path is down", toString(fsm_.role()));
+            emit({.type = EventType::PeerLost, .redundancy = r});
+            fsm_.onPeerLost(now);
+        } else {
+            if (peerEverLost_) {
+                emit({.type = EventType::PeerRecovered, .redundancy = r});
+            }
+            HS_INFO("event=peer_alive paths_up={}", up);
+            fsm_.onPeerRecovered(now);
+        }
+    }
+    if (r != redundancy_) {
+        Redundancy before = redundancy_;
+        redundancy_ = r;
+        if (r == Redundancy::Redundant) {
+            if (everRedundant_) {
+                emit({.type = EventType::RedundancyRestored, .redundancy = r});
+            }
+            everRedundant_ = true;
+        } else if (before == Redundancy::Redundant) {
+            emit({.type = EventType::RedundancyDegraded, .redundancy = r});
+        }
+        HS_INFO("event=redundancy state={} paths_up={}/{}", toString(r), up, paths_.size());
+    }
+}
+
+void NodeCore::onTimer(TimePoint now) {
+    if (stopped_) {
+        return;
+    }
+    checkStall(now);
+    for (std::size_t i = 0; i < paths_.size(); ++i) {
+        PathRuntime& p = paths_[i];
+        if (p.mon.onTimer(now)) {
+            ++p.counters.missed;
+            HS_WARN("event=path_down path={} diag={}", p.cfg.name, toString(p.mon.diag()));
+            emit({.type = EventType::PathDown, .pathIndex = static_cast<std::uint32_t>(i + 1),
+                  .pathState = PathState::Down, .pathDiag = p.mon.diag()});
+        }
+    }
+    updatePeerView(now);
+    fsm_.onTimer(now);
+    drainFsm(now);
+    for (std::size_t i = 0; i < paths_.size(); ++i) {
+        PathRuntime& p = paths_[i];
+        if (now >= p.nextSend) {
+            outgoing_.push_back({i, buildFrame(now, i)});
+            p.nextSend += p.cfg.interval;
+            if (p.nextSend <= now) {
+                p.nextSend = now + p.cfg.interval;
+            }
+        }
+    }
+    scheduledWake_ = nextWakeup();
+}
+
+void NodeCore::drainFsm(TimePoint now) {
+    for (const FsmAction& a : fsm_.takeActions()) {
+        switch (a.type) {
+        case FsmActionType::PersistEpoch:
+            HS_INFO("event=takeover_start epoch={} reason={}", a.epoch, toString(a.reason));
+            persist_.push_back(a.epoch);
+            sendAll(now);  // tell the peer we are taking over (TakingOver flag)
+            break;
+        case FsmActionType::RoleChanged: {
+            Role r = fsm_.role();
+            if (r != lastRole_) {
+                HS_INFO("event=role_change from={} role={} epoch={}", toString(lastRole_),
+                        toString(r), fsm_.epoch());
+                lastRole_ = r;
+                localRoleChange_ = now;
+            }
+            sendAll(now);
+            break;
+        }
+        case FsmActionType::SendHandover:
+            handoverReason_ = a.reason;
+            HS_INFO("event=handover_start reason={} epoch={}", toString(a.reason), a.epoch);
+            sendAll(now);
+            break;
+        case FsmActionType::Switchover:
+            journal(now, a);
+            HS_INFO("event=switchover from={} to={} reason={} epoch={}", toString(a.from),
+                    toString(a.to), toString(a.reason), a.epoch);
+            emit({.type = EventType::Switchover, .role = a.to, .fromRole = a.from,
+                  .reason = a.reason, .epoch = a.epoch});
+            break;
+        case FsmActionType::SplitBrainResolved:
+            HS_WARN("event=split_brain_resolved role={} epoch={}", toString(fsm_.role()),
+                    fsm_.epoch());
+            emit({.type = EventType::SplitBrainResolved, .role = fsm_.role(),
+                  .reason = SwitchoverReason::SplitBrain, .epoch = fsm_.epoch()});
+            break;
+        }
+    }
+}
+
+void NodeCore::journal(TimePoint now, const FsmAction& a) {
+    ++switchoverCount_;
+    lastReason_ = a.reason;
+    lastSwitchover_ = now;
+    journal_.push_back({journalNext_++, now, a.reason, a.from, a.to, a.epoch});
+    while (journal_.size() > cfg_.journalSize) {
+        journal_.pop_front();
+    }
+}
+
+void NodeCore::sendAll(TimePoint now) {
+    for (std::size_t i = 0; i < paths_.size(); ++i) {
+        outgoing_.push_back({i, buildFrame(now, i)});
+    }
+}
+
+hb::Frame NodeCore::buildFrame(TimePoint now, std::size_t path) {
+    PathRuntime& p = paths_[path];
+    hb::Frame f;
+    bool handover = fsm_.handingOver();
+    f.type = handover ? hb::FrameType::Handover : hb::FrameType::Heartbeat;
+    if (handover) {
+        f.payload.push_back(static_cast<std::uint8_t>(receiverReason(handoverReason_)));
+    }
+    f.flags = static_cast<std::uint8_t>((bmcOk_ ? hb::flag::BmcOk : 0) |
+                                        (fsm_.fit() ? hb::flag::Fit : 0) |
+                                        (fsm_.unconfirmed() ? hb::flag::Unconfirmed : 0) |
+                                        (cfg_.slot == 0 ? hb::flag::Preferred : 0) |
+                                        (fsm_.takingOver() ? hb::flag::TakingOver : 0));
+    f.slot = cfg_.slot;
+    f.role = fsm_.role();
+    f.pathIndex = static_cast<std::uint8_t>(path + 1);
+    f.nodeId = cfg_.nodeId;
+    f.incarnation = incarnation_;
+    f.epoch = fsm_.epoch();
+    f.seq = ++p.txSeq;
+    f.sendTimeNs = static_cast<std::uint64_t>(toNs(now));
+    f.echoTimeNs = p.peerSendNs;
+    if (p.peerSendNs != 0) {
+        auto hold = std::chrono::duration_cast<microseconds>(now - p.peerRxTime).count();
+        f.echoHoldUs = static_cast<std::uint32_t>(std::clamp<std::int64_t>(hold, 0, UINT32_MAX));
+    }
+    f.intervalUs = static_cast<std::uint32_t>(
+        std::chrono::duration_cast<microseconds>(p.cfg.interval).count());
+    ++p.counters.framesSent;
+    return f;
+}
+
+void NodeCore::onEpochPersisted(TimePoint now, std::uint64_t epoch) {
+    checkStall(now);
+    fsm_.onEpochPersisted(now, epoch);
+    drainFsm(now);
+}
+
+ControlResult NodeCore::requestSwitchover(TimePoint now, bool force) {
+    ControlResult r = fsm_.requestSwitchover(now, force);
+    drainFsm(now);
+    return r;
+}
+
+void NodeCore::setFit(TimePoint now, bool fit) {
+    fsm_.setFit(now, fit);
+    drainFsm(now);
+}
+
+void NodeCore::setPreempt(bool on) { fsm_.setPreempt(on); }
+
+void NodeCore::shutdown(TimePoint now) {
+    if (stopped_) {
+        return;
+    }
+    bool handOver = fsm_.shutdown(now);
+    if (handOver) {
+        handoverReason_ = SwitchoverReason::PeerShutdown;
+    }
+    drainFsm(now);  // queues role=STOPPED heartbeats on every path
+    if (handOver) {
+        for (auto& o : outgoing_) {
+            o.frame.type = hb::FrameType::Handover;
+            o.frame.payload.assign(1, static_cast<std::uint8_t>(SwitchoverReason::PeerShutdown));
+        }
+    }
+    stopped_ = true;
+}
+
+TimePoint NodeCore::nextWakeup() const {
+    TimePoint t = TimePoint::max();
+    for (const auto& p : paths_) {
+        t = std::min(t, p.nextSend);
+        if (auto d = p.mon.deadline()) {
+            t = std::min(t, *d);
+        }
+    }
+    if (auto d = fsm_.deadline()) {
+        t = std::min(t, *d);
+    }
+    return t;
+}
+
+std::vector<Outgoing> NodeCore::takeOutgoing() {
+    std::vector<Outgoing> out;
+    out.swap(outgoing_);
+    return out;
+}
+
+std::vector<std::uint64_t> NodeCore::takePersistRequests() {
+    std::vector<std::uint64_t> out;
+    out.swap(persist_);
+    return out;
+}
+
+std::vector<Event> NodeCore::takeEvents() {
+    std::vector<Event> out;
+    out.swap(events_);
+    return out;
+}
+
+Snapshot NodeCore::snapshot(TimePoint steadyNow, std::int64_t unixNowMs) const {
+    auto wall = [&](TimePoint t) -> std::int64_t {
+        if (t == TimePoint{}) {
+            return 0;
+        }
+        return unixNowMs - std::chrono::duration_cast<milliseconds>(steadyNow - t).count();
+    };
+    Snapshot s;
+    s.local.slot = cfg_.slot;
+    s.local.nodeId = cfg_.nodeId;
+    s.local.role = fsm_.role();
+    s.local.present = true;
+    s.local.bmcOk = bmcOk_;
+    s.local.lastChangeUnixMs = wall(localRoleChange_);
+    if (const auto& p = fsm_.peer()) {
+        s.peer.slot = p->slot;
+        s.peer.nodeId = p->nodeId;
+        s.peer.role = peerAlive_ ? p->role : Role::Init;
+        s.peer.bmcOk = p->fit;
+        s.peer.present = peerAlive_;
+        s.peer.lastChangeUnixMs = wall(peerRoleChange_);
+    }
+    s.epoch = fsm_.epoch();
+    s.peerAlive = peerAlive_;
+    s.unconfirmed = fsm_.unconfirmed();
+    s.redundancy = redundancy_;
+    s.preemption = fsm_.config().preempt;
+    s.switchoverCount = switchoverCount_;
+    s.lastSwitchoverReason = lastReason_;
+    s.lastSwitchoverUnixMs = wall(lastSwitchover_);
+    for (std::size_t i = 0; i < paths_.size(); ++i) {
+        const PathRuntime& p = paths_[i];
+        PathSnapshot ps;
+        ps.index = static_cast<std::uint32_t>(i + 1);
+        ps.name = p.cfg.name;
+        ps.type = p.cfg.type;
+        ps.endpoint = p.cfg.endpoint;
+        ps.state = p.mon.state();
+        ps.diag = p.mon.diag();
+        ps.intervalUs = static_cast<std::uint32_t>(
+            std::chrono::duration_cast<microseconds>(p.cfg.interval).count());
+        ps.missThreshold = cfg_.missThreshold;
+        ps.recoveryThreshold = cfg_.recoveryThreshold;
+        ps.rttUs = p.rttUs;
+        ps.counters = p.counters;
+        ps.counters.missed = std::max(p.counters.missed, p.mon.missed());
+        ps.lastChangeUnixMs = wall(p.mon.lastChange());
+        s.paths.push_back(std::move(ps));
+    }
+    for (const auto& j : journal_) {
+        s.journal.push_back({j.index, wall(j.at), j.reason, j.from, j.to, j.epoch});
+    }
+    return s;
+}
+
+}  // namespace hs

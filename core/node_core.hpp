@@ -1,0 +1,153 @@
+// The whole heartbeat logic of one node: path monitors, peer view, role arbitration, replay and
+// freshness checks, heartbeat scheduling. Pure and deterministic: time and decoded frames in,
+// frames to send, epoch writes and events out. The daemon drives it from Asio; the simulation
+// drives two of them under a virtual clock.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/role_fsm.hpp"
+#include "core/types.hpp"
+#include "hb/frame.hpp"
+#include "hb/path_monitor.hpp"
+
+namespace hs {
+
+struct NodePathConfig {
+    std::string name;
+    PathType type = PathType::Udp;
+    std::string endpoint;
+    Duration interval{milliseconds(10)};
+};
+
+struct NodeConfig {
+    std::uint32_t nodeId = 1;
+    std::uint8_t slot = 0;
+    std::uint32_t missThreshold = 3;
+    std::uint32_t recoveryThreshold = 3;
+    Duration initDead{seconds(2)};
+    bool preempt = false;
+    Duration preemptDelay{seconds(5)};
+    std::vector<NodePathConfig> paths;
+    // Timers firing later than this mean the node itself was stalled (0: half the detection time).
+    Duration stallThreshold{0};
+    std::size_t journalSize = 64;
+};
+
+struct Outgoing {
+    std::size_t path = 0;
+    hb::Frame frame;
+};
+
+class NodeCore {
+public:
+    NodeCore(NodeConfig cfg, std::uint64_t storedEpoch, std::uint32_t incarnation);
+
+    void start(TimePoint now);
+    // An authenticated frame from path `path` (0-based) received at `now`.
+    void onFrame(TimePoint now, std::size_t path, const hb::Frame& f);
+    // A frame that failed decoding/authentication, or a link I/O error.
+    void onRejected(TimePoint now, std::size_t path, hb::DecodeError e);
+    void onLinkError(TimePoint now, std::size_t path);
+    void onTimer(TimePoint now);
+    void onEpochPersisted(TimePoint now, std::uint64_t epoch);
+    ControlResult requestSwitchover(TimePoint now, bool force);
+    void setFit(TimePoint now, bool fit);
+    void setBmcOk(bool ok) { bmcOk_ = ok; }
+    void setPreempt(bool on);
+    void shutdown(TimePoint now);
+
+    // When onTimer wants to be called next.
+    TimePoint nextWakeup() const;
+    std::vector<Outgoing> takeOutgoing();
+    std::vector<std::uint64_t> takePersistRequests();
+    std::vector<Event> takeEvents();
+
+    Role role() const { return fsm_.role(); }
+    std::uint64_t epoch() const { return fsm_.epoch(); }
+    bool drivesChassis() const { return fsm_.drivesChassis(); }
+    bool unconfirmed() const { return fsm_.unconfirmed(); }
+    bool peerAlive() const { return peerAlive_; }
+    Redundancy redundancy() const { return redundancy_; }
+    std::uint64_t stalls() const { return stalls_; }
+    const std::optional<PeerInfo>& peer() const { return fsm_.peer(); }
+    const hb::PathMonitor& monitor(std::size_t i) const { return paths_.at(i).mon; }
+    std::size_t pathCount() const { return paths_.size(); }
+    const NodeConfig& config() const { return cfg_; }
+    // steadyNow/unixNowMs let the snapshot turn monotonic times into wall-clock ones.
+    Snapshot snapshot(TimePoint steadyNow, std::int64_t unixNowMs) const;
+
+private:
+    struct PathRuntime {
+        NodePathConfig cfg;
+        hb::PathMonitor mon;
+        std::uint64_t txSeq = 0;
+        TimePoint nextSend{};
+        // replay protection (per peer incarnation)
+        std::uint64_t lastSeq = 0;
+        // echo for RTT
+        std::uint64_t peerSendNs = 0;
+        TimePoint peerRxTime{};
+        std::uint32_t rttUs = 0;
+        // freshness: windowed minimum of (local receive time - peer send time)
+        std::optional<std::int64_t> curMin, prevMin;
+        TimePoint windowStart{};
+        // authentication alarm
+        std::uint32_t authStreak = 0;
+        std::optional<TimePoint> lastAuthAlarm;
+        PathCounters counters;
+    };
+
+    void checkStall(TimePoint now);
+    bool fresh(TimePoint now, PathRuntime& p, const hb::Frame& f);
+    std::optional<std::int64_t> offsetFloor(const PathRuntime& p) const;
+    void updatePeerView(TimePoint now);
+    void drainFsm(TimePoint now);
+    void sendAll(TimePoint now);
+    hb::Frame buildFrame(TimePoint now, std::size_t path);
+    void emit(Event e) { events_.push_back(std::move(e)); }
+    void journal(TimePoint now, const FsmAction& a);
+
+    NodeConfig cfg_;
+    RoleFsm fsm_;
+    std::uint64_t storedEpoch_;
+    std::uint32_t incarnation_;
+    std::vector<PathRuntime> paths_;
+    std::optional<std::uint32_t> peerIncarnation_;
+    std::optional<std::uint32_t> peerNodeId_;
+    bool peerAlive_ = false;
+    bool peerEverLost_ = false;
+    bool everRedundant_ = false;
+    Redundancy redundancy_ = Redundancy::NotRedundant;
+    bool bmcOk_ = true;
+    bool stopped_ = false;
+    SwitchoverReason handoverReason_ = SwitchoverReason::Manual;
+    std::optional<TimePoint> scheduledWake_;
+    Duration stallThreshold_;
+    std::uint64_t stalls_ = 0;
+    std::uint64_t switchoverCount_ = 0;
+    SwitchoverReason lastReason_ = SwitchoverReason::None;
+    TimePoint lastSwitchover_{};
+    TimePoint localRoleChange_{};
+    TimePoint peerRoleChange_{};
+    std::optional<Role> lastPeerRole_;
+    Role lastRole_ = Role::Init;
+    struct JournalEntry {
+        std::uint32_t index;
+        TimePoint at;
+        SwitchoverReason reason;
+        Role from, to;
+        std::uint64_t epoch;
+    };
+    std::deque<JournalEntry> journal_;
+    std::uint32_t journalNext_ = 1;
+    std::vector<Outgoing> outgoing_;
+    std::vector<std::uint64_t> persist_;
+    std::vector<Event> events_;
+};
+
+}  // namespace hs
