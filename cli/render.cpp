@@ -1,0 +1,171 @@
+#include "cli/render.hpp"
+
+#include <fmt/format.h>
+#include <string>
+#include <vector>
+
+namespace hs::cli {
+namespace {
+
+using nlohmann::json;
+using Row = std::vector<std::string>;
+
+// A scalar as text: strings as they are, numbers, yes/no, "na" for null or missing.
+std::string text(const json& j, std::string_view key) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) {
+        return "na";
+    }
+    if (it->is_string()) {
+        return it->get<std::string>();
+    }
+    if (it->is_boolean()) {
+        return it->get<bool>() ? "yes" : "no";
+    }
+    return it->dump();
+}
+
+std::string fixed3(const json& j, std::string_view key) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_number()) {
+        return "na";
+    }
+    return fmt::format("{:.3f}", it->get<double>());
+}
+
+void field(std::ostream& out, std::string_view name, std::string_view value) {
+    out << fmt::format("{:<21}: {}\n", name, value);
+}
+
+// Columns padded to their widest cell, separated by SEP.
+void table(std::ostream& out, const std::vector<Row>& rows, std::string_view sep) {
+    std::vector<std::size_t> width;
+    for (const auto& r : rows) {
+        width.resize(std::max(width.size(), r.size()));
+        for (std::size_t i = 0; i < r.size(); ++i) {
+            width[i] = std::max(width[i], r[i].size());
+        }
+    }
+    for (const auto& r : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < r.size(); ++i) {
+            bool last = i + 1 == r.size();
+            line += last ? r[i] : fmt::format("{:<{}}{}", r[i], width[i], sep);
+        }
+        out << line << '\n';
+    }
+}
+
+std::string sensorStatus(const std::string& state) {
+    if (state == "nominal") {
+        return "ok";
+    }
+    if (state == "warning") {
+        return "nc";
+    }
+    if (state == "critical") {
+        return "cr";
+    }
+    return "na";
+}
+
+} // namespace
+
+void renderStatus(std::ostream& out, const json& s) {
+    const json& peer = s.at("peer");
+    field(out, "Role", text(s, "role"));
+    field(out, "Node", fmt::format("{} (slot {})", text(s, "node_id"), text(s, "slot")));
+    field(out, "Epoch", text(s, "epoch"));
+    field(out, "Unconfirmed", text(s, "unconfirmed"));
+    field(out, "Peer",
+          peer.value("alive", false)
+              ? fmt::format("alive, {} (node {}, slot {})", text(peer, "role"),
+                            text(peer, "node_id"), text(peer, "slot"))
+              : std::string("not seen"));
+    field(out, "Redundancy", text(s, "redundancy"));
+    std::string last;
+    if (s.contains("last_switchover")) {
+        last = fmt::format(" (last: {})", text(s.at("last_switchover"), "reason"));
+    }
+    field(out, "Switchovers", text(s, "switchover_count") + last);
+    out << '\n';
+    renderPaths(out, s);
+}
+
+void renderPaths(std::ostream& out, const json& s) {
+    std::vector<Row> rows{
+        {"Path", "Type", "State", "RTT(us)", "RX", "TX", "Missed", "Auth-fail", "Endpoint"}};
+    for (const auto& p : s.at("paths")) {
+        rows.push_back({text(p, "name"), text(p, "type"), text(p, "state"), text(p, "rtt_us"),
+                        text(p, "rx"), text(p, "tx"), text(p, "missed"), text(p, "auth_failures"),
+                        text(p, "endpoint")});
+    }
+    table(out, rows, "  ");
+}
+
+void renderJournal(std::ostream& out, const json& j) {
+    std::vector<Row> rows{{"#", "Time (unix ms)", "Reason", "From", "To", "Epoch"}};
+    for (const auto& r : j.at("records")) {
+        rows.push_back({text(r, "index"), text(r, "unix_ms"), text(r, "reason"), text(r, "from"),
+                        text(r, "to"), text(r, "epoch")});
+    }
+    if (rows.size() == 1) {
+        out << "No switchovers recorded\n";
+        return;
+    }
+    table(out, rows, "  ");
+}
+
+void renderChassisStatus(std::ostream& out, const json& c) {
+    field(out, "System Power", text(c, "power"));
+    field(out, "Requested Transition", text(c, "requested"));
+    field(out, "BMC Access", text(c, "bmc_access"));
+    field(out, "Fan Profile", text(c, "fan_profile"));
+    field(out, "Fan Fail-Safe", text(c, "fail_safe"));
+    std::string err = text(c, "last_error");
+    field(out, "Last Error", err.empty() ? "none" : err);
+}
+
+void renderPowerStatus(std::ostream& out, const json& p) {
+    out << "Chassis Power is " << text(p, "power") << '\n';
+}
+
+void renderPowerAction(std::ostream& out, std::string_view action) {
+    std::string_view what = action == "on"      ? "Up/On"
+                            : action == "off"   ? "Down/Off"
+                            : action == "cycle" ? "Cycle"
+                            : action == "reset" ? "Reset"
+                                                : "Soft";
+    out << "Chassis Power Control: " << what << '\n';
+}
+
+void renderSensorList(std::ostream& out, const json& j) {
+    std::vector<Row> rows;
+    for (const auto& s : j.at("sensors")) {
+        rows.push_back({text(s, "name"), fixed3(s, "value"), text(s, "unit"),
+                        sensorStatus(text(s, "state")), fixed3(s, "lower_critical"),
+                        fixed3(s, "lower_non_critical"), fixed3(s, "upper_non_critical"),
+                        fixed3(s, "upper_critical")});
+    }
+    table(out, rows, " | ");
+}
+
+void renderFanStatus(std::ostream& out, const json& f) {
+    field(out, "Fan Mode", text(f, "mode"));
+    field(out, "Fan Profile", text(f, "profile"));
+    field(out, "Fail-Safe", text(f, "fail_safe"));
+    std::vector<Row> rows{{"Zone", "Name", "Duty %", "RPM", "Mode", "Status"}};
+    for (const auto& z : f.at("fans")) {
+        rows.push_back({text(z, "zone"), text(z, "name"), text(z, "duty_pct"), text(z, "rpm"),
+                        text(z, "mode"), z.value("failed", false) ? "failed" : "ok"});
+    }
+    out << '\n';
+    table(out, rows, "  ");
+}
+
+void renderMessage(std::ostream& out, std::string_view what, const json& result) {
+    std::string msg = result.is_object() ? text(result, "message") : std::string("na");
+    out << what << (msg == "na" || msg.empty() ? "" : ": " + msg) << '\n';
+}
+
+} // namespace hs::cli

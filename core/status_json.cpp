@@ -1,0 +1,308 @@
+#include "core/status_json.hpp"
+
+#include "core/control_server.hpp"
+
+#include <cctype>
+
+namespace hs {
+
+using nlohmann::json;
+
+namespace {
+
+json optionalNumber(const std::optional<double>& v) {
+    return v ? json(*v) : json(nullptr);
+}
+
+FanMode overallFanMode(const ChassisSnapshot& c) {
+    if (c.failSafe) {
+        return FanMode::FailSafe;
+    }
+    return c.fans.empty() ? FanMode::Unknown : c.fans.front().mode;
+}
+
+} // namespace
+
+std::string snakeCase(std::string_view camel) {
+    std::string out;
+    for (std::size_t i = 0; i < camel.size(); ++i) {
+        auto c = static_cast<unsigned char>(camel[i]);
+        if (std::isupper(c) && i > 0 && std::islower(static_cast<unsigned char>(camel[i - 1]))) {
+            out += '_';
+        }
+        out += static_cast<char>(std::tolower(c));
+    }
+    return out;
+}
+
+std::string_view toJsonName(PowerState s) {
+    switch (s) {
+    case PowerState::On:
+        return "on";
+    case PowerState::Off:
+        return "off";
+    case PowerState::TransitioningOn:
+        return "transitioning_on";
+    case PowerState::TransitioningOff:
+        return "transitioning_off";
+    case PowerState::Unknown:
+        break;
+    }
+    return "unknown";
+}
+
+std::string_view toJsonName(PowerControl c) {
+    switch (c) {
+    case PowerControl::PowerDown:
+        return "power_down";
+    case PowerControl::PowerUp:
+        return "power_up";
+    case PowerControl::PowerCycle:
+        return "power_cycle";
+    case PowerControl::HardReset:
+        return "hard_reset";
+    case PowerControl::DiagInterrupt:
+        return "diag_interrupt";
+    case PowerControl::SoftShutdown:
+        return "soft_shutdown";
+    case PowerControl::None:
+        break;
+    }
+    return "none";
+}
+
+std::string_view toJsonName(BmcAccess a) {
+    switch (a) {
+    case BmcAccess::Ok:
+        return "ok";
+    case BmcAccess::Unreachable:
+        return "unreachable";
+    case BmcAccess::AuthFailed:
+        return "auth_failed";
+    case BmcAccess::Busy:
+        return "busy";
+    case BmcAccess::Error:
+        return "error";
+    case BmcAccess::Disabled:
+        return "disabled";
+    case BmcAccess::Unknown:
+        break;
+    }
+    return "unknown";
+}
+
+std::string_view toJsonName(SensorState s) {
+    switch (s) {
+    case SensorState::Nominal:
+        return "nominal";
+    case SensorState::Warning:
+        return "warning";
+    case SensorState::Critical:
+        return "critical";
+    case SensorState::Unavailable:
+        return "unavailable";
+    case SensorState::Unknown:
+        break;
+    }
+    return "unknown";
+}
+
+std::string_view toJsonName(FanMode m) {
+    switch (m) {
+    case FanMode::Auto:
+        return "auto";
+    case FanMode::Manual:
+        return "manual";
+    case FanMode::FailSafe:
+        return "fail_safe";
+    case FanMode::Unknown:
+        break;
+    }
+    return "unknown";
+}
+
+std::string_view toJsonName(ControlStatus s) {
+    switch (s) {
+    case ControlStatus::Ok:
+        return "ok";
+    case ControlStatus::NotActive:
+        return "not_active";
+    case ControlStatus::InvalidArgument:
+        return "invalid";
+    case ControlStatus::Unavailable:
+        return "unavailable";
+    case ControlStatus::BmcError:
+        return "bmc_error";
+    case ControlStatus::Busy:
+        return "busy";
+    }
+    return "unavailable";
+}
+
+json toJson(const PathCounters& c) {
+    return json{{"frames_sent", c.framesSent},
+                {"frames_received", c.framesReceived},
+                {"missed", c.missed},
+                {"malformed", c.malformed},
+                {"auth_failures", c.authFailures},
+                {"replayed", c.replayed},
+                {"stale", c.stale},
+                {"send_errors", c.sendErrors},
+                {"io_errors", c.ioErrors}};
+}
+
+json toJson(const PathSnapshot& p) {
+    return json{{"index", p.index},
+                {"name", p.name},
+                {"type", toString(p.type)},
+                {"endpoint", p.endpoint},
+                {"state", snakeCase(toString(p.state))},
+                {"diag", snakeCase(toString(p.diag))},
+                {"interval_us", p.intervalUs},
+                {"miss_threshold", p.missThreshold},
+                {"recovery_threshold", p.recoveryThreshold},
+                {"rtt_us", p.rttUs},
+                {"rx", p.counters.framesReceived},
+                {"tx", p.counters.framesSent},
+                {"missed", p.counters.missed},
+                {"auth_failures", p.counters.authFailures},
+                {"counters", toJson(p.counters)},
+                {"last_change_unix_ms", p.lastChangeUnixMs}};
+}
+
+json toJson(const ModuleSnapshot& m) {
+    return json{
+        {"node_id", m.nodeId},  {"slot", m.slot},    {"role", snakeCase(toString(m.role))},
+        {"present", m.present}, {"bmc_ok", m.bmcOk}, {"last_change_unix_ms", m.lastChangeUnixMs}};
+}
+
+json toJson(const SwitchoverRecord& r) {
+    return json{{"index", r.index},
+                {"unix_ms", r.unixMs},
+                {"reason", snakeCase(toString(r.reason))},
+                {"from", snakeCase(toString(r.from))},
+                {"to", snakeCase(toString(r.to))},
+                {"epoch", r.epoch}};
+}
+
+json toJson(const SensorSnapshot& s) {
+    return json{{"index", s.index},
+                {"name", s.name},
+                {"type", s.type},
+                {"unit", s.unit},
+                {"value", s.valueValid ? json(s.value) : json(nullptr)},
+                {"state", toJsonName(s.state)},
+                {"lower_critical", optionalNumber(s.lowerCritical)},
+                {"lower_non_critical", optionalNumber(s.lowerNonCritical)},
+                {"upper_non_critical", optionalNumber(s.upperNonCritical)},
+                {"upper_critical", optionalNumber(s.upperCritical)}};
+}
+
+json toJson(const FanSnapshot& f) {
+    return json{{"zone", f.zone},
+                {"name", f.name},
+                {"duty_pct", f.dutyPct},
+                {"rpm", optionalNumber(f.rpm)},
+                {"mode", toJsonName(f.mode)},
+                {"failed", f.failed}};
+}
+
+json chassisStatusJson(const ChassisSnapshot& c) {
+    return json{{"enabled", c.enabled},
+                {"power", toJsonName(c.power)},
+                {"requested", toJsonName(c.requested)},
+                {"bmc_access", toJsonName(c.access)},
+                {"last_error", c.lastError},
+                {"last_error_unix_ms", c.lastErrorUnixMs},
+                {"fail_safe", c.failSafe},
+                {"fan_profile", c.fanProfile}};
+}
+
+json powerStatusJson(const ChassisSnapshot& c) {
+    return json{{"power", toJsonName(c.power)}, {"requested", toJsonName(c.requested)}};
+}
+
+json sensorListJson(const ChassisSnapshot& c) {
+    json list = json::array();
+    for (const auto& s : c.sensors) {
+        list.push_back(toJson(s));
+    }
+    return json{{"sensors", std::move(list)}};
+}
+
+json fanStatusJson(const ChassisSnapshot& c) {
+    json fans = json::array();
+    for (const auto& f : c.fans) {
+        fans.push_back(toJson(f));
+    }
+    return json{{"mode", toJsonName(overallFanMode(c))},
+                {"fail_safe", c.failSafe},
+                {"profile", c.fanProfile},
+                {"fans", std::move(fans)}};
+}
+
+json toJson(const ChassisSnapshot& c) {
+    json j = chassisStatusJson(c);
+    j["sensors"] = sensorListJson(c)["sensors"];
+    j["fans"] = fanStatusJson(c)["fans"];
+    return j;
+}
+
+json journalJson(const Snapshot& s) {
+    json records = json::array();
+    for (const auto& r : s.journal) {
+        records.push_back(toJson(r));
+    }
+    return json{{"switchover_count", s.switchoverCount}, {"records", std::move(records)}};
+}
+
+json toJson(const Snapshot& s) {
+    json paths = json::array();
+    PathCounters total;
+    for (const auto& p : s.paths) {
+        paths.push_back(toJson(p));
+        total.framesSent += p.counters.framesSent;
+        total.framesReceived += p.counters.framesReceived;
+        total.missed += p.counters.missed;
+        total.malformed += p.counters.malformed;
+        total.authFailures += p.counters.authFailures;
+        total.replayed += p.counters.replayed;
+        total.stale += p.counters.stale;
+        total.sendErrors += p.counters.sendErrors;
+        total.ioErrors += p.counters.ioErrors;
+    }
+    json peer = toJson(s.peer);
+    peer["alive"] = s.peerAlive;
+    return json{{"generation", s.generation},
+                {"role", snakeCase(toString(s.local.role))},
+                {"node_id", s.local.nodeId},
+                {"slot", s.local.slot},
+                {"bmc_ok", s.local.bmcOk},
+                {"epoch", s.epoch},
+                {"unconfirmed", s.unconfirmed},
+                {"redundancy", snakeCase(toString(s.redundancy))},
+                {"preemption", s.preemption},
+                {"switchover_count", s.switchoverCount},
+                {"last_switchover",
+                 {{"reason", snakeCase(toString(s.lastSwitchoverReason))},
+                  {"unix_ms", s.lastSwitchoverUnixMs}}},
+                {"local", toJson(s.local)},
+                {"peer", std::move(peer)},
+                {"paths", std::move(paths)},
+                {"counters", toJson(total)}};
+}
+
+json toResponse(const ControlResult& r, json result) {
+    if (r.status != ControlStatus::Ok) {
+        return controlError(toJsonName(r.status), r.message);
+    }
+    if (!result.is_object()) {
+        result = json{{"value", std::move(result)}};
+    }
+    if (!r.message.empty()) {
+        result["message"] = r.message;
+    }
+    return controlOk(std::move(result));
+}
+
+} // namespace hs

@@ -1,0 +1,43 @@
+// JSON views of the core's snapshots for the control socket (field names in docs/control.md).
+// Pure functions: a snapshot in, a JSON object out. Enumerations become snake_case strings.
+#pragma once
+
+#include "core/types.hpp"
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace hs {
+
+// "adminDown" -> "admin_down", "ACTIVE" -> "active".
+std::string snakeCase(std::string_view camel);
+
+std::string_view toJsonName(PowerState s);
+std::string_view toJsonName(PowerControl c);
+std::string_view toJsonName(BmcAccess a);
+std::string_view toJsonName(SensorState s);
+std::string_view toJsonName(FanMode m);
+std::string_view toJsonName(ControlStatus s); // ok, not_active, invalid, unavailable, ...
+
+nlohmann::json toJson(const PathCounters& c);
+nlohmann::json toJson(const PathSnapshot& p);
+nlohmann::json toJson(const ModuleSnapshot& m);
+nlohmann::json toJson(const SwitchoverRecord& r);
+nlohmann::json toJson(const SensorSnapshot& s);
+nlohmann::json toJson(const FanSnapshot& f);
+nlohmann::json toJson(const ChassisSnapshot& c); // everything, sensors and fans included
+nlohmann::json toJson(const Snapshot& s);        // the "status" result
+
+// Results of the read-only commands, ready for controlOk().
+nlohmann::json journalJson(const Snapshot& s);              // "journal"
+nlohmann::json chassisStatusJson(const ChassisSnapshot& c); // "chassis.status"
+nlohmann::json powerStatusJson(const ChassisSnapshot& c);   // "chassis.power" action=status
+nlohmann::json sensorListJson(const ChassisSnapshot& c);    // "sensor.list"
+nlohmann::json fanStatusJson(const ChassisSnapshot& c);     // "fan.status"
+
+// A whole response for a ControlResult: ok -> {"ok":true,"result":RESULT + "message"},
+// otherwise {"ok":false,"code":...,"error":message}.
+nlohmann::json toResponse(const ControlResult& r, nlohmann::json result = nlohmann::json::object());
+
+} // namespace hs
