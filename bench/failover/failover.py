@@ -32,9 +32,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "fixtures", "rig"))
 import rig as R  # noqa: E402
 
-ROLE_ACTIVE_RX = r"(?<![\w.])role=ACTIVE\b"
+ROLE_ACTIVE_RX = r"(?i)event=role_change\b.*(?<![\w.])role=ACTIVE\b"
 # A log line reporting one of this node's paths going down (counted as a flap under stress).
-PATH_DOWN_RX = re.compile(r"path\b.*\b(state=down|to=down|-> ?down)|\bpath[_ ]down\b", re.I)
+PATH_DOWN_RX = re.compile(r"event=path_down\b")
 
 
 def err(msg):

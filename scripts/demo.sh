@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The README's `make demo`: two hotstandbyd daemons on this machine (two network namespaces joined
+# by a veth pair, plus a socat pty pair as the serial cable). Shows them agree on roles, cuts the
+# network path (no switchover, redundancy degraded), heals it, kills the active with kill -9 and
+# shows the standby take over, with a timeline in ms. Cleans up after itself; exits non-zero if
+# the expected behaviour did not happen.
+#
+# Later parts of the demo (snmpd/snmptrapd, the BMC simulator) plug in as
+# tests/fixtures/<name>/demo_hook.py modules: see tests/fixtures/rig/demo.py for the hook stages.
+# Environment: BUILD (default build), HS_DEMO_INTERVAL_MS (default 10), HS_DEMO_HOOKS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+if [ "$(id -u)" -ne 0 ]; then
+  echo "demo: needs root (network namespaces): run it as root" >&2
+  exit 1
+fi
+for b in "$BUILD/core/hotstandbyd" "$BUILD/cli/hsctl"; do
+  [ -x "$b" ] || { echo "demo: $b missing: run 'make build' first" >&2; exit 1; }
+done
+for t in ip socat; do
+  command -v "$t" >/dev/null || { echo "demo: $t missing: run scripts/install-deps.sh" >&2; exit 1; }
+done
+exec python3 tests/fixtures/rig/demo.py --build-dir "$BUILD" "$@"
