@@ -123,6 +123,7 @@ def takeover_time(ctx, node, t0, timeout=5.0):
     """Waits for node to report ACTIVE after t0; returns (seconds per log, seconds per poll)."""
     ok = R.wait_for(lambda: node.role() == "ACTIVE", timeout, interval=0.002)
     ctx.expect(ok, "node%d becomes ACTIVE (within %.1fs)" % (node.n, timeout))
+    time.sleep(0.02)  # let the timeline poller record it too
     t_poll = ctx.tl.first_role(node.n, "ACTIVE", t0)
     t_log = node.first_log_time(ROLE_ACTIVE_RX, since=t0 - 0.002)
     d_poll = (t_poll - t0) if t_poll else None
@@ -178,7 +179,7 @@ def sc_start_roles(ctx):
         ctx.expect(hs.get("role") == st[n]["role"], "hsctl status --json node%d role %s" %
                    (n, hs.get("role")))
     p = ctx.n1.hsctl("status")
-    ctx.expect(p.returncode == 0 and "ACTIVE" in p.stdout, "hsctl status (text) shows ACTIVE")
+    ctx.expect(p.returncode == 0 and "active" in p.stdout.lower(), "hsctl status (text) shows ACTIVE")
     time.sleep(1.0)
     st2 = ctx.rig.statuses()
     for n in (1, 2):
@@ -582,6 +583,8 @@ def main():
     ap.add_argument("--scenario")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the rig's temp dir (logs)")
+    ap.add_argument("--daemon", help="hotstandbyd binary (default BUILD/core/hotstandbyd)")
+    ap.add_argument("--hsctl", help="hsctl binary (default BUILD/cli/hsctl)")
     a = ap.parse_args()
     if a.list:
         print("\n".join(SCENARIOS))
@@ -598,7 +601,8 @@ def main():
     rc = 1
     try:
         rig = R.Rig(a.scenario, build_dir=a.build_dir, interval_ms=INTERVAL_MS, miss=N,
-                    recovery=K, init_dead_ms=INIT_DEAD_MS, keep_dir=a.keep or None)
+                    recovery=K, init_dead_ms=INIT_DEAD_MS, keep_dir=a.keep or None,
+                    daemon=a.daemon, hsctl_bin=a.hsctl)
         tl = rig.timeline()
         ctx = Ctx(rig, tl)
         SCENARIOS[a.scenario](ctx)
