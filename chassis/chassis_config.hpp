@@ -1,0 +1,93 @@
+// [chassis] configuration: BMC access, sensor polling, fan profile and thermal zones, fail-safe
+// duty and optional fencing of the peer host. One validated struct, defaults in code; the parser
+// throws hs::ConfigError "FILE:LINE: chassis.KEY: reason" on the first problem.
+#pragma once
+
+#include "core/types.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <toml++/toml.h>
+#include <vector>
+
+namespace hs::chassis {
+
+using std::chrono::milliseconds;
+
+enum class BmcInterface : std::uint8_t { None, Lanplus, Inband };
+enum class Privilege : std::uint8_t { User, Operator, Admin };
+enum class FanProfileKind : std::uint8_t { None, Supermicro, Dell };
+
+std::string_view toString(BmcInterface i);
+std::string_view toString(FanProfileKind k);
+
+// How to reach one BMC (ours, or the peer's for fencing).
+struct BmcEndpoint {
+    BmcInterface interface = BmcInterface::None;
+    std::string host;              // lanplus: IP literal or name
+    std::uint16_t port = 623;      // lanplus
+    std::string user;              // lanplus
+    std::string password;          // read from password_file at parse time; NEVER logged
+    std::string passwordFile;      // for messages
+    std::uint8_t cipherSuite = 17; // IPMI 2.0 cipher suite id (0-17)
+    Privilege privilege = Privilege::Admin;
+    unsigned workaroundFlags =
+        0; // FreeIPMI IPMI_WORKAROUND_FLAGS_* (same bits as ipmimonitoring's)
+    milliseconds sessionTimeout{5000};
+    milliseconds retransmissionTimeout{1000};
+    std::string driverDevice; // inband: "" = probe (/dev/ipmi0)
+
+    // "host:port" as FreeIPMI takes it; empty for inband.
+    std::string target() const;
+    // For logs: "lanplus 127.0.0.1:623 user=admin cs=17" (no secret).
+    std::string describe() const;
+};
+
+struct ThermalPoint {
+    double tempC = 0;
+    unsigned dutyPct = 0;
+};
+
+struct ZoneConfig {
+    std::uint32_t zone = 0; // zone number as the OEM profile numbers it
+    std::string name;
+    std::vector<std::string> tempSensors; // hottest of these drives the curve
+    std::vector<std::string> fanSensors;  // RPM shown for the zone; failure detection
+    std::vector<ThermalPoint> curve;      // temperatures strictly increasing, duties non-decreasing
+    double hysteresisC = 3.0;
+};
+
+struct FencingConfig {
+    bool enabled = false;
+    BmcEndpoint peer;                   // the PEER host's BMC
+    milliseconds delayPerSlot{5000};    // fencing waits localSlot * delayPerSlot first
+    milliseconds confirmTimeout{15000}; // how long to wait for "power is off"
+};
+
+struct ChassisConfig {
+    BmcEndpoint bmc;
+    milliseconds statusPoll{1000}; // chassis status (power, reachability)
+    milliseconds sensorPoll{2000}; // sensors through libipmimonitoring
+    milliseconds retryMin{500};    // backoff after a BMC error, doubling up to retryMax
+    milliseconds retryMax{10000};
+    milliseconds powerConfirmTimeout{60000}; // requested transition dropped if never confirmed
+    milliseconds errorLogInterval{30000};    // identical errors logged at most once per interval
+    std::string sdrCacheDir;                 // per instance; required when a BMC is configured
+    FanProfileKind fanProfile = FanProfileKind::None;
+    std::vector<ZoneConfig> zones;
+    unsigned failsafeDutyPct = 100;
+    FencingConfig fencing;
+
+    bool enabled() const { return bmc.interface != BmcInterface::None; }
+};
+
+// Parses the [chassis] table (an empty table means "no BMC": interface none). FILE names the
+// configuration file for messages when the nodes carry no source path.
+ChassisConfig parseChassisConfig(const toml::table& chassisTable, const std::string& file);
+
+// Workaround flag names as FreeIPMI's tools spell them (-W): authcap, intel20, supermicro20, sun20,
+// opensesspriv, integritycheckvalue, nochecksumcheck (lanplus); assumeio, spinpoll (inband).
+bool parseWorkaroundFlag(BmcInterface i, std::string_view name, unsigned& flag);
+
+} // namespace hs::chassis

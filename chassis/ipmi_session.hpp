@@ -1,0 +1,52 @@
+// One FreeIPMI context: an IPMI 2.0 lanplus session (or the in-band driver), reused for every
+// request of the thread that owns it. Blocking; bounded by the endpoint's session timeout.
+// Use from ONE thread only (FreeIPMI contexts are not shared between threads).
+#pragma once
+
+#include "chassis/chassis_config.hpp"
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+struct ipmi_ctx;
+
+namespace hs::chassis {
+
+struct RawResponse {
+    std::uint8_t cc = 0;            // completion code
+    std::vector<std::uint8_t> data; // bytes after the completion code
+};
+
+class IpmiSession {
+  public:
+    explicit IpmiSession(BmcEndpoint endpoint) : m_ep(std::move(endpoint)) {}
+    ~IpmiSession() { close(); }
+    IpmiSession(const IpmiSession&) = delete;
+    IpmiSession& operator=(const IpmiSession&) = delete;
+
+    // Opens the session if it is not open. Returns the FreeIPMI error on failure.
+    std::error_code open();
+    bool isOpen() const { return m_ctx != nullptr; }
+    // Closes the session properly (the BMC frees its slot at once) and destroys the context.
+    void close();
+    // Sends one request (opening the session first if needed). A response with a non-zero
+    // completion code is a success here: look at out.cc. On a lost session the context is closed
+    // so the next call reopens it.
+    std::error_code raw(std::uint8_t netfn, std::uint8_t cmd, std::span<const std::uint8_t> data,
+                        RawResponse& out);
+    // FreeIPMI's text for the last failure (no secrets in it).
+    const std::string& lastErrorText() const { return m_lastError; }
+    const BmcEndpoint& endpoint() const { return m_ep; }
+    std::uint64_t opens() const { return m_opens; }
+
+  private:
+    BmcEndpoint m_ep;
+    ipmi_ctx* m_ctx = nullptr;
+    std::string m_lastError;
+    std::uint64_t m_opens = 0;
+};
+
+} // namespace hs::chassis

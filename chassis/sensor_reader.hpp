@@ -1,0 +1,48 @@
+// Sensor readings through libipmimonitoring (one context per thread, SDR cache in the configured
+// per-instance directory), with thresholds taken from the cached SDR records through libfreeipmi.
+// Blocking; bounded by the endpoint's session timeout. Each read opens and closes its own session
+// (libipmimonitoring's model), so it never holds one of the BMC's session slots between polls.
+#pragma once
+
+#include "chassis/chassis_config.hpp"
+#include "core/types.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+struct ipmi_monitoring_ctx;
+
+namespace hs::chassis {
+
+struct SensorReadResult {
+    std::error_code ec;
+    std::string errorText;               // libipmimonitoring's message on failure
+    std::vector<SensorSnapshot> sensors; // record-id order, index 1-based
+};
+
+class SensorReader {
+  public:
+    SensorReader(BmcEndpoint endpoint, std::string sdrCacheDir);
+    ~SensorReader();
+    SensorReader(const SensorReader&) = delete;
+    SensorReader& operator=(const SensorReader&) = delete;
+
+    SensorReadResult read();
+
+  private:
+    struct Thresholds {
+        std::optional<double> lnc, lc, unc, uc;
+    };
+    void loadThresholds();
+
+    BmcEndpoint m_ep;
+    std::string m_cacheDir;
+    ipmi_monitoring_ctx* m_ctx = nullptr;
+    std::map<int, Thresholds> m_thresholds; // by SDR record id
+    bool m_thresholdsLoaded = false;
+};
+
+} // namespace hs::chassis
