@@ -109,7 +109,7 @@ TEST_F(SerialPty, RandomGarbageIsSkipped) {
         EXPECT_EQ(decode(f, test::testKey(), out), DecodeError::Ok);
     }
     EXPECT_GE(rb_.frames.size(), 25u);
-    EXPECT_GT(b_->stats().streamGarbage, 0u);
+    EXPECT_GE(b_->stats().streamGarbage, garbage); // every noise byte was skipped
     EXPECT_TRUE(deliverAtoB(1000));
 }
 
