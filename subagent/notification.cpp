@@ -1,0 +1,186 @@
+#include "subagent/notification.hpp"
+
+#include <algorithm>
+
+namespace hs::subagent {
+namespace {
+
+using V = SmiValue;
+
+class Trap {
+  public:
+    Trap(std::uint32_t which, std::uint32_t seq, const Snapshot& snap) {
+        n_.trapOid = notificationOid(which);
+        general(mib::NotificationSeq, V::makeCounter32(seq));
+        general(mib::LocalModuleIndex, V::makeGauge(mibModuleIndex(snap.local.slot)));
+    }
+    void general(std::uint32_t object, SmiValue v) {
+        n_.varbinds.push_back({scalarOid(mib::kGeneral, object), std::move(v)});
+    }
+    void chassis(std::uint32_t object, SmiValue v) {
+        n_.varbinds.push_back({scalarOid(mib::kChassis, object), std::move(v)});
+    }
+    void cell(std::uint32_t table, std::uint32_t column, std::uint32_t index, SmiValue v) {
+        n_.varbinds.push_back({columnOid(table, column, index), std::move(v)});
+    }
+    Notification take() { return std::move(n_); }
+
+  private:
+    Notification n_;
+};
+
+const PathSnapshot* findPath(const Snapshot& s, std::uint32_t index) {
+    auto it = std::find_if(s.paths.begin(), s.paths.end(),
+                           [index](const PathSnapshot& p) { return p.index == index; });
+    return it == s.paths.end() ? nullptr : &*it;
+}
+
+const SensorSnapshot* findSensor(const Snapshot& s, std::uint32_t index) {
+    const auto& v = s.chassis.sensors;
+    auto it = std::find_if(v.begin(), v.end(),
+                           [index](const SensorSnapshot& x) { return x.index == index; });
+    return it == v.end() ? nullptr : &*it;
+}
+
+const FanSnapshot* findFanZone(const Snapshot& s, std::uint32_t zone) {
+    const auto& v = s.chassis.fans;
+    auto it =
+        std::find_if(v.begin(), v.end(), [zone](const FanSnapshot& f) { return f.zone == zone; });
+    return it == v.end() ? nullptr : &*it;
+}
+
+Notification pathNotification(std::uint32_t which, const Event& ev, std::uint32_t seq,
+                              const Snapshot& snap) {
+    Trap t(which, seq, snap);
+    const PathSnapshot* p = findPath(snap, ev.pathIndex);
+    std::uint32_t i = ev.pathIndex;
+    t.cell(mib::kPathTable, mib::PathName, i, V::makeString(p ? p->name : std::string()));
+    t.cell(mib::kPathTable, mib::PathType, i, V::makeInt(mibPathType(p ? p->type : PathType{})));
+    t.cell(mib::kPathTable, mib::PathOperStatus, i, V::makeInt(mibPathState(ev.pathState)));
+    t.cell(mib::kPathTable, mib::PathDiag, i, V::makeInt(mibPathDiag(ev.pathDiag)));
+    return t.take();
+}
+
+Notification roleRedundancy(std::uint32_t which, std::uint32_t seq, const Event& ev,
+                            const Snapshot& snap) {
+    Trap t(which, seq, snap);
+    t.general(mib::LocalRole, V::makeInt(mibRole(snap.local.role)));
+    t.general(mib::RedundancyState, V::makeInt(mibRedundancy(ev.redundancy)));
+    return t.take();
+}
+
+Notification redundancyOnly(std::uint32_t which, std::uint32_t seq, const Event& ev,
+                            const Snapshot& snap) {
+    Trap t(which, seq, snap);
+    t.general(mib::RedundancyState, V::makeInt(mibRedundancy(ev.redundancy)));
+    return t.take();
+}
+
+Notification switchover(std::uint32_t seq, const Event& ev, const Snapshot& snap) {
+    Trap t(mib::Switchover, seq, snap);
+    t.general(mib::LocalRole, V::makeInt(mibRole(ev.role)));
+    t.general(mib::LastSwitchoverReason, V::makeInt(mibReason(ev.reason)));
+    t.general(mib::SwitchoverCount,
+              V::makeCounter32(static_cast<std::uint32_t>(snap.switchoverCount)));
+    t.general(mib::Epoch, V::makeCounter64(ev.epoch));
+    return t.take();
+}
+
+Notification chassisEvent(std::uint32_t seq, const Event& ev, const Snapshot& snap) {
+    switch (ev.type) {
+    case EventType::ChassisPowerChanged: {
+        Trap t(mib::ChassisPowerChange, seq, snap);
+        t.chassis(mib::ChassisPowerState, V::makeInt(mibPowerState(ev.power)));
+        return t.take();
+    }
+    case EventType::BmcUnreachable: {
+        Trap t(mib::BmcUnreachable, seq, snap);
+        BmcAccess a =
+            snap.chassis.access == BmcAccess::Ok ? BmcAccess::Unreachable : snap.chassis.access;
+        t.chassis(mib::ChassisBmcAccess, V::makeInt(mibBmcAccess(a)));
+        t.chassis(mib::ChassisBmcLastError,
+                  V::makeString(ev.text.empty() ? snap.chassis.lastError : ev.text));
+        return t.take();
+    }
+    case EventType::BmcRecovered: {
+        Trap t(mib::BmcRecovered, seq, snap);
+        t.chassis(mib::ChassisBmcAccess, V::makeInt(mibBmcAccess(BmcAccess::Ok)));
+        return t.take();
+    }
+    case EventType::SensorThreshold: {
+        Trap t(mib::SensorThresholdCrossed, seq, snap);
+        const SensorSnapshot* s = findSensor(snap, ev.objectIndex);
+        std::uint32_t i = ev.objectIndex;
+        t.cell(mib::kSensorTable, mib::SensorName, i, V::makeString(s ? s->name : std::string()));
+        t.cell(mib::kSensorTable, mib::SensorValue, i, V::makeInt(mibMilli(ev.value)));
+        t.cell(mib::kSensorTable, mib::SensorState, i,
+               V::makeInt(mibSensorState(s ? s->state : SensorState::Unknown)));
+        return t.take();
+    }
+    default: {
+        // FanFailure: Event.objectIndex is the fan's zone (FanSnapshot::zone); MIB index zone + 1.
+        Trap t(mib::FanFailure, seq, snap);
+        const FanSnapshot* f = findFanZone(snap, ev.objectIndex);
+        std::uint32_t i = ev.objectIndex + 1;
+        t.cell(mib::kFanTable, mib::FanName, i, V::makeString(f ? f->name : std::string()));
+        t.cell(mib::kFanTable, mib::FanStatus, i, V::makeInt(mibFanStatus(true)));
+        return t.take();
+    }
+    }
+}
+
+} // namespace
+
+Notification buildNotification(const Event& ev, std::uint32_t seq, const Snapshot& snap) {
+    switch (ev.type) {
+    case EventType::PathDown:
+        return pathNotification(mib::PathDown, ev, seq, snap);
+    case EventType::PathUp:
+        return pathNotification(mib::PathUp, ev, seq, snap);
+    case EventType::PeerLost:
+        return roleRedundancy(mib::PeerLost, seq, ev, snap);
+    case EventType::PeerRecovered:
+        return roleRedundancy(mib::PeerRecovered, seq, ev, snap);
+    case EventType::Switchover:
+        return switchover(seq, ev, snap);
+    case EventType::SplitBrainResolved: {
+        Trap t(mib::SplitBrainResolved, seq, snap);
+        t.general(mib::LocalRole, V::makeInt(mibRole(ev.role)));
+        t.general(mib::Epoch, V::makeCounter64(ev.epoch));
+        return t.take();
+    }
+    case EventType::RedundancyDegraded:
+        return redundancyOnly(mib::RedundancyDegraded, seq, ev, snap);
+    case EventType::RedundancyRestored:
+        return redundancyOnly(mib::RedundancyRestored, seq, ev, snap);
+    case EventType::AuthAlarm: {
+        Trap t(mib::PathAuthAlarm, seq, snap);
+        const PathSnapshot* p = findPath(snap, ev.pathIndex);
+        std::uint32_t i = ev.pathIndex;
+        t.cell(mib::kPathTable, mib::PathName, i, V::makeString(p ? p->name : std::string()));
+        t.cell(mib::kPathTable, mib::PathAuthFailures, i,
+               V::makeCounter64(p ? p->counters.authFailures : 0));
+        return t.take();
+    }
+    case EventType::ChassisPowerChanged:
+    case EventType::BmcUnreachable:
+    case EventType::BmcRecovered:
+    case EventType::SensorThreshold:
+    case EventType::FanFailure:
+        return chassisEvent(seq, ev, snap);
+    }
+    return buildResync(seq, snap);
+}
+
+Notification buildResync(std::uint32_t seq, const Snapshot& snap) {
+    Trap t(mib::StateResync, seq, snap);
+    t.general(mib::LocalRole, V::makeInt(mibRole(snap.local.role)));
+    t.general(mib::PeerRole, V::makeInt(mibRole(snap.peer.role)));
+    t.general(mib::RedundancyState, V::makeInt(mibRedundancy(snap.redundancy)));
+    t.general(mib::Epoch, V::makeCounter64(snap.epoch));
+    t.general(mib::SwitchoverCount,
+              V::makeCounter32(static_cast<std::uint32_t>(snap.switchoverCount)));
+    return t.take();
+}
+
+} // namespace hs::subagent

@@ -1,0 +1,41 @@
+// Validation of SNMP SETs on HOTSTANDBY-MIB against the latest snapshot. Pure: the Net-SNMP handler
+// calls it in RESERVE1 (type and value), RESERVE2 (role and chassis consistency) and COMMIT (to
+// build the ControlRequest it hands to the core).
+#pragma once
+
+#include "core/types.hpp"
+#include "subagent/mib_view.hpp"
+
+#include <string>
+
+namespace hs::subagent {
+
+// The SNMP error-status values a SET can end with (RFC 3416 numbering).
+enum class SetError : int {
+    NoError = 0,
+    WrongType = 7,
+    WrongValue = 10,
+    NoCreation = 11,
+    InconsistentValue = 12,
+    NotWritable = 17,
+};
+
+struct SetDecision {
+    SetError error = SetError::NoError;
+    bool hasRequest = false; // false for accepted no-ops (noop, none)
+    ControlRequest request;  // valid when hasRequest
+    std::string reason;      // why it failed, or what it does (for the log)
+};
+
+// type: the BER tag of the varbind; value: its integer value (Integer32 or Unsigned32/Gauge32).
+// Stage Syntax checks writability, type and range only; stage Consistency also checks the role,
+// the chassis and that the row exists.
+enum class SetStage { Syntax, Consistency };
+SetDecision checkSet(const Oid& oid, std::uint8_t type, std::int64_t value, const Snapshot& snap,
+                     SetStage stage);
+
+std::string_view toString(SetError e);
+std::string_view toString(ControlOp op);
+std::string_view toString(ControlStatus s);
+
+} // namespace hs::subagent

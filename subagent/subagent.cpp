@@ -1,0 +1,527 @@
+#include "subagent/subagent.hpp"
+
+#include "core/asio.hpp"
+#include "core/log.hpp"
+#include "subagent/mib_view.hpp"
+#include "subagent/netsnmp_loop.hpp"
+#include "subagent/notification.hpp"
+#include "subagent/set_check.hpp"
+
+// clang-format off
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/agent/net-snmp-agent-includes.h>
+#include <net-snmp/agent/agent_callbacks.h>
+// clang-format on
+
+#include <atomic>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+namespace hs::subagent {
+namespace {
+
+constexpr const char* kAppName = "hotstandbyd";
+std::atomic<bool> gNetSnmpInUse{false};
+std::atomic<int> gNetSnmpLogLevel{static_cast<int>(log::Level::Info)};
+
+std::vector<oid> toNetSnmp(const Oid& o) {
+    return std::vector<oid>(o.begin(), o.end());
+}
+
+Oid fromNetSnmp(const oid* name, size_t len) {
+    Oid o;
+    o.reserve(len);
+    for (size_t i = 0; i < len; ++i) {
+        o.push_back(static_cast<std::uint32_t>(name[i]));
+    }
+    return o;
+}
+
+// Puts VALUE into a Net-SNMP varbind (GET answers) or a notification's varbind list.
+void setValue(netsnmp_variable_list* vb, const SmiValue& v) {
+    auto type = static_cast<u_char>(v.type);
+    switch (v.type) {
+    case SmiType::Integer: {
+        long i = static_cast<long>(v.integer);
+        snmp_set_var_typed_value(vb, type, &i, sizeof i);
+        break;
+    }
+    case SmiType::Counter32:
+    case SmiType::Gauge32: {
+        u_long u = static_cast<u_long>(v.unsigned_ & 0xffffffffu);
+        snmp_set_var_typed_value(vb, type, &u, sizeof u);
+        break;
+    }
+    case SmiType::Counter64: {
+        counter64 c{};
+        c.high = static_cast<u_long>(v.unsigned_ >> 32);
+        c.low = static_cast<u_long>(v.unsigned_ & 0xffffffffu);
+        snmp_set_var_typed_value(vb, type, &c, sizeof c);
+        break;
+    }
+    case SmiType::OctetString:
+        snmp_set_var_typed_value(vb, type, v.octets.data(), v.octets.size());
+        break;
+    }
+}
+
+log::Level levelOf(int priority) {
+    if (priority <= LOG_ERR) {
+        return log::Level::Error;
+    }
+    if (priority == LOG_WARNING) {
+        return log::Level::Warn;
+    }
+    if (priority == LOG_DEBUG) {
+        return log::Level::Debug;
+    }
+    return log::Level::Info;
+}
+
+// Net-SNMP's logging goes to ours (SNMP_CALLBACK_LOGGING).
+int onNetSnmpLog(int, int, void* serverarg, void*) {
+    const auto* m = static_cast<const snmp_log_message*>(serverarg);
+    if (m == nullptr || m->msg == nullptr) {
+        return 0;
+    }
+    log::Level l = levelOf(m->priority);
+    std::string_view text(m->msg);
+    // Our notifications go to the master over AgentX as SNMPv2 notifications; Net-SNMP still tries
+    // a v1 copy for v1 sinks the subagent does not have and complains about Counter64 varbinds.
+    if (text.rfind("send_trap: v1 traps can't carry", 0) == 0 ||
+        text.rfind("send_trap: failed to convert v2->v1", 0) == 0) {
+        l = log::Level::Debug;
+    }
+    if (static_cast<int>(l) < gNetSnmpLogLevel.load()) {
+        return 0;
+    }
+    std::string_view msg(m->msg);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == '\r')) {
+        msg.remove_suffix(1);
+    }
+    if (!msg.empty()) {
+        HS_LOG(l, "netsnmp: {}", msg);
+    }
+    return 0;
+}
+
+struct Queued {
+    bool resync = false;
+    Event event;
+    std::uint32_t seq = 0;
+};
+
+} // namespace
+
+struct Subagent::Impl : std::enable_shared_from_this<Impl> {
+    Impl(SnmpConfig c, RequestHandler h) : cfg(std::move(c)), handler(std::move(h)) {}
+
+    SnmpConfig cfg;
+    RequestHandler handler;
+    asio::io_context io;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+    std::thread thread;
+    bool started = false;
+
+    // Shared with the core's threads: short critical sections, never held across Net-SNMP calls.
+    mutable std::mutex mu;
+    std::shared_ptr<const Snapshot> posted;
+    std::deque<Queued> queue;
+    std::uint32_t seq = 0;
+    std::uint64_t dropped = 0;
+    std::atomic<bool> wakePending{false};
+    std::atomic<bool> connected{false};
+    std::atomic<std::uint64_t> connects{0};
+    std::atomic<std::uint64_t> sent{0};
+    std::atomic<std::uint64_t> requests{0};
+
+    // SNMP thread only.
+    std::unique_ptr<NetSnmpLoop> loop;
+    std::shared_ptr<const Snapshot> snap = std::make_shared<Snapshot>();
+    MibView view;
+    bool viewDirty = true;
+    std::uint32_t viewSeq = 0;
+    std::string lastControlResult;
+    netsnmp_handler_registration* registration = nullptr;
+
+    // ---- any thread ----
+    void wake() {
+        if (wakePending.exchange(true)) {
+            return;
+        }
+        asio::post(io, [w = weak_from_this()] {
+            if (auto self = w.lock()) {
+                self->drain();
+            }
+        });
+    }
+
+    std::uint32_t enqueue(Queued q) {
+        std::uint32_t s = 0;
+        bool overflow = false;
+        {
+            std::lock_guard lock(mu);
+            s = q.seq = ++seq;
+            if (queue.size() >= cfg.notifyQueue) {
+                queue.pop_front();
+                ++dropped;
+                overflow = true;
+            }
+            queue.push_back(std::move(q));
+        }
+        if (overflow) {
+            HS_WARN("snmp notification queue full: dropped the oldest queue={} seq={}",
+                    cfg.notifyQueue, s);
+        }
+        return s;
+    }
+
+    // ---- SNMP thread ----
+    void run() {
+        initNetSnmp();
+        loop = std::make_unique<NetSnmpLoop>(io, [this] { afterNetSnmpEvent(); });
+        loop->reschedule();
+        drain();
+        io.run();
+        loop->shutdown();
+        if (registration != nullptr) {
+            netsnmp_unregister_handler(registration);
+            registration = nullptr;
+        }
+        snmp_shutdown(kAppName);
+        shutdown_agent();
+        snmp_unregister_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, onNetSnmpLog,
+                                 nullptr, 1);
+        loop.reset();
+        HS_INFO("snmp subagent stopped");
+    }
+
+    void initNetSnmp() {
+        gNetSnmpLogLevel.store(static_cast<int>(cfg.netsnmpLogLevel));
+        snmp_disable_log();
+        snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, onNetSnmpLog, nullptr);
+        snmp_enable_calllog();
+
+        netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE, 1);
+        netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET,
+                              cfg.agentxSocket.c_str());
+        netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_ALARM_DONT_USE_SIG, 1);
+        netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
+        netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
+        netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
+        netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
+
+        init_agent(kAppName);
+        // init_agent() resets these; they must be set before init_snmp() opens the session.
+        netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
+                           static_cast<int>(cfg.pingInterval.count()));
+        netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_TIMEOUT,
+                           static_cast<int>(cfg.agentxTimeout.count() * 1000));
+        netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_RETRIES, 0);
+
+        snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_START,
+                               &Impl::onIndexStart, this);
+        snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_STOP,
+                               &Impl::onIndexStop, this);
+        registerMib();
+        init_snmp(kAppName);
+        HS_INFO("snmp subagent started agentx_socket={} ping_interval_s={} timeout_ms={}",
+                cfg.agentxSocket, cfg.pingInterval.count(), cfg.agentxTimeout.count());
+    }
+
+    void registerMib() {
+        std::vector<oid> root = toNetSnmp(mibRoot());
+        registration = netsnmp_create_handler_registration(
+            "hotStandbyMIB", &Impl::onMibRequest, root.data(), root.size(), HANDLER_CAN_RWRITE);
+        if (registration == nullptr) {
+            HS_ERROR("snmp: cannot create the HOTSTANDBY-MIB registration");
+            return;
+        }
+        registration->handler->myvoid = this;
+        int rc = netsnmp_register_handler(registration);
+        if (rc != MIB_REGISTERED_OK) {
+            HS_ERROR("snmp: registering HOTSTANDBY-MIB at {} failed rc={}", oidToString(mibRoot()),
+                     rc);
+            registration = nullptr; // freed by Net-SNMP on failure
+        }
+    }
+
+    static int onIndexStart(int, int, void*, void* client) {
+        auto* self = static_cast<Impl*>(client);
+        self->connected = true;
+        ++self->connects;
+        HS_INFO("snmp agentx connected to master socket={} connects={}", self->cfg.agentxSocket,
+                self->connects.load());
+        // Resync after the registrations that follow this callback: queue it, send on drain.
+        self->enqueue(Queued{true, {}, 0});
+        self->wake();
+        return 0;
+    }
+
+    static int onIndexStop(int, int, void*, void* client) {
+        auto* self = static_cast<Impl*>(client);
+        if (self->connected.exchange(false)) {
+            HS_WARN("snmp agentx master went away socket={}; retrying every {}s",
+                    self->cfg.agentxSocket, self->cfg.pingInterval.count());
+        }
+        return 0;
+    }
+
+    void afterNetSnmpEvent() {
+        // Nothing to do: notifications and snapshots are handled in drain().
+    }
+
+    void drain() {
+        wakePending = false;
+        {
+            std::lock_guard lock(mu);
+            if (posted) {
+                snap = std::move(posted);
+                posted.reset();
+                viewDirty = true;
+            }
+        }
+        if (connected) {
+            flush();
+        }
+        if (loop) {
+            loop->reschedule();
+        }
+    }
+
+    void flush() {
+        for (;;) {
+            Queued q;
+            {
+                std::lock_guard lock(mu);
+                if (queue.empty()) {
+                    return;
+                }
+                q = std::move(queue.front());
+                queue.pop_front();
+            }
+            send(q.resync ? buildResync(q.seq, *snap) : buildNotification(q.event, q.seq, *snap));
+            ++sent;
+            HS_DEBUG("snmp notification sent seq={} type={}", q.seq,
+                     q.resync ? std::string_view("stateResync") : toString(q.event.type));
+        }
+    }
+
+    static void send(const Notification& n) {
+        static const oid snmpTrapOid[] = {1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0};
+        netsnmp_variable_list* vars = nullptr;
+        std::vector<oid> trap = toNetSnmp(n.trapOid);
+        snmp_varlist_add_variable(&vars, snmpTrapOid, OID_LENGTH(snmpTrapOid), ASN_OBJECT_ID,
+                                  trap.data(), trap.size() * sizeof(oid));
+        for (const VarBind& vb : n.varbinds) {
+            std::vector<oid> name = toNetSnmp(vb.oid);
+            netsnmp_variable_list* v =
+                snmp_varlist_add_variable(&vars, name.data(), name.size(), ASN_NULL, nullptr, 0);
+            if (v != nullptr) {
+                setValue(v, vb.value);
+            }
+        }
+        send_v2trap(vars);
+        snmp_free_varbind(vars);
+    }
+
+    const MibView& currentView() {
+        std::uint32_t currentSeq = 0;
+        {
+            std::lock_guard lock(mu);
+            currentSeq = seq;
+        }
+        if (viewDirty || currentSeq != viewSeq) {
+            ViewExtras x;
+            x.notificationSeq = viewSeq = currentSeq;
+            x.lastControlResult = lastControlResult;
+            view = MibView(*snap, x);
+            viewDirty = false;
+        }
+        return view;
+    }
+
+    static int onMibRequest(netsnmp_mib_handler* handler, netsnmp_handler_registration*,
+                            netsnmp_agent_request_info* reqinfo, netsnmp_request_info* requests) {
+        auto* self = static_cast<Impl*>(handler->myvoid);
+        for (netsnmp_request_info* r = requests; r != nullptr; r = r->next) {
+            if (r->processed) {
+                continue;
+            }
+            self->onOneRequest(reqinfo, r);
+        }
+        return SNMP_ERR_NOERROR;
+    }
+
+    void onOneRequest(netsnmp_agent_request_info* reqinfo, netsnmp_request_info* r) {
+        netsnmp_variable_list* vb = r->requestvb;
+        Oid name = fromNetSnmp(vb->name, vb->name_length);
+        switch (reqinfo->mode) {
+        case MODE_GET: {
+            const VarBind* e = currentView().get(name);
+            if (e != nullptr) {
+                setValue(vb, e->value);
+            } else {
+                netsnmp_set_request_error(reqinfo, r, SNMP_NOSUCHINSTANCE);
+            }
+            return;
+        }
+        case MODE_GETNEXT: {
+            const VarBind* e = currentView().next(name, r->inclusive != 0);
+            if (e != nullptr) {
+                std::vector<oid> next = toNetSnmp(e->oid);
+                snmp_set_var_objid(vb, next.data(), next.size());
+                setValue(vb, e->value);
+            } else {
+                // Past our last object: the master moves on to the next registration.
+                netsnmp_set_request_error(reqinfo, r, SNMP_ENDOFMIBVIEW);
+            }
+            return;
+        }
+        case MODE_SET_RESERVE1:
+        case MODE_SET_RESERVE2: {
+            SetStage stage =
+                reqinfo->mode == MODE_SET_RESERVE1 ? SetStage::Syntax : SetStage::Consistency;
+            SetDecision d = decide(name, vb, stage);
+            if (d.error != SetError::NoError) {
+                HS_WARN("snmp set refused oid={} error={} reason=\"{}\"", oidToString(name),
+                        toString(d.error), d.reason);
+                netsnmp_set_request_error(reqinfo, r, static_cast<int>(d.error));
+            }
+            return;
+        }
+        case MODE_SET_COMMIT: {
+            SetDecision d = decide(name, vb, SetStage::Syntax);
+            if (d.error == SetError::NoError && d.hasRequest) {
+                dispatch(std::move(d.request));
+            }
+            return;
+        }
+        default:
+            return; // ACTION, UNDO, FREE: nothing is changed locally
+        }
+    }
+
+    SetDecision decide(const Oid& name, const netsnmp_variable_list* vb, SetStage stage) {
+        std::int64_t value = 0;
+        switch (vb->type) {
+        case ASN_INTEGER:
+            value = *vb->val.integer;
+            break;
+        case ASN_UNSIGNED:
+        case ASN_COUNTER:
+        case ASN_TIMETICKS:
+            value = static_cast<std::int64_t>(*reinterpret_cast<const u_long*>(vb->val.integer));
+            break;
+        default:
+            break; // wrong type: checkSet reports it, the value is not read
+        }
+        return checkSet(name, vb->type, value, *snap, stage);
+    }
+
+    void dispatch(ControlRequest req) {
+        ++requests;
+        HS_INFO("snmp control request op={} zone={} value={}", toString(req.op), req.zone,
+                req.value);
+        if (!handler) {
+            onControlResult(req.op, {ControlStatus::Unavailable, "no request handler"});
+            return;
+        }
+        ControlOp op = req.op;
+        handler(std::move(req), [w = weak_from_this(), op](ControlResult res) {
+            auto self = w.lock();
+            if (!self) {
+                return;
+            }
+            asio::post(self->io, [w, op, res = std::move(res)] {
+                if (auto s = w.lock()) {
+                    s->onControlResult(op, res);
+                }
+            });
+        });
+    }
+
+    void onControlResult(ControlOp op, const ControlResult& res) {
+        lastControlResult = fmt::format("{}: {}", toString(res.status), toString(op));
+        if (!res.message.empty()) {
+            lastControlResult += ": " + res.message;
+        }
+        viewDirty = true;
+        if (res.status == ControlStatus::Ok) {
+            HS_INFO("snmp control result op={} status=ok message=\"{}\"", toString(op),
+                    res.message);
+        } else {
+            HS_WARN("snmp control result op={} status={} message=\"{}\"", toString(op),
+                    toString(res.status), res.message);
+        }
+    }
+};
+
+Subagent::Subagent(SnmpConfig cfg, RequestHandler onRequest)
+    : impl_(std::make_shared<Impl>(std::move(cfg), std::move(onRequest))) {}
+
+Subagent::~Subagent() {
+    stop();
+}
+
+void Subagent::start() {
+    if (impl_->started) {
+        return;
+    }
+    if (gNetSnmpInUse.exchange(true)) {
+        throw std::logic_error("hs::subagent::Subagent: Net-SNMP is already used by another "
+                               "Subagent in this process");
+    }
+    impl_->started = true;
+    // No MIB files are needed at run time; keep Net-SNMP from loading (and warning about) any.
+    ::setenv("MIBS", "", 1);
+    impl_->work.emplace(asio::make_work_guard(impl_->io));
+    impl_->thread = std::thread([self = impl_] { self->run(); });
+}
+
+void Subagent::stop() {
+    if (!impl_ || !impl_->started || !impl_->thread.joinable()) {
+        return;
+    }
+    impl_->work.reset();
+    impl_->io.stop();
+    impl_->thread.join();
+    gNetSnmpInUse = false;
+}
+
+void Subagent::publish(std::shared_ptr<const Snapshot> snapshot) {
+    if (!snapshot) {
+        return;
+    }
+    {
+        std::lock_guard lock(impl_->mu);
+        impl_->posted = std::move(snapshot);
+    }
+    impl_->wake();
+}
+
+std::uint32_t Subagent::notify(const Event& event) {
+    std::uint32_t s = impl_->enqueue(Queued{false, event, 0});
+    impl_->wake();
+    return s;
+}
+
+SubagentStats Subagent::stats() const {
+    SubagentStats st;
+    st.connected = impl_->connected;
+    st.connects = impl_->connects;
+    st.notificationsSent = impl_->sent;
+    st.requests = impl_->requests;
+    std::lock_guard lock(impl_->mu);
+    st.notificationsDropped = impl_->dropped;
+    st.notificationsQueued = impl_->queue.size();
+    st.lastSeq = impl_->seq;
+    return st;
+}
+
+} // namespace hs::subagent

@@ -1,0 +1,65 @@
+// The AgentX subagent of hotstandbyd: publishes HOTSTANDBY-MIB to the host's snmpd and sends its
+// notifications. It owns one thread with its own asio::io_context driving Net-SNMP; every Net-SNMP
+// call happens on that thread. The core never waits for it: publish() and notify() only take a
+// short lock and post a wake-up, so a hung snmpd can never delay a heartbeat.
+//
+// SETs: Net-SNMP's handler API answers a SET synchronously, so the subagent validates writes in the
+// RESERVE1 (type, value) and RESERVE2 (role, chassis, row) phases against the latest snapshot, and
+// in COMMIT hands the ControlRequest to the core without waiting. The SET response therefore means
+// "accepted"; the outcome arrives through the callback and is shown in hsLastControlResult (and,
+// for a switchover, by the hsSwitchover notification). See docs/snmp.md.
+#pragma once
+
+#include "core/types.hpp"
+#include "subagent/snmp_config.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+namespace hs::subagent {
+
+// Called ON THE SNMP THREAD for every accepted control write. The daemon posts the request to the
+// core and calls the callback from the core (any thread) with the result; the subagent posts it
+// back onto its own thread.
+using RequestHandler = std::function<void(ControlRequest, std::function<void(ControlResult)>)>;
+
+struct SubagentStats {
+    bool connected = false;                 // an AgentX session with the master is open
+    std::uint64_t connects = 0;             // sessions opened (first connect included)
+    std::uint64_t notificationsSent = 0;    // handed to the master
+    std::uint64_t notificationsDropped = 0; // lost to the bounded queue while the master was away
+    std::uint64_t notificationsQueued = 0;  // waiting now
+    std::uint32_t lastSeq = 0;              // hsNotificationSeq
+    std::uint64_t requests = 0;             // control requests handed to the core
+};
+
+class Subagent {
+  public:
+    Subagent(SnmpConfig cfg, RequestHandler onRequest);
+    ~Subagent(); // stop()
+    Subagent(const Subagent&) = delete;
+    Subagent& operator=(const Subagent&) = delete;
+
+    // Starts the SNMP thread; the master may be absent (the subagent retries every ping interval).
+    // Net-SNMP is process-global: one started Subagent per process (throws std::logic_error on a
+    // second). Sets MIBS="" in the environment (call it before other threads read the environment).
+    void start();
+    // Closes the AgentX session and joins the thread (bounded by the AgentX timeout). Idempotent.
+    void stop();
+
+    // Thread-safe, never blocks on SNMP: keeps only the latest snapshot.
+    void publish(std::shared_ptr<const Snapshot> snapshot);
+    // Thread-safe, never blocks on SNMP: numbers the notification (hsNotificationSeq) and queues
+    // it; the queue is bounded by SnmpConfig::notifyQueue (oldest dropped) while the master is
+    // away. Returns the sequence number given to it.
+    std::uint32_t notify(const Event& event);
+
+    SubagentStats stats() const;
+
+  private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+} // namespace hs::subagent
