@@ -350,13 +350,13 @@ Config parseRoot(const toml::table& root, const std::string& file) {
     if (!paths) {
         throw ConfigError(file + ": path: at least one [[path]] is required");
     }
+    if (paths->is_array() && paths->as_array()->empty()) {
+        configFail(paths->source(), "path", "at least one [[path]] is required");
+    }
     if (!paths->is_array_of_tables()) {
         configFail(paths->source(), "path", "expected [[path]] tables");
     }
     const toml::array& arr = *paths->as_array();
-    if (arr.empty()) {
-        configFail(paths->source(), "path", "at least one [[path]] is required");
-    }
     std::set<std::string> names;
     for (std::size_t i = 0; i < arr.size(); ++i) {
         const toml::table& t = *arr[i].as_table();

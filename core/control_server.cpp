@@ -100,7 +100,7 @@ class ControlCore : public std::enable_shared_from_this<ControlCore> {
     asio::local::stream_protocol::acceptor m_acceptor;
     asio::steady_timer m_retry;
     std::map<std::string, ControlServer::Handler, std::less<>> m_handlers;
-    std::map<ControlSession*, std::weak_ptr<ControlSession>> m_sessions;
+    std::map<ControlSession*, std::shared_ptr<ControlSession>> m_sessions; // open ones
     std::optional<gid_t> m_groupId;
     ino_t m_inode = 0;
     bool m_started = false;
@@ -158,6 +158,7 @@ void ControlSession::close() {
         return;
     }
     m_closed = true;
+    auto self = shared_from_this(); // forget() drops the core's reference
     boost::system::error_code ignored;
     m_sock.close(ignored);
     m_core->forget(this);
@@ -491,10 +492,8 @@ void ControlCore::stop() {
     m_acceptor.close(ignored);
     m_retry.cancel();
     auto sessions = m_sessions;
-    for (auto& [raw, weak] : sessions) {
-        if (auto s = weak.lock()) {
-            s->close();
-        }
+    for (auto& [raw, session] : sessions) {
+        session->close();
     }
     m_sessions.clear();
     m_handlers.clear();

@@ -1,0 +1,260 @@
+#include "core/config.hpp"
+#include "core/config_error.hpp"
+#include "tests/unit_core/test_util.hpp"
+
+#include <gtest/gtest.h>
+
+namespace hs {
+namespace {
+
+// Line numbers below refer to this text (line 1 is "[node]").
+constexpr const char* kGood = R"([node]
+id = 1
+slot = 0
+state_dir = "@DIR@/state"
+key_file = "@DIR@/hb.key"
+control_socket = "@DIR@/ctl.sock"
+
+[heartbeat]
+interval_ms = 10
+miss_threshold = 3
+recovery_threshold = 3
+init_dead_ms = 2000
+
+[[path]]
+name = "net0"
+type = "udp"
+local = "127.0.0.1:7400"
+peer = "127.0.0.1:7401"
+
+[[path]]
+name = "serial0"
+type = "serial"
+device = "/dev/ttyS1"
+baud = 115200
+
+[chassis]
+host = "10.0.0.9"
+)";
+
+class ConfigTest : public ::testing::Test {
+  protected:
+    void SetUp() override { test::writeFile(dir.path() / "hb.key", "secret-key-bytes\n", 0600); }
+
+    std::string text(const std::string& find = "", const std::string& replace = "") const {
+        std::string t = kGood;
+        for (auto pos = t.find("@DIR@"); pos != std::string::npos; pos = t.find("@DIR@")) {
+            t.replace(pos, 5, dir.path().string());
+        }
+        if (!find.empty()) {
+            auto pos = t.find(find);
+            EXPECT_NE(pos, std::string::npos) << find;
+            t.replace(pos, find.size(), replace);
+        }
+        return t;
+    }
+    Config load(const std::string& content) const {
+        test::writeFile(file(), content, 0644);
+        return loadConfig(file());
+    }
+    std::string file() const { return dir.str("hotstandbyd.toml"); }
+    // Loads CONTENT, expects a ConfigError and returns its message.
+    std::string error(const std::string& content) const {
+        try {
+            load(content);
+        } catch (const ConfigError& e) {
+            return e.what();
+        }
+        ADD_FAILURE() << "no ConfigError for:\n" << content;
+        return {};
+    }
+
+    test::TempDir dir;
+};
+
+TEST_F(ConfigTest, GoodFileParses) {
+    Config c = load(text());
+    EXPECT_EQ(c.file, file());
+    EXPECT_EQ(c.node.id, 1U);
+    ASSERT_TRUE(c.node.slot.has_value());
+    EXPECT_EQ(*c.node.slot, 0U);
+    EXPECT_EQ(c.node.stateDir, dir.path() / "state");
+    EXPECT_TRUE(std::filesystem::is_directory(dir.path() / "state"));
+    EXPECT_EQ(c.node.logLevel, log::Level::Info);
+    EXPECT_EQ(c.heartbeat.interval, std::chrono::milliseconds(10));
+    EXPECT_EQ(c.heartbeat.missThreshold, 3U);
+    EXPECT_EQ(c.heartbeat.initDead, std::chrono::milliseconds(2000));
+    EXPECT_FALSE(c.heartbeat.preempt);
+    ASSERT_EQ(c.paths.size(), 2U);
+    EXPECT_EQ(c.paths[0].link.name, "net0");
+    EXPECT_EQ(c.paths[0].link.type, PathType::Udp);
+    EXPECT_EQ(c.paths[0].link.localAddress, "127.0.0.1");
+    EXPECT_EQ(c.paths[0].link.localPort, 7400);
+    EXPECT_EQ(c.paths[0].link.peerPort, 7401);
+    EXPECT_EQ(c.paths[0].interval, std::chrono::milliseconds(10));
+    EXPECT_EQ(c.paths[1].link.type, PathType::Serial);
+    EXPECT_EQ(c.paths[1].link.device, "/dev/ttyS1");
+    EXPECT_EQ(c.paths[1].link.baud, 115200U);
+    EXPECT_EQ(c.chassis["host"].value_or(std::string()), "10.0.0.9");
+    EXPECT_TRUE(c.snmp.empty());
+}
+
+TEST_F(ConfigTest, Ipv6TcpAndIntervalOverride) {
+    Config c = load(text("type = \"udp\"\nlocal = \"127.0.0.1:7400\"\npeer = \"127.0.0.1:7401\"",
+                         "type = \"tcp\"\nlocal = \"[::1]:7400\"\npeer = \"[fe80::2]:7401\"\n"
+                         "interval_ms = 50"));
+    EXPECT_EQ(c.paths[0].link.type, PathType::Tcp);
+    EXPECT_EQ(c.paths[0].link.localAddress, "::1");
+    EXPECT_EQ(c.paths[0].link.peerAddress, "fe80::2");
+    EXPECT_EQ(c.paths[0].link.peerPort, 7401);
+    EXPECT_EQ(c.paths[0].interval, std::chrono::milliseconds(50));
+}
+
+TEST_F(ConfigTest, DefaultsWithoutHeartbeatTable) {
+    std::string t = text();
+    auto from = t.find("[heartbeat]");
+    t.erase(from, t.find("[[path]]") - from);
+    Config c = load(t);
+    EXPECT_EQ(c.heartbeat.interval, std::chrono::milliseconds(10));
+    EXPECT_EQ(c.heartbeat.recoveryThreshold, 3U);
+    EXPECT_EQ(c.heartbeat.preemptDelay, std::chrono::milliseconds(5000));
+}
+
+struct BadCase {
+    const char* name;
+    const char* find;
+    const char* replace;
+    const char* key;
+    int line;
+    const char* reason; // a part of the message
+};
+
+class ConfigBadTest : public ConfigTest, public ::testing::WithParamInterface<BadCase> {};
+
+TEST_P(ConfigBadTest, RejectedWithFileLineAndKey) {
+    const BadCase& c = GetParam();
+    std::string msg = error(text(c.find, c.replace));
+    std::string where = file() + ":" + std::to_string(c.line) + ": ";
+    EXPECT_NE(msg.find(where), std::string::npos) << msg;
+    EXPECT_NE(msg.find(c.key), std::string::npos) << msg;
+    EXPECT_NE(msg.find(c.reason), std::string::npos) << msg;
+}
+
+const BadCase kBadCases[] = {
+    {"IntervalLow", "interval_ms = 10", "interval_ms = 4", "heartbeat.interval_ms", 9, "5..10000"},
+    {"IntervalHigh", "interval_ms = 10", "interval_ms = 10001", "heartbeat.interval_ms", 9,
+     "out of range"},
+    {"IntervalFloat", "interval_ms = 10", "interval_ms = 10.5", "heartbeat.interval_ms", 9,
+     "expected an integer"},
+    {"MissZero", "miss_threshold = 3", "miss_threshold = 0", "heartbeat.miss_threshold", 10,
+     "1..100"},
+    {"RecoveryHigh", "recovery_threshold = 3", "recovery_threshold = 101",
+     "heartbeat.recovery_threshold", 11, "1..100"},
+    {"InitDeadShort", "init_dead_ms = 2000", "init_dead_ms = 50", "heartbeat.init_dead_ms", 12,
+     "60 ms"},
+    {"PreemptType", "init_dead_ms = 2000", "init_dead_ms = 2000\npreempt = \"yes\"",
+     "heartbeat.preempt", 13, "expected a boolean"},
+    {"PortZero", "127.0.0.1:7400", "127.0.0.1:0", "path[net0].local", 17, "1..65535"},
+    {"PortHigh", "127.0.0.1:7401", "127.0.0.1:70000", "path[net0].peer", 18, "1..65535"},
+    {"HostName", "127.0.0.1:7400", "example.com:7400", "path[net0].local", 17, "IPv4"},
+    {"BadIpv6", "127.0.0.1:7400", "[::zz]:7400", "path[net0].local", 17, "IPv6"},
+    {"MixedFamilies", "127.0.0.1:7401", "[::1]:7401", "path[net0].peer", 18, "both"},
+    {"BadType", "type = \"udp\"", "type = \"carrier-pigeon\"", "path[net0].type", 16,
+     "udp, tcp, serial"},
+    {"DeviceOnUdp", "peer = \"127.0.0.1:7401\"", "peer = \"127.0.0.1:7401\"\ndevice = \"/dev/x\"",
+     "path[net0].device", 19, "not valid"},
+    {"BaudNonStandard", "baud = 115200", "baud = 12345", "path[serial0].baud", 24, "standard"},
+    {"SerialTooSlow", "baud = 115200", "baud = 9600", "path[serial0].baud", 24,
+     "use baud >= 115200 or interval_ms >= 86"},
+    {"DuplicateName", "name = \"serial0\"", "name = \"net0\"", "path[2].name", 21, "duplicate"},
+    {"MissingPeer", "peer = \"127.0.0.1:7401\"\n", "", "path[net0].peer", 14, "missing"},
+    {"MissingName", "name = \"net0\"\n", "", "path[1].name", 14, "missing"},
+    {"MissingId", "id = 1\n", "", "node.id", 1, "missing required key"},
+    {"IdType", "id = 1", "id = \"1\"", "node.id", 2, "expected an integer, got string"},
+    {"IdZero", "id = 1", "id = 0", "node.id", 2, "out of range"},
+    {"UnknownNodeKey", "slot = 0", "slot = 0\nbogus = 2", "node.bogus", 4, "unknown key"},
+    {"UnknownPathKey", "baud = 115200", "baud = 115200\nparity = \"even\"", "path[serial0].parity",
+     25, "unknown key"},
+    {"UnknownTable", "[chassis]", "[bogus]\nx = 1\n[chassis]", "bogus", 26, "unknown table"},
+    {"SlotTwo", "slot = 0", "slot = 2", "node.slot", 3, "0..1"},
+    {"SlotAndFile", "slot = 0", "slot = 0\nslot_file = \"/tmp/x\"", "node.slot_file", 4,
+     "only one"},
+    {"BadGpioSpec", "slot = 0", "slot_gpio = \"gpiochip0\"", "node.slot_gpio", 3, "CHIP:LINE"},
+    {"LogLevel", "slot = 0", "slot = 0\nlog_level = \"loud\"", "node.log_level", 4, "debug"},
+    {"RtPriority", "slot = 0", "slot = 0\nrt_priority = 0", "node.rt_priority", 4, "1..99"},
+    {"NoSuchGroup", "slot = 0", "slot = 0\ncontrol_group = \"no-such-group-hs\"",
+     "node.control_group", 4, "no such group"},
+    {"RelativeSocket", "control_socket = \"", "control_socket = \"rel/", "node.control_socket", 6,
+     "absolute"},
+    {"KeyMissing", "hb.key", "missing.key", "node.key_file", 5, "No such file"},
+    {"StateDirNotCreatable", "state_dir = \"", "state_dir = \"/proc/hs-nope\" # \"",
+     "node.state_dir", 4, "cannot create"},
+    {"Syntax", "id = 1", "id = = 1", "syntax error", 2, ""},
+};
+
+INSTANTIATE_TEST_SUITE_P(Bad, ConfigBadTest, ::testing::ValuesIn(kBadCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST_F(ConfigTest, KeyFileGroupReadableRejected) {
+    ::chmod((dir.path() / "hb.key").c_str(), 0640);
+    std::string msg = error(text());
+    EXPECT_NE(msg.find(file() + ":5: node.key_file"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("0640"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("chmod 600"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, ZeroPathsRejected) {
+    std::string t = text();
+    t.erase(t.find("[[path]]"), t.find("[chassis]") - t.find("[[path]]"));
+    std::string msg = error(t);
+    EXPECT_NE(msg.find(file()), std::string::npos) << msg;
+    EXPECT_NE(msg.find("path"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("at least one"), std::string::npos) << msg;
+    msg = error("path = []\n" + t);
+    EXPECT_NE(msg.find(file() + ":1: path"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, MissingNodeTableRejected) {
+    std::string t = text();
+    t.erase(0, t.find("[heartbeat]"));
+    std::string msg = error(t);
+    EXPECT_NE(msg.find(file() + ": node"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, ChassisMustBeTable) {
+    std::string t = text("[chassis]\nhost = \"10.0.0.9\"\n", "");
+    std::string msg = error("chassis = 3\n" + t);
+    EXPECT_NE(msg.find(file() + ":1: chassis: expected a table"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, UnreadableFileNamed) {
+    try {
+        loadConfig(dir.str("nope.toml"));
+        FAIL();
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("nope.toml"), std::string::npos);
+    }
+}
+
+TEST(SerialTiming, FrameTimeAt115200) {
+    EXPECT_EQ(serialFrameTime(115200).count(), 7119); // rounded up
+    EXPECT_TRUE(isStandardBaud(9600));
+    EXPECT_FALSE(isStandardBaud(9601));
+}
+
+TEST(HostPort, Parses) {
+    std::string host, why;
+    std::uint16_t port = 0;
+    EXPECT_TRUE(parseHostPort("192.0.2.1:7400", host, port, why));
+    EXPECT_EQ(host, "192.0.2.1");
+    EXPECT_EQ(port, 7400);
+    EXPECT_TRUE(parseHostPort("[2001:db8::1]:1", host, port, why));
+    EXPECT_EQ(host, "2001:db8::1");
+    EXPECT_FALSE(parseHostPort("192.0.2.1", host, port, why));
+    EXPECT_FALSE(parseHostPort("192.0.2.1:", host, port, why));
+    EXPECT_FALSE(parseHostPort("192.0.2.1:12a", host, port, why));
+    EXPECT_FALSE(parseHostPort("[::1]7400", host, port, why));
+}
+
+} // namespace
+} // namespace hs
