@@ -79,6 +79,18 @@ SensorState stateOf(int s) {
     }
 }
 
+SensorState stateFromThresholds(const SensorSnapshot& s) {
+    double v = s.value;
+    if ((s.upperCritical && v >= *s.upperCritical) || (s.lowerCritical && v <= *s.lowerCritical)) {
+        return SensorState::Critical;
+    }
+    if ((s.upperNonCritical && v >= *s.upperNonCritical) ||
+        (s.lowerNonCritical && v <= *s.lowerNonCritical)) {
+        return SensorState::Warning;
+    }
+    return SensorState::Nominal;
+}
+
 // Newest "sdr-cache-*" file in the cache directory (libipmimonitoring names it after the host).
 std::string newestCacheFile(const std::string& dir) {
     namespace fs = std::filesystem;
@@ -175,11 +187,19 @@ SensorReadResult SensorReader::read() {
     }
     std::vector<std::pair<int, SensorSnapshot>> rows;
     for (int i = 0; i < n; ++i) {
+        int stype = ipmi_monitoring_sensor_read_sensor_type(m_ctx);
+        if (stype < 0 || stype > 0xFF) {
+            // Not a sensor (e.g. the MC locator record): nothing to read.
+            if (ipmi_monitoring_sensor_iterator_next(m_ctx) <= 0) {
+                break;
+            }
+            continue;
+        }
         SensorSnapshot s;
         int rid = ipmi_monitoring_sensor_read_record_id(m_ctx);
         const char* name = ipmi_monitoring_sensor_read_sensor_name(m_ctx);
         s.name = name ? name : fmt::format("record {}", rid);
-        s.type = typeName(ipmi_monitoring_sensor_read_sensor_type(m_ctx));
+        s.type = typeName(stype);
         s.unit = unitName(ipmi_monitoring_sensor_read_sensor_units(m_ctx));
         s.state = stateOf(ipmi_monitoring_sensor_read_sensor_state(m_ctx));
         void* reading = ipmi_monitoring_sensor_read_sensor_reading(m_ctx);
@@ -194,14 +214,18 @@ SensorReadResult SensorReader::read() {
             s.value = *static_cast<std::uint8_t*>(reading);
             s.valueValid = true;
         }
-        if (!s.valueValid) {
-            s.state = SensorState::Unavailable;
-        }
         if (auto it = m_thresholds.find(rid); it != m_thresholds.end()) {
             s.lowerNonCritical = it->second.lnc;
             s.lowerCritical = it->second.lc;
             s.upperNonCritical = it->second.unc;
             s.upperCritical = it->second.uc;
+        }
+        if (!s.valueValid) {
+            s.state = SensorState::Unavailable;
+        } else {
+            // FreeIPMI's default interpretation calls a crossed non-critical threshold
+            // "Nominal"; the thresholds decide here, the worse of the two wins.
+            s.state = std::max(s.state, stateFromThresholds(s));
         }
         rows.emplace_back(rid, std::move(s));
         if (ipmi_monitoring_sensor_iterator_next(m_ctx) <= 0) {

@@ -1,0 +1,221 @@
+// Pure chassis logic: fan curve and hysteresis, OEM command bytes, [chassis] config validation.
+#include "chassis/chassis_config.hpp"
+#include "chassis/fan_curve.hpp"
+#include "chassis/fan_profile.hpp"
+#include "core/config_error.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace hs::chassis;
+
+namespace {
+
+const std::vector<ThermalPoint> kCurve = {{30, 20}, {50, 40}, {70, 100}};
+
+std::string tempFile(const std::string& content, unsigned mode) {
+    char tmpl[] = "/tmp/hs-chassis-unit.XXXXXX";
+    int fd = ::mkstemp(tmpl);
+    EXPECT_GE(fd, 0);
+    ::close(fd);
+    std::ofstream(tmpl) << content;
+    ::chmod(tmpl, mode);
+    return tmpl;
+}
+
+ChassisConfig parse(const std::string& text) {
+    toml::table t = toml::parse(text, std::string_view("test.toml"));
+    return parseChassisConfig(*t["chassis"].as_table(), "test.toml");
+}
+
+std::string parseError(const std::string& text) {
+    try {
+        parse(text);
+    } catch (const hs::ConfigError& e) {
+        return e.what();
+    }
+    return "no error";
+}
+
+} // namespace
+
+TEST(FanCurve, InterpolatesAndClamps) {
+    EXPECT_EQ(curveDuty(kCurve, 10), 20u);
+    EXPECT_EQ(curveDuty(kCurve, 30), 20u);
+    EXPECT_EQ(curveDuty(kCurve, 35), 25u);
+    EXPECT_EQ(curveDuty(kCurve, 50), 40u);
+    EXPECT_EQ(curveDuty(kCurve, 60), 70u);
+    EXPECT_EQ(curveDuty(kCurve, 61), 73u);
+    EXPECT_EQ(curveDuty(kCurve, 70), 100u);
+    EXPECT_EQ(curveDuty(kCurve, 120), 100u);
+    EXPECT_EQ(curveDuty({}, 40), 100u); // no curve: full speed
+}
+
+TEST(FanCurve, RisesAtOnceFallsWithHysteresis) {
+    ZonePolicy p(kCurve, 3.0);
+    EXPECT_EQ(p.update(60), 70u);
+    EXPECT_EQ(p.update(58), 70u); // curve(61) = 73 >= 70: hold
+    EXPECT_EQ(p.update(57), 70u); // curve(60) = 70: hold
+    EXPECT_EQ(p.update(56), 67u); // curve(59) = 67 < 70: come down to it
+    EXPECT_EQ(p.update(57), 67u); // rising to curve(57) = 61 < 67: hold
+    EXPECT_EQ(p.update(62), 76u); // rising past it: up at once
+    EXPECT_EQ(p.update(20), 20u);
+}
+
+TEST(FanCurve, HoversWithoutHunting) {
+    ZonePolicy p(kCurve, 2.0);
+    p.update(55);
+    unsigned first = *p.duty();
+    for (int i = 0; i < 100; ++i) {
+        double t = 55 + ((i % 2) ? 0.9 : -0.9);
+        unsigned d = p.update(t);
+        EXPECT_GE(d, first - 5);
+    }
+    // Oscillating by less than the hysteresis never changes the duty after the first rise.
+    ZonePolicy q(kCurve, 2.0);
+    q.update(55.9);
+    unsigned held = *q.duty();
+    for (int i = 0; i < 100; ++i) {
+        EXPECT_EQ(q.update((i % 2) ? 55.9 : 54.1), held);
+    }
+}
+
+TEST(FanCurve, ResetForgetsHistory) {
+    ZonePolicy p(kCurve, 5.0);
+    p.update(70);
+    p.reset();
+    EXPECT_FALSE(p.duty());
+    EXPECT_EQ(p.update(40), 30u);
+}
+
+TEST(FanProfile, SupermicroBytes) {
+    auto m = fanManualMode(FanProfileKind::Supermicro);
+    ASSERT_EQ(m.size(), 1u);
+    EXPECT_EQ(m[0].netfn, 0x30);
+    EXPECT_EQ(m[0].cmd, 0x45);
+    EXPECT_EQ(m[0].data, (std::vector<std::uint8_t>{0x01, 0x01}));
+    auto a = fanAutoMode(FanProfileKind::Supermicro);
+    EXPECT_EQ(a[0].data, (std::vector<std::uint8_t>{0x01, 0x00}));
+    auto d = fanZoneDuty(FanProfileKind::Supermicro, 1, 55);
+    EXPECT_EQ(d[0].cmd, 0x70);
+    EXPECT_EQ(d[0].data, (std::vector<std::uint8_t>{0x66, 0x01, 0x01, 55}));
+    EXPECT_EQ(fanZoneDuty(FanProfileKind::Supermicro, 0, 250)[0].data[3], 100); // clamped
+}
+
+TEST(FanProfile, DellBytes) {
+    auto m = fanManualMode(FanProfileKind::Dell);
+    EXPECT_EQ(m[0].cmd, 0x30);
+    EXPECT_EQ(m[0].data, (std::vector<std::uint8_t>{0x01, 0x00}));
+    EXPECT_EQ(fanAutoMode(FanProfileKind::Dell)[0].data, (std::vector<std::uint8_t>{0x01, 0x01}));
+    EXPECT_EQ(fanZoneDuty(FanProfileKind::Dell, 0xff, 30)[0].data,
+              (std::vector<std::uint8_t>{0x02, 0xff, 30}));
+    EXPECT_TRUE(fanManualMode(FanProfileKind::None).empty());
+}
+
+TEST(ChassisConfigTest, EmptyTableMeansNoBmc) {
+    ChassisConfig c = parseChassisConfig(toml::table{}, "x.toml");
+    EXPECT_FALSE(c.enabled());
+    EXPECT_EQ(c.failsafeDutyPct, 100u);
+    EXPECT_EQ(c.bmc.cipherSuite, 17);
+    EXPECT_FALSE(c.fencing.enabled);
+}
+
+TEST(ChassisConfigTest, FullLanplusConfig) {
+    std::string pw = tempFile("secret\n", 0600);
+    ChassisConfig c = parse(R"([chassis]
+interface = "lanplus"
+host = "127.0.0.1"
+port = 6230
+user = "admin"
+password_file = ")" + pw + R"("
+cipher_suite = 3
+privilege = "operator"
+workaround_flags = ["opensesspriv"]
+session_timeout_ms = 2000
+retransmission_timeout_ms = 250
+sensor_poll_ms = 500
+sdr_cache_dir = "/tmp/x"
+fan_profile = "dell"
+failsafe_duty_pct = 90
+[[chassis.zone]]
+id = 0
+temp_sensors = ["CPU Temp"]
+fan_sensors = ["FAN1"]
+curve = [[30, 20], [60.5, 80]]
+hysteresis_c = 2.5
+[chassis.fencing]
+enabled = true
+host = "127.0.0.1"
+port = 6231
+user = "admin"
+password_file = ")" + pw + R"("
+cipher_suite = 3
+delay_per_slot_ms = 1000
+)");
+    EXPECT_TRUE(c.enabled());
+    EXPECT_EQ(c.bmc.password, "secret");
+    EXPECT_EQ(c.bmc.target(), "127.0.0.1:6230");
+    EXPECT_EQ(c.bmc.cipherSuite, 3);
+    EXPECT_EQ(c.bmc.privilege, Privilege::Operator);
+    EXPECT_NE(c.bmc.workaroundFlags, 0u);
+    EXPECT_EQ(c.bmc.sessionTimeout.count(), 2000);
+    EXPECT_EQ(c.fanProfile, FanProfileKind::Dell);
+    ASSERT_EQ(c.zones.size(), 1u);
+    EXPECT_EQ(c.zones[0].curve[1].tempC, 60.5);
+    EXPECT_EQ(c.zones[0].hysteresisC, 2.5);
+    EXPECT_TRUE(c.fencing.enabled);
+    EXPECT_EQ(c.fencing.peer.port, 6231);
+    EXPECT_EQ(c.fencing.delayPerSlot.count(), 1000);
+    EXPECT_EQ(c.bmc.describe().find("secret"), std::string::npos);
+    ::unlink(pw.c_str());
+}
+
+TEST(ChassisConfigTest, RejectsBadSettingsWithFileLineKey) {
+    std::string pw = tempFile("secret\n", 0600);
+    std::string open = tempFile("secret\n", 0644);
+    std::string base = "[chassis]\ninterface = \"lanplus\"\nhost = \"127.0.0.1\"\nuser = "
+                       "\"admin\"\nsdr_cache_dir = \"/tmp/x\"\n";
+    EXPECT_NE(parseError(base + "password_file = \"" + open + "\"\n").find("group/world"),
+              std::string::npos);
+    EXPECT_NE(parseError(base + "password_file = \"/nonexistent/pw\"\n").find("password_file"),
+              std::string::npos);
+    std::string ok = base + "password_file = \"" + pw + "\"\n";
+    EXPECT_EQ(parse(ok).bmc.password, "secret");
+    std::string e = parseError(ok + "bogus = 1\n");
+    EXPECT_NE(e.find("test.toml:7: chassis.bogus: unknown key"), std::string::npos) << e;
+    EXPECT_NE(parseError(ok + "cipher_suite = 5\n").find("not supported"), std::string::npos);
+    EXPECT_NE(parseError(ok + "cipher_suite = 18\n").find("out of range"), std::string::npos);
+    EXPECT_NE(parseError(ok + "workaround_flags = [\"nope\"]\n").find("workaround"),
+              std::string::npos);
+    EXPECT_NE(parseError(ok + "session_timeout_ms = 500\nretransmission_timeout_ms = 600\n")
+                  .find("shorter than session_timeout_ms"),
+              std::string::npos);
+    EXPECT_NE(parseError(ok + "fan_profile = \"hp\"\n").find("supermicro, dell, none"),
+              std::string::npos);
+    EXPECT_NE(parseError(ok + "fan_profile = \"supermicro\"\n").find("zone"), std::string::npos);
+    EXPECT_NE(parseError(ok + "fan_profile = \"supermicro\"\n[[chassis.zone]]\nid = 0\n"
+                              "temp_sensors = [\"T\"]\ncurve = [[50, 40], [40, 60]]\n")
+                  .find("strictly increasing"),
+              std::string::npos);
+    EXPECT_NE(parseError(ok + "fan_profile = \"supermicro\"\n[[chassis.zone]]\nid = 0\n"
+                              "temp_sensors = [\"T\"]\ncurve = [[40, 60], [50, 40]]\n")
+                  .find("must not decrease"),
+              std::string::npos);
+    EXPECT_NE(parseError(ok + "failsafe_duty_pct = 10\n").find("failsafe_duty_pct"),
+              std::string::npos);
+    EXPECT_NE(parseError("[chassis]\ninterface = \"serial\"\n").find("chassis.interface"),
+              std::string::npos);
+    EXPECT_NE(parseError("[chassis]\ninterface = \"lanplus\"\nsdr_cache_dir = \"/x\"\n")
+                  .find("chassis.host: missing"),
+              std::string::npos);
+    EXPECT_NE(parseError(ok + "[chassis.fencing]\nenabled = true\nhost = \"127.0.0.1\"\n")
+                  .find("chassis.fencing.user"),
+              std::string::npos);
+    EXPECT_NE(parseError(ok + "[chassis.fencing]\nenabeld = true\n").find("unknown key"),
+              std::string::npos);
+    ::unlink(pw.c_str());
+    ::unlink(open.c_str());
+}
