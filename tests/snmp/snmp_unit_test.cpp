@@ -1,0 +1,253 @@
+// Pure parts of the subagent: the MIB view (GET/GETNEXT order, encodings), SET validation,
+// notification varbinds and the [snmp] configuration.
+#include "core/config_error.hpp"
+#include "subagent/mib_view.hpp"
+#include "subagent/notification.hpp"
+#include "subagent/set_check.hpp"
+#include "subagent/snmp_config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace hs::subagent {
+namespace {
+
+constexpr std::uint8_t kInt = 0x02;
+constexpr std::uint8_t kUns = 0x42;
+constexpr std::uint8_t kStr = 0x04;
+
+Snapshot makeSnap(Role role) {
+    Snapshot s;
+    s.local = {0, 1, role, true, true, 1000};
+    s.peer = {1, 2, role == Role::Active ? Role::Standby : Role::Active, true, true, 2000};
+    s.peerAlive = true;
+    s.epoch = 9;
+    s.switchoverCount = 2;
+    for (std::uint32_t i = 1; i <= 2; ++i) {
+        PathSnapshot p;
+        p.index = i;
+        p.name = "p" + std::to_string(i);
+        p.counters.authFailures = 1ULL << 40;
+        s.paths.push_back(p);
+    }
+    s.chassis.enabled = true;
+    for (std::uint32_t i = 1; i <= 3; ++i) {
+        SensorSnapshot x;
+        x.index = i;
+        x.value = 1.5;
+        x.valueValid = true;
+        x.upperCritical = 3.25;
+        s.chassis.sensors.push_back(x);
+    }
+    for (std::uint32_t z = 0; z < 2; ++z) {
+        FanSnapshot f;
+        f.zone = z;
+        f.rpm = 1000;
+        s.chassis.fans.push_back(f);
+    }
+    return s;
+}
+
+TEST(MibView, SortedAndUnique) {
+    MibView v(makeSnap(Role::Active), {});
+    const auto& e = v.entries();
+    ASSERT_FALSE(e.empty());
+    for (std::size_t i = 1; i < e.size(); ++i) {
+        EXPECT_TRUE(oidLess(e[i - 1].oid, e[i].oid)) << oidToString(e[i].oid);
+    }
+    for (const auto& vb : e) {
+        EXPECT_TRUE(oidHasPrefix(vb.oid, mibRoot()));
+    }
+}
+
+TEST(MibView, GetAndGetNext) {
+    MibView v(makeSnap(Role::Active), {42, "ok"});
+    const VarBind* role = v.get(scalarOid(mib::kGeneral, mib::LocalRole));
+    ASSERT_NE(role, nullptr);
+    EXPECT_EQ(role->value.integer, 3); // active(3)
+    const VarBind* seq = v.get(scalarOid(mib::kGeneral, mib::NotificationSeq));
+    ASSERT_NE(seq, nullptr);
+    EXPECT_EQ(seq->value.unsigned_, 42u);
+    EXPECT_EQ(v.get(mibOid({mib::kObjects, mib::kGeneral, mib::LocalRole})), nullptr);
+    // GETNEXT from the root gives the first scalar; from an object gives its instance.
+    EXPECT_EQ(v.next(mibRoot())->oid, scalarOid(mib::kGeneral, mib::LocalModuleIndex));
+    Oid obj = mibOid({mib::kObjects, mib::kGeneral, mib::PeerRole});
+    EXPECT_EQ(v.next(obj)->oid, scalarOid(mib::kGeneral, mib::PeerRole));
+    // Inclusive GETNEXT returns the instance itself.
+    Oid inst = scalarOid(mib::kGeneral, mib::PeerRole);
+    EXPECT_EQ(v.next(inst, true)->oid, inst);
+    EXPECT_NE(v.next(inst, false)->oid, inst);
+    EXPECT_EQ(v.next(v.entries().back().oid), nullptr);
+}
+
+TEST(MibView, Counter64AndSparseThresholds) {
+    MibView v(makeSnap(Role::Active), {});
+    auto* auth = v.get(columnOid(mib::kPathTable, mib::PathAuthFailures, 2));
+    ASSERT_NE(auth, nullptr);
+    EXPECT_EQ(auth->value.type, SmiType::Counter64);
+    EXPECT_EQ(auth->value.unsigned_, 1ULL << 40);
+    auto* uc = v.get(columnOid(mib::kSensorTable, mib::SensorUpperCritical, 1));
+    ASSERT_NE(uc, nullptr);
+    EXPECT_EQ(uc->value.integer, 3250);
+    EXPECT_EQ(v.get(columnOid(mib::kSensorTable, mib::SensorLowerCritical, 1)), nullptr);
+    EXPECT_NE(v.get(columnOid(mib::kFanTable, mib::FanRpm, 2)), nullptr);
+}
+
+TEST(Encoding, DateAndTime) {
+    EXPECT_EQ(dateAndTime(0), std::string(8, '\0'));
+    std::string d = dateAndTime(1'700'000'000'250); // 2023-11-14 22:13:20.25 UTC
+    ASSERT_EQ(d.size(), 11u);
+    EXPECT_EQ((static_cast<unsigned char>(d[0]) << 8) | static_cast<unsigned char>(d[1]), 2023);
+    EXPECT_EQ(d[2], 11);
+    EXPECT_EQ(d[3], 14);
+    EXPECT_EQ(d[4], 22);
+    EXPECT_EQ(d[5], 13);
+    EXPECT_EQ(d[6], 20);
+    EXPECT_EQ(d[7], 2);
+    EXPECT_EQ(d[8], '+');
+}
+
+TEST(Encoding, MilliClamps) {
+    EXPECT_EQ(mibMilli(12.06), 12060);
+    EXPECT_EQ(mibMilli(-1.5), -1500);
+    EXPECT_EQ(mibMilli(1e12), 2147483647);
+}
+
+TEST(Encoding, EntityState) {
+    ModuleSnapshot m{0, 1, Role::Active, true, true, 0};
+    EXPECT_EQ(moduleStandbyStatus(m), 4);
+    m.role = Role::Standby;
+    EXPECT_EQ(moduleStandbyStatus(m), 2);
+    EXPECT_EQ(moduleOperState(m), 3);
+    m.present = false;
+    EXPECT_EQ(moduleOperState(m), 2);
+    EXPECT_EQ(moduleAdminState(m), 1);
+}
+
+Oid action() {
+    return scalarOid(mib::kGeneral, mib::SwitchoverAction);
+}
+Oid fanDuty(std::uint32_t i) {
+    return columnOid(mib::kFanTable, mib::FanDuty, i);
+}
+
+TEST(SetCheck, TypesAndValues) {
+    Snapshot s = makeSnap(Role::Active);
+    EXPECT_EQ(checkSet(action(), kStr, 0, s, SetStage::Syntax).error, SetError::WrongType);
+    EXPECT_EQ(checkSet(action(), kInt, 9, s, SetStage::Syntax).error, SetError::WrongValue);
+    EXPECT_EQ(checkSet(fanDuty(1), kInt, 50, s, SetStage::Syntax).error, SetError::WrongType);
+    EXPECT_EQ(checkSet(fanDuty(1), kUns, 101, s, SetStage::Syntax).error, SetError::WrongValue);
+    auto ok = checkSet(fanDuty(2), kUns, 60, s, SetStage::Consistency);
+    EXPECT_EQ(ok.error, SetError::NoError);
+    ASSERT_TRUE(ok.hasRequest);
+    EXPECT_EQ(ok.request.op, ControlOp::FanDuty);
+    EXPECT_EQ(ok.request.zone, 1u);
+    EXPECT_EQ(ok.request.value, 60);
+    EXPECT_EQ(checkSet(fanDuty(7), kUns, 60, s, SetStage::Consistency).error, SetError::NoCreation);
+    auto noop = checkSet(action(), kInt, 1, s, SetStage::Consistency);
+    EXPECT_EQ(noop.error, SetError::NoError);
+    EXPECT_FALSE(noop.hasRequest);
+}
+
+TEST(SetCheck, RolesAndReadOnly) {
+    Snapshot active = makeSnap(Role::Active);
+    Snapshot standby = makeSnap(Role::Standby);
+    auto sw = checkSet(action(), kInt, 2, active, SetStage::Consistency);
+    EXPECT_EQ(sw.error, SetError::NoError);
+    EXPECT_EQ(sw.request.op, ControlOp::Switchover);
+    auto refused = checkSet(action(), kInt, 2, standby, SetStage::Consistency);
+    EXPECT_EQ(refused.error, SetError::InconsistentValue);
+    EXPECT_NE(refused.reason.find("module 2 is active"), std::string::npos) << refused.reason;
+    EXPECT_EQ(checkSet(action(), kInt, 3, standby, SetStage::Consistency).request.op,
+              ControlOp::ForceTakeover);
+    EXPECT_EQ(checkSet(action(), kInt, 3, active, SetStage::Consistency).error,
+              SetError::InconsistentValue);
+    Oid power = scalarOid(mib::kChassis, mib::ChassisPowerControl);
+    EXPECT_EQ(checkSet(power, kInt, 3, standby, SetStage::Consistency).error,
+              SetError::InconsistentValue);
+    EXPECT_EQ(checkSet(power, kInt, 6, active, SetStage::Syntax).error, SetError::WrongValue);
+    EXPECT_EQ(checkSet(power, kInt, 4, active, SetStage::Consistency).request.op,
+              ControlOp::PowerCycle);
+    Oid role = scalarOid(mib::kGeneral, mib::LocalRole);
+    EXPECT_EQ(checkSet(role, kInt, 3, active, SetStage::Syntax).error, SetError::NotWritable);
+    EXPECT_EQ(checkSet(mibOid({mib::kObjects, 99, 0}), kInt, 3, active, SetStage::Syntax).error,
+              SetError::NoCreation);
+}
+
+TEST(Notification, SeqFirstAndIndexes) {
+    Snapshot s = makeSnap(Role::Active);
+    Event e;
+    e.type = EventType::PathDown;
+    e.pathIndex = 2;
+    e.pathState = PathState::Down;
+    e.pathDiag = PathDiag::DetectTimeExpired;
+    Notification n = buildNotification(e, 17, s);
+    EXPECT_EQ(n.trapOid, notificationOid(mib::PathDown));
+    ASSERT_GE(n.varbinds.size(), 3u);
+    EXPECT_EQ(n.varbinds[0].oid, scalarOid(mib::kGeneral, mib::NotificationSeq));
+    EXPECT_EQ(n.varbinds[0].value.unsigned_, 17u);
+    EXPECT_EQ(n.varbinds[2].oid, columnOid(mib::kPathTable, mib::PathName, 2));
+    EXPECT_EQ(n.varbinds[2].value.octets, "p2");
+    EXPECT_EQ(n.varbinds.back().value.integer, 2); // detectTimeExpired(2)
+
+    e.type = EventType::FanFailure;
+    e.objectIndex = 1; // zone 1 -> MIB index 2
+    n = buildNotification(e, 18, s);
+    EXPECT_EQ(n.trapOid, notificationOid(mib::FanFailure));
+    EXPECT_EQ(n.varbinds[2].oid, columnOid(mib::kFanTable, mib::FanName, 2));
+
+    Notification r = buildResync(19, s);
+    EXPECT_EQ(r.trapOid, notificationOid(mib::StateResync));
+}
+
+TEST(Notification, EveryEventTypeMaps) {
+    Snapshot s = makeSnap(Role::Active);
+    for (int t = 0; t <= static_cast<int>(EventType::AuthAlarm); ++t) {
+        Event e;
+        e.type = static_cast<EventType>(t);
+        e.pathIndex = 1;
+        e.objectIndex = 1;
+        Notification n = buildNotification(e, 1, s);
+        EXPECT_TRUE(oidHasPrefix(n.trapOid, mibOid({mib::kNotifications}))) << t;
+        EXPECT_NE(n.trapOid, notificationOid(mib::StateResync)) << t;
+    }
+}
+
+toml::table parse(const std::string& text) {
+    return toml::parse(std::string_view(text), std::string_view("test.toml"));
+}
+
+TEST(SnmpConfig, DefaultsAndValues) {
+    SnmpConfig d = parseSnmpConfig(toml::table{}, "x.toml");
+    EXPECT_TRUE(d.enabled);
+    EXPECT_EQ(d.pingInterval, std::chrono::seconds(1));
+    auto doc = parse("[snmp]\nenabled = false\nagentx_socket = \"/run/a.sock\"\n"
+                     "ping_interval_s = 2\nagentx_timeout_ms = 500\nnotify_queue = 10\n"
+                     "log_level = \"warn\"\n");
+    SnmpConfig c = parseSnmpConfig(*doc["snmp"].as_table(), "test.toml");
+    EXPECT_FALSE(c.enabled);
+    EXPECT_EQ(c.agentxSocket, "/run/a.sock");
+    EXPECT_EQ(c.pingInterval, std::chrono::seconds(2));
+    EXPECT_EQ(c.agentxTimeout, std::chrono::milliseconds(500));
+    EXPECT_EQ(c.notifyQueue, 10u);
+    EXPECT_EQ(c.netsnmpLogLevel, log::Level::Warn);
+}
+
+TEST(SnmpConfig, ErrorsNameFileLineKey) {
+    auto expectError = [](const std::string& text, const std::string& needle) {
+        auto doc = parse(text);
+        try {
+            parseSnmpConfig(*doc["snmp"].as_table(), "test.toml");
+            ADD_FAILURE() << "no error for " << text;
+        } catch (const ConfigError& e) {
+            EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+        }
+    };
+    expectError("[snmp]\nbogus = 1\n", "test.toml:2: snmp.bogus: unknown key");
+    expectError("[snmp]\nping_interval_s = 0\n", "test.toml:2: snmp.ping_interval_s: 0 is outside");
+    expectError("[snmp]\nenabled = \"yes\"\n", "snmp.enabled: must be true or false");
+    expectError("[snmp]\nlog_level = \"loud\"\n", "snmp.log_level");
+    expectError("[snmp]\nagentx_socket = \"\"\n", "snmp.agentx_socket: must not be empty");
+}
+
+} // namespace
+} // namespace hs::subagent
