@@ -171,8 +171,8 @@ TEST(FrameCodec, EveryFlippedByteFails) {
 
 TEST(FrameCodec, WrongOrEmptyKeyFails) {
     const auto bytes = encode(sampleFrame(1), testKey());
-    auto other = testKey().bytes();
-    std::vector<std::uint8_t> k2(other.begin(), other.end());
+    const Key good = testKey();
+    std::vector<std::uint8_t> k2(good.bytes().begin(), good.bytes().end());
     k2.back() ^= 1;
     Frame f;
     EXPECT_EQ(decode(bytes, Key(k2), f), DecodeError::AuthFailure);
