@@ -51,8 +51,12 @@ NodeCore::NodeCore(NodeConfig cfg, std::uint64_t storedEpoch, std::uint32_t inca
         hb::PathMonitorConfig mc{pc.interval, cfg_.missThreshold, cfg_.recoveryThreshold};
         paths_.push_back(PathRuntime{pc, hb::PathMonitor(mc)});
     }
+    // A stall shorter than this cannot have let the peer's detection time run out, so it needs no
+    // special handling; a longer one might have.
     Duration detection = fsm_.config().detection;
-    stallThreshold_ = cfg_.stallThreshold.count() > 0 ? cfg_.stallThreshold : detection / 2;
+    Duration interval = fsm_.config().interval;
+    Duration thr = std::clamp<Duration>(detection - interval * 3 / 2, interval / 2, detection / 2);
+    stallThreshold_ = cfg_.stallThreshold.count() > 0 ? cfg_.stallThreshold : thr;
 }
 
 void NodeCore::start(TimePoint now) {
@@ -104,7 +108,7 @@ std::optional<std::int64_t> NodeCore::offsetFloor(const PathRuntime& p) const {
     return best;
 }
 
-bool NodeCore::fresh(TimePoint now, PathRuntime& p, const hb::Frame& f) {
+std::optional<Duration> NodeCore::frameAge(TimePoint now, PathRuntime& p, const hb::Frame& f) {
     std::int64_t d = toNs(now) - static_cast<std::int64_t>(f.sendTimeNs);
     auto floor = offsetFloor(p);
     if (now - p.windowStart >= kFreshnessWindow && p.curMin) {
@@ -115,11 +119,14 @@ bool NodeCore::fresh(TimePoint now, PathRuntime& p, const hb::Frame& f) {
     if (!p.curMin || d < *p.curMin) {
         p.curMin = d;
     }
-    if (!floor) {
-        return true;
+    if (!floor || d <= *floor) {
+        return Duration{0};
     }
-    std::int64_t age = d - *floor;
-    return age <= std::chrono::duration_cast<nanoseconds>(p.mon.detectionTime()).count();
+    Duration age = std::chrono::duration_cast<Duration>(nanoseconds(d - *floor));
+    if (age > p.mon.detectionTime()) {
+        return std::nullopt;  // stale: buffered while the line was cut or this node was stalled
+    }
+    return age;
 }
 
 void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
@@ -144,6 +151,7 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
                     *peerIncarnation_);
         }
         peerIncarnation_ = f.incarnation;
+        peerNewestNs_ = 0;
         for (auto& r : paths_) {
             r.lastSeq = 0;
             r.curMin.reset();
@@ -157,10 +165,14 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
         return;
     }
     p.lastSeq = f.seq;
-    if (!fresh(now, p, f)) {
+    auto age = frameAge(now, p, f);
+    if (!age) {
         ++p.counters.stale;
         return;
     }
+    // The path is credited with when the peer sent the frame (on our clock), not when we read it:
+    // a frame that sat in a buffer must not extend the peer's life.
+    TimePoint sentAt = now - *age;
     ++p.counters.framesReceived;
     p.authStreak = 0;
     if (f.echoTimeNs != 0) {
@@ -197,11 +209,19 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
                       .pathState = PathState::Down, .pathDiag = PathDiag::NeighborSignaledDown});
             }
         }
-    } else if (p.mon.onFrame(now, microseconds(f.intervalUs))) {
+    } else if (p.mon.onFrame(sentAt, microseconds(f.intervalUs))) {
         emit({.type = EventType::PathUp, .pathIndex = static_cast<std::uint32_t>(path + 1),
               .pathState = PathState::Up, .pathDiag = PathDiag::NoDiag});
         HS_INFO("event=path_up path={} rtt_us={}", p.cfg.name, p.rttUs);
     }
+    // Frames over different paths overtake each other: only the newest news about the peer's
+    // role counts (the peer's send time orders them, it is one clock for all its paths).
+    if (f.sendTimeNs < peerNewestNs_) {
+        updatePeerView(now);
+        drainFsm(now);
+        return;
+    }
+    peerNewestNs_ = f.sendTimeNs;
     if (f.type == hb::FrameType::Handover) {
         auto reason = f.payload.empty() ? SwitchoverReason::Manual
                                         : static_cast<SwitchoverReason>(f.payload[0]);
@@ -257,13 +277,15 @@ void NodeCore::onLinkError(TimePoint, std::size_t path) {
 
 void NodeCore::updatePeerView(TimePoint now) {
     std::size_t up = 0;
+    bool hearing = false;
     for (const auto& p : paths_) {
         up += p.mon.up() ? 1 : 0;
+        hearing = hearing || p.mon.hearing();
     }
     Redundancy r = up == paths_.size() && up > 0 ? Redundancy::Redundant
                    : up > 0                      ? Redundancy::Degraded
                                                  : Redundancy::NotRedundant;
-    bool alive = up > 0;
+    bool alive = hearing;
     if (alive != peerAlive_) {
         peerAlive_ = alive;
         if (!alive) {

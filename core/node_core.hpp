@@ -103,7 +103,7 @@ private:
     };
 
     void checkStall(TimePoint now);
-    bool fresh(TimePoint now, PathRuntime& p, const hb::Frame& f);
+    std::optional<Duration> frameAge(TimePoint now, PathRuntime& p, const hb::Frame& f);
     std::optional<std::int64_t> offsetFloor(const PathRuntime& p) const;
     void updatePeerView(TimePoint now);
     void drainFsm(TimePoint now);
@@ -119,6 +119,7 @@ private:
     std::vector<PathRuntime> paths_;
     std::optional<std::uint32_t> peerIncarnation_;
     std::optional<std::uint32_t> peerNodeId_;
+    std::uint64_t peerNewestNs_ = 0;
     bool peerAlive_ = false;
     bool peerEverLost_ = false;
     bool everRedundant_ = false;

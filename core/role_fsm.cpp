@@ -142,6 +142,9 @@ void RoleFsm::arbitrateWithoutActive(TimePoint now, const PeerInfo& p) {
 void RoleFsm::onPeerHandover(TimePoint now, const PeerInfo& p, SwitchoverReason reason) {
     peer_ = p;
     peerPresent_ = true;
+    if (state_ == State::Active && p.role == Role::Active) {
+        return;  // the peer hands over to us and stands down once it sees us active
+    }
     if (state_ == State::Active || state_ == State::TakingOver || state_ == State::Stopped) {
         onPeerFrame(now, p);
         return;

@@ -20,6 +20,9 @@ std::optional<TimePoint> PathMonitor::deadline() const {
 
 bool PathMonitor::onFrame(TimePoint now, Duration peerInterval) {
     peerInterval_ = peerInterval;
+    if (lastRx_ && now < *lastRx_) {
+        now = *lastRx_;  // never move backwards (frames credited with their send time)
+    }
     if (lastRx_) {
         // Count whole intervals that passed without a frame (for the MIB's missed counter).
         Duration gap = now - *lastRx_;

@@ -43,6 +43,9 @@ public:
     TimePoint lastChange() const { return lastChange_; }
     std::uint64_t missed() const { return missed_; }
     bool up() const { return state_ == PathState::Up; }
+    // The peer was heard within the detection time (Up, or recovering towards Up). A peer is
+    // lost only when no path is hearing it.
+    bool hearing() const { return state_ == PathState::Up || good_ > 0; }
     const PathMonitorConfig& config() const { return cfg_; }
 
 private:
