@@ -11,7 +11,7 @@ std::int64_t toNs(TimePoint t) {
     return std::chrono::duration_cast<nanoseconds>(t.time_since_epoch()).count();
 }
 
-RoleFsmConfig fsmConfig(const NodeConfig& c) {
+RoleFsmConfig fsmConfig(const NodeCoreConfig& c) {
     Duration maxInterval{0};
     for (const auto& p : c.paths) {
         maxInterval = std::max(maxInterval, p.interval);
@@ -44,7 +44,7 @@ constexpr Duration kAuthAlarmEvery = seconds(10);
 
 }  // namespace
 
-NodeCore::NodeCore(NodeConfig cfg, std::uint64_t storedEpoch, std::uint32_t incarnation)
+NodeCore::NodeCore(NodeCoreConfig cfg, std::uint64_t storedEpoch, std::uint32_t incarnation)
     : cfg_(std::move(cfg)), fsm_(fsmConfig(cfg_)), storedEpoch_(storedEpoch),
       incarnation_(incarnation) {
     for (const auto& pc : cfg_.paths) {

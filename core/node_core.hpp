@@ -24,7 +24,7 @@ struct NodePathConfig {
     Duration interval{milliseconds(10)};
 };
 
-struct NodeConfig {
+struct NodeCoreConfig {
     std::uint32_t nodeId = 1;
     std::uint8_t slot = 0;
     std::uint32_t missThreshold = 3;
@@ -45,7 +45,7 @@ struct Outgoing {
 
 class NodeCore {
 public:
-    NodeCore(NodeConfig cfg, std::uint64_t storedEpoch, std::uint32_t incarnation);
+    NodeCore(NodeCoreConfig cfg, std::uint64_t storedEpoch, std::uint32_t incarnation);
 
     void start(TimePoint now);
     // An authenticated frame from path `path` (0-based) received at `now`.
@@ -77,7 +77,7 @@ public:
     const std::optional<PeerInfo>& peer() const { return fsm_.peer(); }
     const hb::PathMonitor& monitor(std::size_t i) const { return paths_.at(i).mon; }
     std::size_t pathCount() const { return paths_.size(); }
-    const NodeConfig& config() const { return cfg_; }
+    const NodeCoreConfig& config() const { return cfg_; }
     // steadyNow/unixNowMs let the snapshot turn monotonic times into wall-clock ones.
     Snapshot snapshot(TimePoint steadyNow, std::int64_t unixNowMs) const;
 
@@ -112,7 +112,7 @@ private:
     void emit(Event e) { events_.push_back(std::move(e)); }
     void journal(TimePoint now, const FsmAction& a);
 
-    NodeConfig cfg_;
+    NodeCoreConfig cfg_;
     RoleFsm fsm_;
     std::uint64_t storedEpoch_;
     std::uint32_t incarnation_;

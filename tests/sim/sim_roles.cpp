@@ -122,8 +122,8 @@ private:
         }
     }
 
-    NodeConfig config(int i) const {
-        NodeConfig c;
+    NodeCoreConfig config(int i) const {
+        NodeCoreConfig c;
         c.nodeId = static_cast<std::uint32_t>(i + 1);
         c.slot = static_cast<std::uint8_t>(i);
         c.missThreshold = p_.n;
