@@ -76,7 +76,7 @@ namespace detail {
 class ControlCore : public std::enable_shared_from_this<ControlCore> {
   public:
     ControlCore(asio::io_context& io, ControlServer::Options opts)
-        : m_io(io), m_opts(std::move(opts)), m_acceptor(io), m_retry(io) {}
+        : m_opts(std::move(opts)), m_acceptor(io), m_retry(io) {}
 
     void start();
     void stop();
@@ -95,7 +95,6 @@ class ControlCore : public std::enable_shared_from_this<ControlCore> {
     void afterAccept(const boost::system::error_code& ec, UnixSocket sock);
     bool allowed(const PeerCred& cred, int fd) const;
 
-    asio::io_context& m_io;
     ControlServer::Options m_opts;
     asio::local::stream_protocol::acceptor m_acceptor;
     asio::steady_timer m_retry;

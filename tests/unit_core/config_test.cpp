@@ -258,3 +258,24 @@ TEST(HostPort, Parses) {
 
 } // namespace
 } // namespace hs
+
+namespace hs {
+namespace {
+
+// The shipped example parses (with its paths pointed into a temp dir).
+TEST_F(ConfigTest, ShippedExampleParses) {
+    std::string t = test::readFile(std::string(HS_SOURCE_DIR) + "/etc/hotstandbyd.toml");
+    auto set = [&t](const std::string& key, const std::string& value) {
+        auto pos = t.find(key + " = \"");
+        ASSERT_NE(pos, std::string::npos) << key;
+        t.replace(pos, t.find('\n', pos) - pos, key + " = \"" + value + "\"");
+    };
+    set("state_dir", dir.str("state"));
+    set("key_file", dir.str("hb.key"));
+    Config c = load(t);
+    EXPECT_EQ(c.paths.size(), 2U);
+    EXPECT_EQ(c.node.controlSocket, "/run/hotstandby/hotstandbyd.sock");
+}
+
+} // namespace
+} // namespace hs
