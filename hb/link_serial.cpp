@@ -145,12 +145,39 @@ class SerialLink final : public LinkCore, public std::enable_shared_from_this<Se
     // -1 (ptys and missing devices end up here; the termios path then reports the error).
     int openWithLibserialport(std::string& message) {
         sp_port* port = nullptr;
+        bool opened = false;
+        auto fail = [&](const char* step, sp_return ret) {
+            std::string text;
+            const auto ec = lastSerialPortError(ret, text);
+            message =
+                std::string("libserialport ") + step + ": " + (text.empty() ? ec.message() : text);
+            if (opened)
+                sp_close(port);
+            if (port != nullptr)
+                sp_free_port(port);
+            return -1;
+        };
         sp_return ret = sp_get_port_by_name(cfg_.device.c_str(), &port);
-        if (ret == SP_OK)
-            ret = sp_open(port, SP_MODE_READ_WRITE);
-        const bool opened = ret == SP_OK;
-        if (ret == SP_OK)
-            ret = sp_set_baudrate(port, static_cast<int>(cfg_.baud));
+        if (ret != SP_OK)
+            return fail("sp_get_port_by_name", ret);
+        if ((ret = sp_open(port, SP_MODE_READ_WRITE)) != SP_OK)
+            return fail("sp_open", ret);
+        opened = true;
+        if ((ret = configure(port)) != SP_OK)
+            return fail("configure 8N1", ret);
+        int fd = -1;
+        if ((ret = sp_get_port_handle(port, &fd)) != SP_OK)
+            return fail("sp_get_port_handle", ret);
+        const int flags = ::fcntl(fd, F_GETFL);
+        if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+            return fail("fcntl O_NONBLOCK", SP_ERR_SUPP);
+        }
+        spPort_ = port;
+        return fd;
+    }
+
+    sp_return configure(sp_port* port) const {
+        sp_return ret = sp_set_baudrate(port, static_cast<int>(cfg_.baud));
         if (ret == SP_OK)
             ret = sp_set_bits(port, 8);
         if (ret == SP_OK)
@@ -159,26 +186,7 @@ class SerialLink final : public LinkCore, public std::enable_shared_from_this<Se
             ret = sp_set_stopbits(port, 1);
         if (ret == SP_OK)
             ret = sp_set_flowcontrol(port, SP_FLOWCONTROL_NONE);
-        int fd = -1;
-        if (ret == SP_OK)
-            ret = sp_get_port_handle(port, &fd);
-        if (ret == SP_OK) {
-            const int flags = ::fcntl(fd, F_GETFL);
-            if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-                ret = SP_ERR_FAIL;
-        }
-        if (ret != SP_OK) {
-            std::string text;
-            const auto ec = lastSerialPortError(ret, text);
-            message = "libserialport: " + (text.empty() ? ec.message() : text);
-            if (opened)
-                sp_close(port);
-            if (port != nullptr)
-                sp_free_port(port);
-            return -1;
-        }
-        spPort_ = port;
-        return fd;
+        return ret;
     }
 
     // Ptys and anything libserialport refuses: plain open + raw termios.
