@@ -9,6 +9,8 @@
 // clang-format on
 
 #include <chrono>
+#include <poll.h>
+#include <sys/stat.h>
 
 namespace hs::subagent {
 
@@ -70,6 +72,36 @@ void NetSnmpLoop::reschedule() {
                       : std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
     timer_.expires_after(wait);
     timer_.async_wait([this, gen](const boost::system::error_code& e) { onTimer(gen, e); });
+}
+
+bool NetSnmpLoop::canSend() const {
+    netsnmp_large_fd_set fdset;
+    netsnmp_large_fd_set_init(&fdset, FD_SETSIZE);
+    int numfds = 0;
+    int block = 1;
+    timeval tv{};
+    snmp_select_info2(&numfds, &fdset, &tv, &block);
+    std::vector<pollfd> fds;
+    for (int fd = 0; fd < numfds; ++fd) {
+        struct stat st {};
+        // Only sockets carry PDUs; Net-SNMP also watches internal pipes, never writable here.
+        if (NETSNMP_LARGE_FD_ISSET(fd, &fdset) && ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) {
+            fds.push_back({fd, POLLOUT, 0});
+        }
+    }
+    netsnmp_large_fd_set_cleanup(&fdset);
+    if (fds.empty()) {
+        return false;
+    }
+    if (::poll(fds.data(), fds.size(), 0) < 0) {
+        return false;
+    }
+    for (const pollfd& p : fds) {
+        if ((p.revents & POLLOUT) == 0) {
+            return false;
+        }
+    }
+    return true;
 }
 
 void NetSnmpLoop::onReadable(std::uint64_t gen, int fd, const boost::system::error_code& ec) {

@@ -23,6 +23,9 @@ class NetSnmpLoop {
 
     // Re-reads snmp_select_info2() and re-arms the descriptor waits and the alarm timer.
     void reschedule();
+    // True when every Net-SNMP socket has room to send (poll POLLOUT, no wait). A master that
+    // stopped reading (SIGSTOP) fills the AgentX socket; Net-SNMP's sends would then fail (EAGAIN).
+    bool canSend() const;
     // Releases every descriptor and cancels the timer; reschedule() does nothing afterwards.
     void shutdown();
 

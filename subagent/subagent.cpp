@@ -142,6 +142,8 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
 
     // SNMP thread only.
     std::unique_ptr<NetSnmpLoop> loop;
+    asio::steady_timer retry{io};
+    bool retryPending = false;
     std::shared_ptr<const Snapshot> snap = std::make_shared<Snapshot>();
     MibView view;
     bool viewDirty = true;
@@ -164,19 +166,21 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
     std::uint32_t enqueue(Queued q) {
         std::uint32_t s = 0;
         bool overflow = false;
+        std::uint64_t droppedNow = 0;
         {
             std::lock_guard lock(mu);
             s = q.seq = ++seq;
             if (queue.size() >= cfg.notifyQueue) {
                 queue.pop_front();
-                ++dropped;
+                droppedNow = ++dropped;
                 overflow = true;
             }
             queue.push_back(std::move(q));
         }
-        if (overflow) {
-            HS_WARN("snmp notification queue full: dropped the oldest queue={} seq={}",
-                    cfg.notifyQueue, s);
+        if (overflow && (droppedNow % 100) == 1) { // first drop, then every 100th
+            HS_WARN("snmp notification queue full (master away or not reading): dropping the "
+                    "oldest queue={} seq={} dropped={}",
+                    cfg.notifyQueue, s, droppedNow);
         }
         return s;
     }
@@ -189,14 +193,16 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
         drain();
         io.run();
         loop->shutdown();
-        if (registration != nullptr) {
-            netsnmp_unregister_handler(registration);
-            registration = nullptr;
-        }
+        retry.cancel();
+        // snmp_shutdown() free()s the client argument of every callback still registered: ours is
+        // `this`, so take them out first.
+        snmp_unregister_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_START,
+                                 &Impl::onIndexStart, this, 1);
+        snmp_unregister_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_STOP,
+                                 &Impl::onIndexStop, this, 1);
+        // Closes the AgentX session (bounded by the AgentX timeout) and frees the registrations.
         snmp_shutdown(kAppName);
-        shutdown_agent();
-        snmp_unregister_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, onNetSnmpLog,
-                                 nullptr, 1);
+        registration = nullptr;
         loop.reset();
         HS_INFO("snmp subagent stopped");
     }
@@ -251,8 +257,13 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
         }
     }
 
-    static int onIndexStart(int, int, void*, void* client) {
+    static int onIndexStart(int, int, void* server, void* client) {
         auto* self = static_cast<Impl*>(client);
+        // AgentX retries of 0 in the default store mean "library default" (several resends, so
+        // a slow master gets duplicates): set none on the open session itself.
+        if (auto* session = static_cast<netsnmp_session*>(server); session != nullptr) {
+            session->retries = 0;
+        }
         self->connected = true;
         ++self->connects;
         HS_INFO("snmp agentx connected to master socket={} connects={}", self->cfg.agentxSocket,
@@ -289,6 +300,7 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
         if (connected) {
             flush();
         }
+        // else: onIndexStart() wakes us when the master is back.
         if (loop) {
             loop->reschedule();
         }
@@ -296,6 +308,10 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
 
     void flush() {
         for (;;) {
+            if (!loop || !loop->canSend()) {
+                scheduleRetry(); // the master is not reading: keep the queue, try again soon
+                return;
+            }
             Queued q;
             {
                 std::lock_guard lock(mu);
@@ -310,6 +326,23 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
             HS_DEBUG("snmp notification sent seq={} type={}", q.seq,
                      q.resync ? std::string_view("stateResync") : toString(q.event.type));
         }
+    }
+
+    void scheduleRetry() {
+        if (retryPending) {
+            return;
+        }
+        retryPending = true;
+        retry.expires_after(std::chrono::milliseconds(100));
+        retry.async_wait([w = weak_from_this()](const boost::system::error_code& ec) {
+            if (ec) {
+                return;
+            }
+            if (auto self = w.lock()) {
+                self->retryPending = false;
+                self->drain();
+            }
+        });
     }
 
     static void send(const Notification& n) {
@@ -500,8 +533,9 @@ void Subagent::publish(std::shared_ptr<const Snapshot> snapshot) {
     }
     {
         std::lock_guard lock(impl_->mu);
-        impl_->posted = std::move(snapshot);
+        std::swap(impl_->posted, snapshot);
     }
+    snapshot.reset(); // an unread older snapshot is freed outside the lock
     impl_->wake();
 }
 
