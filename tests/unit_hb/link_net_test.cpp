@@ -229,5 +229,32 @@ TEST(TcpLink, GarbageOnInboundConnectionIsSkipped) {
     EXPECT_EQ(a->stats().streamGarbage, 4u);
 }
 
+TEST(TcpLink, OnlyTheNewestInboundConnectionIsRead) {
+    asio::io_context io;
+    const auto pa = freePort<asio::ip::tcp>(io);
+    auto a = makeLink(io, netConfig(PathType::Tcp, pa, freePort<asio::ip::tcp>(io)));
+    Received ra;
+    a->start(ra.rx(), ra.err());
+    const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), pa);
+    asio::ip::tcp::socket older(io), newer(io);
+    older.connect(ep);
+    Bytes w1;
+    wrapStream(frame(1), w1);
+    asio::write(older, asio::buffer(w1));
+    ASSERT_TRUE(test::runUntil(io, [&] { return ra.frames.size() == 1; }));
+    newer.connect(ep);
+    test::runFor(io, 50ms); // accepted: the older connection is closed by a
+    Bytes w2, w3;
+    wrapStream(frame(2), w2);
+    wrapStream(frame(3), w3);
+    boost::system::error_code ignored;
+    asio::write(older, asio::buffer(w2), ignored);
+    asio::write(newer, asio::buffer(w3));
+    ASSERT_TRUE(test::runUntil(io, [&] { return ra.frames.size() >= 2; }));
+    test::runFor(io, 50ms);
+    ASSERT_EQ(ra.frames.size(), 2u);
+    EXPECT_EQ(ra.frames[1], frame(3));
+}
+
 } // namespace
 } // namespace hs::hb

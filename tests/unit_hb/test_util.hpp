@@ -135,6 +135,11 @@ class SocatPair {
             int status = 0;
             ::waitpid(pid_, &status, 0);
             pid_ = -1;
+            // A dangling link would point at a pty number the kernel hands out again, possibly
+            // to another test's socat running in parallel.
+            std::error_code ec;
+            std::filesystem::remove(a_, ec);
+            std::filesystem::remove(b_, ec);
         }
     }
     void pause() { ::kill(pid_, SIGSTOP); }
