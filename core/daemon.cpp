@@ -1,0 +1,577 @@
+#include "core/daemon.hpp"
+
+#include <sched.h>
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <functional>
+
+#include "chassis/chassis_config.hpp"
+#include "chassis/chassis_manager.hpp"
+#include "core/asio.hpp"
+#include "core/config_error.hpp"
+#include "core/control_server.hpp"
+#include "core/log.hpp"
+#include "core/node_core.hpp"
+#include "core/slot_source.hpp"
+#include "core/state_files.hpp"
+#include "core/status_json.hpp"
+#include "hb/frame.hpp"
+#include "hb/link.hpp"
+#include "subagent/snmp_config.hpp"
+#include "subagent/subagent.hpp"
+
+namespace hs {
+namespace {
+
+constexpr auto kPublishEvery = milliseconds(500);
+constexpr auto kFitCheckEvery = milliseconds(200);
+// A BMC must stay unreachable this long before the node calls itself unfit (no ping-pong).
+constexpr auto kUnfitAfter = seconds(3);
+
+std::int64_t unixNowMs() {
+    return std::chrono::duration_cast<milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+NodeCoreConfig nodeCoreConfig(const Config& cfg, std::uint32_t slot) {
+    NodeCoreConfig c;
+    c.nodeId = cfg.node.id;
+    c.slot = static_cast<std::uint8_t>(slot);
+    c.missThreshold = cfg.heartbeat.missThreshold;
+    c.recoveryThreshold = cfg.heartbeat.recoveryThreshold;
+    c.initDead = cfg.heartbeat.initDead;
+    c.preempt = cfg.heartbeat.preempt;
+    c.preemptDelay = cfg.heartbeat.preemptDelay;
+    for (const auto& p : cfg.paths) {
+        NodePathConfig np;
+        np.name = p.link.name;
+        np.type = p.link.type;
+        np.interval = p.interval;
+        if (p.link.type == PathType::Serial) {
+            np.endpoint = p.link.device + "@" + std::to_string(p.link.baud);
+        } else {
+            np.endpoint = p.link.peerAddress + ":" + std::to_string(p.link.peerPort);
+        }
+        c.paths.push_back(std::move(np));
+    }
+    return c;
+}
+
+std::string_view controlCode(ControlStatus s) {
+    switch (s) {
+    case ControlStatus::Ok: return "ok";
+    case ControlStatus::NotActive: return "not_active";
+    case ControlStatus::InvalidArgument: return "invalid";
+    case ControlStatus::Unavailable: return "unavailable";
+    case ControlStatus::BmcError: return "bmc_error";
+    case ControlStatus::Busy: return "busy";
+    }
+    return "unavailable";
+}
+
+}  // namespace
+
+std::string enterRealtime(int priority) {
+    sched_param sp{};
+    sp.sched_priority = priority;
+    if (sched_setscheduler(0, SCHED_FIFO, &sp) != 0) {
+        return std::string("sched_setscheduler(SCHED_FIFO): ") + std::strerror(errno);
+    }
+    if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
+        return std::string("mlockall: ") + std::strerror(errno);
+    }
+    return {};
+}
+
+struct Daemon::Impl {
+    explicit Impl(Config c);
+
+    int run();
+    void startLinks();
+    void onRx(std::size_t path, std::span<const std::uint8_t> bytes, TimePoint rxTime);
+    void pump();
+    void armTimer();
+    void afterTimer(const boost::system::error_code& ec);
+    void afterPersist(std::uint64_t epoch, std::error_code ec);
+    void handleEvent(Event e);
+    void publish();
+    void afterPublishTimer(const boost::system::error_code& ec);
+    void checkFit();
+    Snapshot snapshot();
+    void registerHandlers();
+    void control(ControlRequest req, std::function<void(ControlResult)> done);
+    std::string whoIsActive() const;
+    void onSignal(const boost::system::error_code& ec, int sig);
+    void shutdown();
+    void finish();
+
+    Config cfg;
+    asio::io_context io;
+    StateFiles state;
+    hb::Key key;
+    std::uint32_t slot = 0;
+    NodeCore core;
+    std::unique_ptr<EpochPersister> persister;
+    std::vector<std::unique_ptr<hb::Link>> links;
+    asio::steady_timer timer{io};
+    asio::steady_timer publishTimer{io};
+    asio::signal_set signals{io, SIGTERM, SIGINT, SIGHUP};
+    std::unique_ptr<ControlServer> controlServer;
+    chassis::ChassisConfig chassisCfg;
+    std::unique_ptr<chassis::ChassisManager> chassisMgr;
+    subagent::SnmpConfig snmpCfg;
+    std::unique_ptr<subagent::Subagent> snmp;
+    std::vector<std::uint8_t> txBuf;
+    bool drives = false;
+    bool dirty = true;
+    bool stopping = false;
+    std::optional<TimePoint> bmcDownSince;
+    TimePoint startedAt = Clock::now();
+    std::uint64_t generation = 0;
+};
+
+Daemon::Impl::Impl(Config c)
+    : cfg(std::move(c)), state(cfg.node.stateDir), slot(resolveSlot(cfg.node)),
+      core(nodeCoreConfig(cfg, slot), 0, 0) {
+    if (slot > 255) {
+        throw ConfigError(cfg.file + ": node.slot: slot " + std::to_string(slot) +
+                          " is out of range (0..255)");
+    }
+    state.load();
+    std::string keyError;
+    key = hb::Key::fromFile(cfg.node.keyFile.string(), keyError);
+    if (!keyError.empty()) {
+        throw ConfigError(cfg.file + ": node.key_file: " + keyError);
+    }
+    // The node logic is rebuilt now that the durable state is known.
+    core = NodeCore(nodeCoreConfig(cfg, slot), state.epoch(), state.incarnation());
+    chassisCfg = chassis::parseChassisConfig(cfg.chassis, cfg.file);
+    snmpCfg = subagent::parseSnmpConfig(cfg.snmp, cfg.file);
+}
+
+void Daemon::Impl::startLinks() {
+    for (std::size_t i = 0; i < cfg.paths.size(); ++i) {
+        links.push_back(hb::makeLink(io, cfg.paths[i].link));
+        links.back()->start(
+            [this, i](std::span<const std::uint8_t> bytes, TimePoint rxTime) {
+                onRx(i, bytes, rxTime);
+            },
+            [this, i](const std::error_code& ec, const std::string& what) {
+                HS_WARN("event=path_io_error path={} error=\"{}\" detail=\"{}\"",
+                        cfg.paths[i].link.name, ec.message(), what);
+                core.onLinkError(Clock::now(), i);
+                dirty = true;
+            });
+    }
+}
+
+void Daemon::Impl::onRx(std::size_t path, std::span<const std::uint8_t> bytes, TimePoint rxTime) {
+    if (stopping) {
+        return;
+    }
+    hb::Frame f;
+    hb::DecodeError err = hb::decode(bytes, key, f);
+    if (err == hb::DecodeError::Ok) {
+        core.onFrame(rxTime, path, f);
+    } else {
+        HS_DEBUG("event=frame_rejected path={} error={}", cfg.paths[path].link.name,
+                 hb::toString(err));
+        core.onRejected(rxTime, path, err);
+    }
+    pump();
+}
+
+// Moves everything the node logic produced to where it goes, then re-arms the timer.
+void Daemon::Impl::pump() {
+    for (const Outgoing& o : core.takeOutgoing()) {
+        txBuf.clear();
+        hb::encode(o.frame, key, txBuf);
+        links[o.path]->send(txBuf);
+    }
+    for (std::uint64_t e : core.takePersistRequests()) {
+        persister->persist(e, [this](std::uint64_t epoch, std::error_code ec) {
+            afterPersist(epoch, ec);
+        });
+    }
+    for (Event& e : core.takeEvents()) {
+        handleEvent(std::move(e));
+    }
+    bool nowDrives = core.drivesChassis();
+    if (nowDrives != drives) {
+        drives = nowDrives;
+        HS_INFO("event=chassis_control state={} role={} epoch={}", drives ? "driving" : "idle",
+                toString(core.role()), core.epoch());
+        if (chassisMgr) {
+            chassisMgr->setActive(drives);
+        }
+        dirty = true;
+    }
+    if (!stopping) {
+        armTimer();
+    }
+}
+
+void Daemon::Impl::afterPersist(std::uint64_t epoch, std::error_code ec) {
+    if (ec) {
+        // Never act on an epoch that is not durable: stay as we are and say why, loudly.
+        HS_ERROR("event=epoch_persist_failed epoch={} dir={} error=\"{}\": not taking over",
+                 epoch, state.dir().string(), ec.message());
+        return;
+    }
+    core.onEpochPersisted(Clock::now(), epoch);
+    pump();
+}
+
+void Daemon::Impl::armTimer() {
+    TimePoint next = core.nextWakeup();
+    if (next == TimePoint::max()) {
+        next = Clock::now() + seconds(1);
+    }
+    timer.expires_at(next);
+    timer.async_wait([this](const boost::system::error_code& ec) { afterTimer(ec); });
+}
+
+void Daemon::Impl::afterTimer(const boost::system::error_code& ec) {
+    if (ec || stopping) {
+        return;  // re-armed (operation_aborted) or shutting down
+    }
+    core.onTimer(Clock::now());
+    pump();
+}
+
+void Daemon::Impl::handleEvent(Event e) {
+    e.unixMs = unixNowMs();
+    dirty = true;
+    if (snmp) {
+        snmp->notify(e);
+    }
+}
+
+Snapshot Daemon::Impl::snapshot() {
+    Snapshot s = core.snapshot(Clock::now(), unixNowMs());
+    s.generation = ++generation;
+    if (chassisMgr) {
+        s.chassis = chassisMgr->snapshot();
+    }
+    return s;
+}
+
+void Daemon::Impl::publish() {
+    if (snmp) {
+        snmp->publish(std::make_shared<const Snapshot>(snapshot()));
+    }
+    dirty = false;
+}
+
+void Daemon::Impl::afterPublishTimer(const boost::system::error_code& ec) {
+    if (ec || stopping) {
+        return;
+    }
+    checkFit();
+    static thread_local int ticks = 0;
+    ticks = (ticks + 1) % static_cast<int>(kPublishEvery / kFitCheckEvery);
+    if (dirty || ticks == 0) {
+        publish();
+    }
+    publishTimer.expires_after(kFitCheckEvery);
+    publishTimer.async_wait([this](const boost::system::error_code& e) { afterPublishTimer(e); });
+}
+
+// A node that cannot reach its BMC is unfit to be active (its peer may still reach its own).
+void Daemon::Impl::checkFit() {
+    if (!chassisMgr) {
+        return;
+    }
+    TimePoint now = Clock::now();
+    bool reach = chassisMgr->bmcReachable();
+    core.setBmcOk(reach);
+    if (reach) {
+        bmcDownSince.reset();
+        core.setFit(now, true);
+    } else {
+        if (!bmcDownSince) {
+            bmcDownSince = now;
+        }
+        if (now - *bmcDownSince >= kUnfitAfter && now - startedAt >= kUnfitAfter) {
+            core.setFit(now, false);
+        }
+    }
+    pump();
+}
+
+std::string Daemon::Impl::whoIsActive() const {
+    const auto& p = core.peer();
+    if (core.peerAlive() && p && p->role == Role::Active) {
+        return "the active is node " + std::to_string(p->nodeId) + " (slot " +
+               std::to_string(p->slot) + "); run the command there";
+    }
+    return "no active node is known right now";
+}
+
+// The one entry point for operator requests (control socket and SNMP alike).
+void Daemon::Impl::control(ControlRequest req, std::function<void(ControlResult)> done) {
+    HS_INFO("event=control_request op={} origin=\"{}\"", static_cast<int>(req.op), req.origin);
+    TimePoint now = Clock::now();
+    switch (req.op) {
+    case ControlOp::Switchover:
+    case ControlOp::ForceTakeover: {
+        ControlResult r = core.requestSwitchover(now, req.op == ControlOp::ForceTakeover);
+        if (r.status == ControlStatus::NotActive) {
+            r.message = "this node is " + std::string(toString(core.role())) + "; " + whoIsActive();
+        }
+        pump();
+        done(std::move(r));
+        return;
+    }
+    case ControlOp::SetPreemption:
+        core.setPreempt(req.value != 0);
+        dirty = true;
+        done({ControlStatus::Ok, req.value ? "preemption on" : "preemption off"});
+        return;
+    default: break;
+    }
+    if (!chassisMgr) {
+        done({ControlStatus::Unavailable, "no BMC is configured on this node ([chassis] table)"});
+        return;
+    }
+    if (!core.drivesChassis()) {
+        done({ControlStatus::NotActive, "this node is " + std::string(toString(core.role())) +
+                                            (core.unconfirmed() ? " (unconfirmed)" : "") + "; " +
+                                            whoIsActive()});
+        return;
+    }
+    chassisMgr->submit(req, [this, done = std::move(done)](ControlResult r) {
+        dirty = true;
+        done(std::move(r));
+    });
+}
+
+void Daemon::Impl::registerHandlers() {
+    using nlohmann::json;
+    auto& cs = *controlServer;
+    auto reply = [](ControlServer::Reply rep, json result = json::object()) {
+        rep(controlOk(std::move(result)));
+    };
+    auto controlReply = [](ControlServer::Reply rep) {
+        return [rep](ControlResult r) {
+            if (r.status == ControlStatus::Ok) {
+                rep(controlOk(json{{"message", r.message}}));
+            } else {
+                rep(controlError(controlCode(r.status), r.message));
+            }
+        };
+    };
+    cs.addHandler("status", [this, reply](const json&, ControlServer::Reply rep) {
+        reply(rep, toJson(snapshot()));
+    });
+    cs.addHandler("journal", [this, reply](const json&, ControlServer::Reply rep) {
+        reply(rep, journalJson(snapshot()));
+    });
+    cs.addHandler("switchover", [this, controlReply](const json& req, ControlServer::Reply rep) {
+        ControlRequest r;
+        r.op = req.value("force", false) ? ControlOp::ForceTakeover : ControlOp::Switchover;
+        r.origin = rep.origin();
+        control(r, controlReply(rep));
+    });
+    auto needChassis = [this](ControlServer::Reply& rep) {
+        if (!chassisMgr) {
+            rep(controlError("unavailable", "no BMC is configured on this node ([chassis] table)"));
+            return false;
+        }
+        return true;
+    };
+    cs.addHandler("chassis.status", [this, reply, needChassis](const json&, ControlServer::Reply rep) {
+        if (needChassis(rep)) {
+            reply(rep, chassisStatusJson(chassisMgr->snapshot()));
+        }
+    });
+    cs.addHandler("sensor.list", [this, reply, needChassis](const json&, ControlServer::Reply rep) {
+        if (needChassis(rep)) {
+            reply(rep, sensorListJson(chassisMgr->snapshot()));
+        }
+    });
+    cs.addHandler("fan.status", [this, reply, needChassis](const json&, ControlServer::Reply rep) {
+        if (needChassis(rep)) {
+            reply(rep, fanStatusJson(chassisMgr->snapshot()));
+        }
+    });
+    cs.addHandler("chassis.power", [this, controlReply, needChassis](const json& req,
+                                                                    ControlServer::Reply rep) {
+        if (!needChassis(rep)) {
+            return;
+        }
+        std::string action = req.value("action", "status");
+        if (action == "status") {
+            chassisMgr->refresh([rep](ChassisSnapshot s) { rep(controlOk(powerStatusJson(s))); });
+            return;
+        }
+        ControlRequest r;
+        r.origin = rep.origin();
+        if (action == "on") {
+            r.op = ControlOp::PowerOn;
+        } else if (action == "off") {
+            r.op = ControlOp::PowerOff;
+        } else if (action == "cycle") {
+            r.op = ControlOp::PowerCycle;
+        } else if (action == "reset") {
+            r.op = ControlOp::HardReset;
+        } else if (action == "soft") {
+            r.op = ControlOp::SoftShutdown;
+        } else {
+            rep(controlError("invalid", "unknown power action '" + action +
+                                            "' (status, on, off, cycle, reset, soft)"));
+            return;
+        }
+        control(r, controlReply(rep));
+    });
+    cs.addHandler("fan.mode", [this, controlReply](const json& req, ControlServer::Reply rep) {
+        std::string mode = req.value("mode", "");
+        ControlRequest r;
+        r.origin = rep.origin();
+        if (mode == "auto") {
+            r.op = ControlOp::FanModeAuto;
+        } else if (mode == "manual") {
+            r.op = ControlOp::FanModeManual;
+        } else {
+            rep(controlError("invalid", "fan mode must be auto or manual"));
+            return;
+        }
+        control(r, controlReply(rep));
+    });
+    cs.addHandler("fan.duty", [this, controlReply](const json& req, ControlServer::Reply rep) {
+        if (!req.contains("zone") || !req["zone"].is_number_unsigned() || !req.contains("pct") ||
+            !req["pct"].is_number_unsigned()) {
+            rep(controlError("invalid", "fan.duty needs unsigned \"zone\" and \"pct\""));
+            return;
+        }
+        ControlRequest r;
+        r.op = ControlOp::FanDuty;
+        r.zone = req["zone"].get<std::uint32_t>();
+        r.value = req["pct"].get<std::int64_t>();
+        r.origin = rep.origin();
+        if (r.value > 100) {
+            rep(controlError("invalid", "duty must be 0..100 %"));
+            return;
+        }
+        control(r, controlReply(rep));
+    });
+}
+
+void Daemon::Impl::onSignal(const boost::system::error_code& ec, int sig) {
+    if (ec) {
+        return;
+    }
+    if (sig == SIGHUP) {
+        HS_WARN("event=sighup: configuration reload is not supported yet; restart the daemon to "
+                "apply changes (a clean stop hands over to the peer at once)");
+        signals.async_wait([this](const boost::system::error_code& e, int s) { onSignal(e, s); });
+        return;
+    }
+    HS_INFO("event=shutdown signal={} role={}", sig, toString(core.role()));
+    shutdown();
+}
+
+// A clean stop hands the active role over at once instead of letting the peer wait out the
+// detection time: the frames go out on every path (twice, a few ms apart), then everything closes.
+void Daemon::Impl::shutdown() {
+    if (stopping) {
+        return;
+    }
+    if (chassisMgr && drives) {
+        chassisMgr->setActive(false);
+    }
+    core.shutdown(Clock::now());
+    auto frames = core.takeOutgoing();
+    for (const Outgoing& o : frames) {
+        txBuf.clear();
+        hb::encode(o.frame, key, txBuf);
+        links[o.path]->send(txBuf);
+    }
+    stopping = true;
+    timer.cancel();
+    publishTimer.cancel();
+    signals.cancel();
+    timer.expires_after(milliseconds(5));
+    timer.async_wait([this, frames](const boost::system::error_code&) {
+        for (Outgoing o : frames) {
+            o.frame.seq += 1000;  // a fresh sequence number: not a replay of the first copy
+            txBuf.clear();
+            hb::encode(o.frame, key, txBuf);
+            links[o.path]->send(txBuf);
+        }
+        timer.expires_after(milliseconds(20));
+        timer.async_wait([this](const boost::system::error_code&) { finish(); });
+    });
+}
+
+void Daemon::Impl::finish() {
+    if (controlServer) {
+        controlServer->stop();
+    }
+    for (auto& l : links) {
+        l->stop();
+    }
+    io.stop();
+}
+
+int Daemon::Impl::run() {
+    HS_INFO("event=start node={} slot={} epoch={} incarnation={} paths={} key_fingerprint={}",
+            cfg.node.id, slot, state.epoch(), state.incarnation(), cfg.paths.size(),
+            key.fingerprint());
+    persister = std::make_unique<EpochPersister>(io, state);
+    if (chassisCfg.enabled()) {
+        chassisMgr = std::make_unique<chassis::ChassisManager>(io, chassisCfg);
+        chassisMgr->onEvent([this](const Event& e) { handleEvent(e); });
+        chassisMgr->start();
+    }
+    if (snmpCfg.enabled) {
+        snmp = std::make_unique<subagent::Subagent>(
+            snmpCfg, [this](ControlRequest req, std::function<void(ControlResult)> done) {
+                asio::post(io, [this, req = std::move(req), done = std::move(done)]() mutable {
+                    req.origin = "snmp";
+                    control(std::move(req), std::move(done));
+                });
+            });
+        snmp->start();
+    }
+    ControlServer::Options opts;
+    opts.socketPath = cfg.node.controlSocket;
+    opts.controlGroup = cfg.node.controlGroup;
+    controlServer = std::make_unique<ControlServer>(io, opts);
+    registerHandlers();
+    controlServer->start();
+    if (cfg.node.realtime) {
+        std::string err = enterRealtime(cfg.node.rtPriority);
+        if (!err.empty()) {
+            HS_WARN("event=realtime_failed error=\"{}\": running without real-time scheduling", err);
+        } else {
+            HS_INFO("event=realtime policy=SCHED_FIFO priority={} mlockall=yes", cfg.node.rtPriority);
+        }
+    }
+    signals.async_wait([this](const boost::system::error_code& e, int s) { onSignal(e, s); });
+    startLinks();
+    core.start(Clock::now());
+    pump();
+    publishTimer.expires_after(kFitCheckEvery);
+    publishTimer.async_wait([this](const boost::system::error_code& e) { afterPublishTimer(e); });
+    io.run();
+    if (snmp) {
+        snmp->stop();
+    }
+    if (chassisMgr) {
+        chassisMgr->stop();
+    }
+    persister.reset();
+    HS_INFO("event=stopped");
+    return 0;
+}
+
+Daemon::Daemon(Config cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
+Daemon::~Daemon() = default;
+int Daemon::run() { return impl_->run(); }
+
+}  // namespace hs

@@ -1,0 +1,31 @@
+// hotstandbyd's wiring: one core io_context running the heartbeat links, the node logic, the
+// control socket and the timers; the chassis manager and the SNMP subagent on their own threads,
+// fed with snapshots and events. main.cpp only parses the command line and calls run().
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/config.hpp"
+
+namespace hs {
+
+class Daemon {
+public:
+    explicit Daemon(Config cfg);
+    ~Daemon();
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+
+    // Runs until SIGTERM/SIGINT; returns the process exit code. Throws on start-up errors.
+    int run();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// SCHED_FIFO at the given priority plus mlockall, for loaded hosts. Returns an error text or "".
+std::string enterRealtime(int priority);
+
+}  // namespace hs
