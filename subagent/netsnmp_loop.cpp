@@ -13,87 +13,115 @@
 #include <sys/stat.h>
 
 namespace hs::subagent {
+namespace {
 
-NetSnmpLoop::NetSnmpLoop(asio::io_context& io, std::function<void()> afterEvent)
-    : io_(io), afterEvent_(std::move(afterEvent)), timer_(io) {}
+// The fds Net-SNMP wants watched, and when it next needs snmp_timeout()/run_alarms().
+struct SelectInfo {
+    std::vector<int> fds;
+    bool block = true;
+    std::chrono::microseconds timeout{0};
+};
+
+SelectInfo selectInfo() {
+    netsnmp_large_fd_set fdset;
+    netsnmp_large_fd_set_init(&fdset, FD_SETSIZE);
+    int numfds = 0;
+    int block = 1;
+    timeval tv{};
+    snmp_select_info2(&numfds, &fdset, &tv, &block);
+    SelectInfo info;
+    for (int fd = 0; fd < numfds; ++fd) {
+        if (NETSNMP_LARGE_FD_ISSET(fd, &fdset)) {
+            info.fds.push_back(fd);
+        }
+    }
+    netsnmp_large_fd_set_cleanup(&fdset);
+    info.block = block != 0;
+    info.timeout = std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
+    return info;
+}
+
+} // namespace
+
+NetSnmpLoop::NetSnmpLoop(asio::io_context& io) : io_(io), timer_(io) {}
 
 NetSnmpLoop::~NetSnmpLoop() {
     shutdown();
 }
 
 void NetSnmpLoop::releaseAll() {
-    for (auto& d : fds_) {
+    ++gen_;
+    for (auto& w : watches_) {
         // release() deregisters and cancels pending waits but leaves the fd open for Net-SNMP.
-        (void)d->release();
+        (void)w.desc->release();
     }
-    fds_.clear();
+    watches_.clear();
 }
 
 void NetSnmpLoop::shutdown() {
     stopped_ = true;
-    ++gen_;
     releaseAll();
     timer_.cancel();
+}
+
+void NetSnmpLoop::arm(std::size_t i) {
+    Watch& w = watches_[i];
+    w.waiting = true;
+    w.desc->async_wait(
+        asio::posix::stream_descriptor::wait_read,
+        [this, gen = gen_, i](const boost::system::error_code& e) { onReadable(gen, i, e); });
 }
 
 void NetSnmpLoop::reschedule() {
     if (stopped_) {
         return;
     }
-    std::uint64_t gen = ++gen_;
-    releaseAll();
-
-    netsnmp_large_fd_set fdset;
-    netsnmp_large_fd_set_init(&fdset, FD_SETSIZE);
-    int numfds = 0;
-    int block = 1;
-    timeval tv{};
-    snmp_select_info2(&numfds, &fdset, &tv, &block);
-    for (int fd = 0; fd < numfds; ++fd) {
-        if (!NETSNMP_LARGE_FD_ISSET(fd, &fdset)) {
-            continue;
-        }
-        auto d = std::make_unique<asio::posix::stream_descriptor>(io_);
-        boost::system::error_code ec;
-        d->assign(fd, ec);
-        if (ec) {
-            HS_WARN("snmp loop: cannot watch fd={} error={}", fd, ec.message());
-            continue;
-        }
-        d->async_wait(
-            asio::posix::stream_descriptor::wait_read,
-            [this, gen, fd](const boost::system::error_code& e) { onReadable(gen, fd, e); });
-        fds_.push_back(std::move(d));
+    SelectInfo info = selectInfo();
+    bool same = !invalid_ && info.fds.size() == watches_.size();
+    for (std::size_t i = 0; same && i < info.fds.size(); ++i) {
+        same = watches_[i].fd == info.fds[i];
     }
-    netsnmp_large_fd_set_cleanup(&fdset);
+    if (!same) {
+        releaseAll();
+        invalid_ = false;
+        for (int fd : info.fds) {
+            auto d = std::make_unique<asio::posix::stream_descriptor>(io_);
+            boost::system::error_code ec;
+            d->assign(fd, ec);
+            if (ec) {
+                HS_WARN("snmp loop: cannot watch fd={} error={}", fd, ec.message());
+                continue;
+            }
+            watches_.push_back({fd, std::move(d), false});
+        }
+    }
+    for (std::size_t i = 0; i < watches_.size(); ++i) {
+        if (!watches_[i].waiting) {
+            arm(i);
+        }
+    }
 
-    // No alarm pending: wake up anyway now and then, a cheap guard against a missed registration.
-    auto wait = block ? std::chrono::microseconds(std::chrono::seconds(1))
-                      : std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
-    timer_.expires_after(wait);
-    timer_.async_wait([this, gen](const boost::system::error_code& e) { onTimer(gen, e); });
+    // No alarm pending: wake up anyway now and then (re-registers everything: a safety net).
+    auto wait = info.block ? std::chrono::microseconds(std::chrono::seconds(1)) : info.timeout;
+    auto deadline = asio::steady_timer::clock_type::now() + wait;
+    if (timerArmed_ && timer_.expiry() <= deadline) {
+        return; // an earlier wake-up is already set; it reschedules when it fires
+    }
+    timerArmed_ = true;
+    timer_.expires_at(deadline);
+    timer_.async_wait([this](const boost::system::error_code& e) { onTimer(e); });
 }
 
 bool NetSnmpLoop::canSend() const {
-    netsnmp_large_fd_set fdset;
-    netsnmp_large_fd_set_init(&fdset, FD_SETSIZE);
-    int numfds = 0;
-    int block = 1;
-    timeval tv{};
-    snmp_select_info2(&numfds, &fdset, &tv, &block);
     std::vector<pollfd> fds;
-    for (int fd = 0; fd < numfds; ++fd) {
+    for (int fd : selectInfo().fds) {
         struct stat st {};
         // Only sockets carry PDUs; Net-SNMP also watches internal pipes, never writable here.
-        if (NETSNMP_LARGE_FD_ISSET(fd, &fdset) && ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        if (::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) {
             fds.push_back({fd, POLLOUT, 0});
         }
     }
-    netsnmp_large_fd_set_cleanup(&fdset);
-    if (fds.empty()) {
-        return false;
-    }
-    if (::poll(fds.data(), fds.size(), 0) < 0) {
+    if (fds.empty() || ::poll(fds.data(), fds.size(), 0) < 0) {
         return false;
     }
     for (const pollfd& p : fds) {
@@ -104,26 +132,54 @@ bool NetSnmpLoop::canSend() const {
     return true;
 }
 
-void NetSnmpLoop::onReadable(std::uint64_t gen, int fd, const boost::system::error_code& ec) {
-    if (ec || gen != gen_ || stopped_) {
-        return; // cancelled by a reschedule, or stale: the fresh registration reports it again
+// Reads every Net-SNMP fd that is readable now, until none is. The AgentX subagent hands each
+// request and response through internal pipes (the callback transport), so one GET makes three
+// fds readable in turn; taking them here saves two trips through epoll per request. Only fds that
+// poll() reports readable are read: Net-SNMP reads its pipes blocking, and an edge reported by
+// epoll may be stale.
+void NetSnmpLoop::processReady() {
+    constexpr int kMaxRounds = 16; // bounded: never starve the rest of the io_context
+    for (int round = 0; round < kMaxRounds; ++round) {
+        std::vector<pollfd> fds;
+        for (int fd : selectInfo().fds) {
+            fds.push_back({fd, POLLIN, 0});
+        }
+        if (fds.empty() || ::poll(fds.data(), fds.size(), 0) <= 0) {
+            return;
+        }
+        netsnmp_large_fd_set fdset;
+        netsnmp_large_fd_set_init(&fdset, FD_SETSIZE);
+        for (const pollfd& p : fds) {
+            if ((p.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+                NETSNMP_LARGE_FD_SET(p.fd, &fdset);
+            }
+        }
+        snmp_read2(&fdset);
+        netsnmp_large_fd_set_cleanup(&fdset);
     }
-    netsnmp_large_fd_set fdset;
-    netsnmp_large_fd_set_init(&fdset, FD_SETSIZE);
-    NETSNMP_LARGE_FD_SET(fd, &fdset);
-    snmp_read2(&fdset);
-    netsnmp_large_fd_set_cleanup(&fdset);
-    afterEvent_();
+}
+
+void NetSnmpLoop::onReadable(std::uint64_t gen, std::size_t i,
+                             const boost::system::error_code& ec) {
+    if (ec || gen != gen_ || stopped_) {
+        return; // cancelled by a re-registration, or stale: the fresh registration reports it
+    }
+    watches_[i].waiting = false;
+    processReady();
     reschedule();
 }
 
-void NetSnmpLoop::onTimer(std::uint64_t gen, const boost::system::error_code& ec) {
-    if (ec || gen != gen_ || stopped_) {
+void NetSnmpLoop::onTimer(const boost::system::error_code& ec) {
+    if (ec == asio::error::operation_aborted) {
+        return; // re-armed with another deadline (its own handler is pending) or shut down
+    }
+    timerArmed_ = false;
+    if (stopped_) {
         return;
     }
     snmp_timeout();
     run_alarms();
-    afterEvent_();
+    invalidate();
     reschedule();
 }
 

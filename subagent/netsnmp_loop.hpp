@@ -1,7 +1,9 @@
-// Net-SNMP's sockets and alarms folded into an asio::io_context. After every event the descriptors
-// are registered afresh: on reconnect the AgentX socket comes back with the SAME fd number, and an
-// old registration would silently never fire. Net-SNMP owns its fds: they are release()d, never
-// closed by Asio. Use on the SNMP thread only.
+// Net-SNMP's sockets and alarms folded into an asio::io_context. Net-SNMP owns its fds: they are
+// release()d, never closed by Asio. On reconnect the AgentX socket comes back with the SAME fd
+// number and an old registration would silently never fire, so the descriptors are registered
+// afresh whenever the fd set changes, a session opens or closes (invalidate()), and on every alarm
+// tick (a safety net); between those, a GET costs one re-armed wait, not a re-registration.
+// Use on the SNMP thread only.
 #pragma once
 
 #include "core/asio.hpp"
@@ -15,14 +17,15 @@ namespace hs::subagent {
 
 class NetSnmpLoop {
   public:
-    // afterEvent runs on the thread after Net-SNMP processed input or alarms.
-    NetSnmpLoop(asio::io_context& io, std::function<void()> afterEvent);
+    explicit NetSnmpLoop(asio::io_context& io);
     ~NetSnmpLoop();
     NetSnmpLoop(const NetSnmpLoop&) = delete;
     NetSnmpLoop& operator=(const NetSnmpLoop&) = delete;
 
     // Re-reads snmp_select_info2() and re-arms the descriptor waits and the alarm timer.
     void reschedule();
+    // The next reschedule() registers every descriptor afresh (call on session open/close).
+    void invalidate() { invalid_ = true; }
     // True when every Net-SNMP socket has room to send (poll POLLOUT, no wait). A master that
     // stopped reading (SIGSTOP) fills the AgentX socket; Net-SNMP's sends would then fail (EAGAIN).
     bool canSend() const;
@@ -30,15 +33,24 @@ class NetSnmpLoop {
     void shutdown();
 
   private:
+    struct Watch {
+        int fd = -1;
+        std::unique_ptr<asio::posix::stream_descriptor> desc;
+        bool waiting = false;
+    };
+
     void releaseAll();
-    void onReadable(std::uint64_t gen, int fd, const boost::system::error_code& ec);
-    void onTimer(std::uint64_t gen, const boost::system::error_code& ec);
+    void arm(std::size_t i);
+    void processReady();
+    void onReadable(std::uint64_t gen, std::size_t i, const boost::system::error_code& ec);
+    void onTimer(const boost::system::error_code& ec);
 
     asio::io_context& io_;
-    std::function<void()> afterEvent_;
     asio::steady_timer timer_;
-    std::vector<std::unique_ptr<asio::posix::stream_descriptor>> fds_;
+    bool timerArmed_ = false;
+    std::vector<Watch> watches_;
     std::uint64_t gen_ = 0;
+    bool invalid_ = true;
     bool stopped_ = false;
 };
 

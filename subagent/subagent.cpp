@@ -123,7 +123,7 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
 
     SnmpConfig cfg;
     RequestHandler handler;
-    asio::io_context io;
+    asio::io_context io{1}; // one thread runs it: no reactor interrupts for our own handlers
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
     std::thread thread;
     bool started = false;
@@ -188,7 +188,7 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
     // ---- SNMP thread ----
     void run() {
         initNetSnmp();
-        loop = std::make_unique<NetSnmpLoop>(io, [this] { afterNetSnmpEvent(); });
+        loop = std::make_unique<NetSnmpLoop>(io);
         loop->reschedule();
         drain();
         io.run();
@@ -266,6 +266,9 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
         }
         self->connected = true;
         ++self->connects;
+        if (self->loop) {
+            self->loop->invalidate(); // the AgentX socket may have its old fd number
+        }
         HS_INFO("snmp agentx connected to master socket={} connects={}", self->cfg.agentxSocket,
                 self->connects.load());
         // Resync after the registrations that follow this callback: queue it, send on drain.
@@ -276,15 +279,14 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
 
     static int onIndexStop(int, int, void*, void* client) {
         auto* self = static_cast<Impl*>(client);
+        if (self->loop) {
+            self->loop->invalidate();
+        }
         if (self->connected.exchange(false)) {
             HS_WARN("snmp agentx master went away socket={}; retrying every {}s",
                     self->cfg.agentxSocket, self->cfg.pingInterval.count());
         }
         return 0;
-    }
-
-    void afterNetSnmpEvent() {
-        // Nothing to do: notifications and snapshots are handled in drain().
     }
 
     void drain() {
