@@ -138,7 +138,7 @@ bool NetSnmpLoop::canSend() const {
 // poll() reports readable are read: Net-SNMP reads its pipes blocking, and an edge reported by
 // epoll may be stale.
 void NetSnmpLoop::processReady() {
-    constexpr int kMaxRounds = 16; // bounded: never starve the rest of the io_context
+    constexpr int kMaxRounds = 32; // bounded: never starve the rest of the io_context
     for (int round = 0; round < kMaxRounds; ++round) {
         std::vector<pollfd> fds;
         for (int fd : selectInfo().fds) {
@@ -157,6 +157,9 @@ void NetSnmpLoop::processReady() {
         snmp_read2(&fdset);
         netsnmp_large_fd_set_cleanup(&fdset);
     }
+    // Still busy: data may be left behind an edge epoll already reported. Register afresh (epoll
+    // reports what is readable at registration) instead of waiting for a new edge.
+    invalidate();
 }
 
 void NetSnmpLoop::onReadable(std::uint64_t gen, std::size_t i,

@@ -265,8 +265,9 @@ def test_hung_master(bed, agent):
     back = wait_readable(bed, 10.0)
     check(back is not None, "objects readable again after SIGCONT (%.2fs)" % (back or -1))
     seq = int(agent.cmd("notify redundancyRestored 0").split()[1])
-    ts = bed.wait_traps(lambda t: any(x["seq"] == seq for x in t), timeout=10)
-    check(any(x["seq"] == seq for x in ts), "notifications flow again after SIGCONT")
+    ts = bed.wait_traps(lambda t: any(x["seq"] == seq for x in t), timeout=15)
+    check(any(x["seq"] == seq for x in ts),
+          "notifications flow again after SIGCONT (%s)" % agent.cmd("stats"))
     st = agent.cmd("stats")
     print("after hang: %s" % st, flush=True)
     vals = dict(kv.split("=") for kv in st.split()[1:])
