@@ -113,8 +113,13 @@ def bench_failover(args, interval_ms, trials, n=3):
     detect = n * interval_ms / 1000.0
     hold = max(0.3, 4 * detect) if not args.quick else max(0.2, 3 * detect)
     times, misses_none, false = [], 0, 0
+    # The daemon refuses a serial interval shorter than a frame's wire time (~7 ms at 115200).
+    baud = 115200 if interval_ms >= 8 else 460800
+    if baud != 115200:
+        err("  interval %d ms: serial path at %d baud (a frame takes ~7 ms at 115200)" %
+            (interval_ms, baud))
     with R.Rig("bfo%d" % interval_ms, build_dir=args.build_dir, interval_ms=interval_ms, miss=n,
-               recovery=3, init_dead_ms=max(1000, 10 * interval_ms)) as rig:
+               recovery=3, init_dead_ms=max(1000, 10 * interval_ms), baud=baud) as rig:
         rig.start_nodes()
         rig.wait_healthy(timeout=20)
         tl = rig.timeline(period=0.003)
@@ -240,15 +245,27 @@ def main():
     steady_s = args.steady_seconds or (3 if args.quick else 10)
     err("bench/failover: build %s, trials %d, stress %d s, steady %d s" % (
         args.build_dir, trials, stress_s, steady_s))
+    failed = 0
+
+    def guarded(what, fn, *a, **kw):
+        nonlocal failed
+        try:
+            fn(*a, **kw)
+        except Exception as e:  # one broken setting must not hide the others
+            failed += 1
+            err("  %s FAILED: %s: %s" % (what, type(e).__name__, e))
+            print("error %s %s" % (what, str(e).splitlines()[0] if str(e) else type(e).__name__),
+                  flush=True)
+
     if not args.no_failover:
         for i in [int(x) for x in args.intervals.split(",") if x]:
-            bench_failover(args, i, trials)
+            guarded("failover interval_ms=%d" % i, bench_failover, args, i, trials)
     if not args.no_stress:
-        bench_stress(args, stress_s, realtime=False)
-        bench_stress(args, stress_s, realtime=True)
+        guarded("stress realtime=off", bench_stress, args, stress_s, realtime=False)
+        guarded("stress realtime=on", bench_stress, args, stress_s, realtime=True)
     if not args.no_steady:
-        bench_steady(args, steady_s)
-    return 0
+        guarded("steady", bench_steady, args, steady_s)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
