@@ -508,6 +508,10 @@ void Subagent::start() {
     if (impl_->started) {
         return;
     }
+    if (!impl_->cfg.enabled) {
+        HS_INFO("snmp subagent disabled ([snmp] enabled = false)");
+        return; // publish() and notify() stay cheap: the latest snapshot and a bounded queue
+    }
     if (gNetSnmpInUse.exchange(true)) {
         throw std::logic_error("hs::subagent::Subagent: Net-SNMP is already used by another "
                                "Subagent in this process");

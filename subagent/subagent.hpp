@@ -44,6 +44,7 @@ class Subagent {
     // Starts the SNMP thread; the master may be absent (the subagent retries every ping interval).
     // Net-SNMP is process-global: one started Subagent per process (throws std::logic_error on a
     // second). Sets MIBS="" in the environment (call it before other threads read the environment).
+    // Does nothing when SnmpConfig::enabled is false.
     void start();
     // Closes the AgentX session and joins the thread (bounded by the AgentX timeout). Idempotent.
     void stop();
