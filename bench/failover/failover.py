@@ -79,8 +79,19 @@ def single_path_cuts(rig, tl, hold_s, trial):
         t = takeovers(tl, mark)
         if t:
             err("  FALSE SWITCHOVER during %s cut: %s" % (kind, t))
+            save_logs(rig, "false-%s-trial%d" % (kind, trial))
         false += len(t)
     return false
+
+
+def save_logs(rig, tag):
+    """Keeps both daemons' logs of an anomaly in $HS_BENCH_LOGS (default /tmp/hs-bench-logs)."""
+    d = os.environ.get("HS_BENCH_LOGS", "/tmp/hs-bench-logs")
+    os.makedirs(d, exist_ok=True)
+    for n in (1, 2):
+        dst = os.path.join(d, "%s-%s-node%d.log" % (rig.test_id, tag, n))
+        shutil.copyfile(rig.nodes[n].log_path, dst)
+    err("  logs kept in %s/%s-%s-node*.log" % (d, rig.test_id, tag))
 
 
 def one_failover(rig, tl, interval_ms):
@@ -174,6 +185,8 @@ def bench_stress(args, seconds, realtime):
         finally:
             tl.stop()
         false = len(takeovers(tl, mark))
+        if false:
+            save_logs(rig, "stress-rt%d" % int(realtime))
         polled = sum(1 for e in tl.since(mark) if e[2].startswith("path:") and e[4] == "down")
         logged = sum(count_path_downs(rig.nodes[k], t0) for k in (1, 2))
         flaps = max(polled, logged)
