@@ -1,0 +1,512 @@
+#!/usr/bin/env python3
+"""Daemon-level system tests (issues 3 and 4): two real hotstandbyd on loopback, one ipmi_sim
+standing for the chassis BMC (both modules manage it), one snmpd per module and one snmptrapd.
+The bed is tests/fixtures/system/sysbed.py.
+
+    test_system.py --daemon D --hsctl H --plugin hsfix_bmc.so --source-dir SRC --scenario NAME
+
+Scenarios (one ctest each): takeover, reconcile, fans, snmp_switchover, snmp_notifications,
+snmpd_sigstop, snmp_walk; `--scenario all` runs them in turn. Exit 0 pass, 1 fail, 77 skip.
+Nothing sleeps as an assertion: every check waits for a condition with a timeout.
+"""
+import argparse
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures", "system"))
+import sysbed as S  # noqa: E402
+from sysbed import SystemBed, wait_for, log  # noqa: E402
+
+
+class Failed(AssertionError):
+    pass
+
+
+def check(cond, what, *details):
+    if not cond:
+        raise Failed(what + ("".join("\n    " + str(d) for d in details) if details else ""))
+    log("ok: %s" % what)
+
+
+def power_counters(bed):
+    st = bed.bmc.status()
+    return {k: st[k] for k in ("power_ons", "power_offs", "resets", "soft_shutdowns")}
+
+
+def expect_refused(node, args, active_n, bed):
+    """A control command on the standby: exit 1, code not_active, text naming the active."""
+    p = node.hsctl(*args)
+    check(p.returncode == 1, "%s refuses `hsctl %s` with exit 1" % (node.name, " ".join(args)),
+          "rc=%d stdout=%r stderr=%r" % (p.returncode, p.stdout, p.stderr))
+    text = p.stdout + p.stderr
+    check("not_active" in text and re.search(r"\bnode %d\b" % bed.nodes[active_n].node_id, text),
+          "%s's refusal names the active (node %d)" % (node.name, active_n), text.strip())
+    return text
+
+
+# ---- 1. takeover ---------------------------------------------------------------------------------
+def sc_takeover(a):
+    with bed_for(a, "takeover", plugin_options="fan_sensor0=4 fan_sensor1=5 power=0") as bed:
+        bed.start()
+        bed.wait_healthy()
+        n1, n2 = bed.nodes[1], bed.nodes[2]
+        check(n1.role() == "ACTIVE" and n2.role() == "STANDBY", "node1 ACTIVE, node2 STANDBY")
+        bed.wait_driving(1)
+        check(bed.bmc.power() == "off", "ipmitool: chassis power off at start (plugin power=0)")
+
+        p = n1.hsctl("chassis", "power", "on")
+        check(p.returncode == 0 and "Up/On" in p.stdout, "node1 (active): `hsctl chassis power on`",
+              p.stdout, p.stderr)
+        check(wait_for(lambda: bed.bmc.power() == "on", 10), "ipmitool sees the chassis power on")
+        check(wait_for(lambda: n1.hsctl_json("chassis", "power", "status")["power"] == "on", 10),
+              "node1 reports power on (confirmed by chassis status)")
+
+        before = power_counters(bed)
+        expect_refused(n2, ["chassis", "power", "off"], 1, bed)
+        check(bed.bmc.power() == "on", "ipmitool: power still on after the standby's refusal")
+        check(power_counters(bed) == before, "the BMC received no power command from the standby",
+              before, power_counters(bed))
+
+        t_kill = n1.kill9()
+        log("kill -9 node1")
+        bed.wait_role(2, "ACTIVE", timeout=10)
+        log("node2 ACTIVE %.0f ms after the kill" % ((time.time() - t_kill) * 1000))
+        bed.wait_driving(2)
+        p = n2.hsctl("chassis", "power", "off")
+        check(p.returncode == 0 and "Down/Off" in p.stdout,
+              "node2 (new active): `hsctl chassis power off`", p.stdout, p.stderr)
+        check(wait_for(lambda: bed.bmc.power() == "off", 10), "ipmitool sees the chassis power off")
+
+        n1.start()
+        st = bed.wait_healthy(timeout=20)
+        check(st[1]["role"] == "STANDBY" and st[2]["role"] == "ACTIVE",
+              "restarted node1 rejoins as STANDBY", st[1]["role"], st[2]["role"])
+        before = power_counters(bed)
+        expect_refused(n1, ["chassis", "power", "on"], 2, bed)
+        for args in (["chassis", "power", "cycle"], ["fan", "duty", "0", "50"],
+                     ["fan", "mode", "auto"]):
+            expect_refused(n1, args, 2, bed)
+        check(bed.bmc.power() == "off", "ipmitool: power still off after node1's refusals")
+        check(power_counters(bed) == before, "the BMC received no power command from node1",
+              before, power_counters(bed))
+
+
+# ---- 2. reconcile without toggling ----------------------------------------------------------------
+def sc_reconcile(a):
+    with bed_for(a, "reconcile") as bed:
+        bed.start()
+        bed.wait_healthy()
+        n1, n2 = bed.nodes[1], bed.nodes[2]
+        bed.wait_driving(1)
+        check(bed.bmc.power() == "on", "ipmitool: power on before the kill")
+        # The standby reads (never writes) the chassis too: its snapshot knows power is on.
+        check(wait_for(lambda: n2.chassis().get("power") == "on", 10),
+              "standby's own chassis read says power on")
+        before = power_counters(bed)
+        log("BMC power counters before the kill: %s" % before)
+
+        seen = {"requested": set(), "power": set(), "samples": 0}
+        stop = threading.Event()
+
+        def sampler():  # node2's chassis snapshot, every ~20 ms, through the takeover
+            while not stop.is_set():
+                try:
+                    c = n2.request({"cmd": "chassis.status"}).get("result") or {}
+                    seen["requested"].add(c.get("requested"))
+                    seen["power"].add(c.get("power"))
+                    seen["samples"] += 1
+                except Exception:
+                    pass
+                time.sleep(0.02)
+
+        th = threading.Thread(target=sampler, daemon=True)
+        th.start()
+        try:
+            n1.kill9()
+            bed.wait_role(2, "ACTIVE", timeout=10)
+            # Takeover done on the chassis side: fresh readings, thermal policy running, the
+            # fail-safe lifted (fans back on the curve: 35 C -> 25 %).
+            wait_for(lambda: (lambda c: c.get("bmc_access") == "ok" and not c.get("fail_safe"))(
+                n2.chassis()), 15, what="node2 driving the chassis (fail-safe lifted)")
+            wait_for(lambda: bed.bmc.status().get("duty0") == 25, 15,
+                     what="node2's thermal policy sets zone 0 to curve(35 C) = 25 %")
+            # A little longer: a command sent late would show in the counters.
+            wait_for(lambda: seen["samples"] >= 25, 10)
+        finally:
+            stop.set()
+            th.join()
+        log("node2 chassis snapshot through the takeover: requested %s power %s (%d samples)" % (
+            sorted(map(str, seen["requested"])), sorted(map(str, seen["power"])), seen["samples"]))
+        check(bed.bmc.power() == "on", "ipmitool: power still on after the takeover")
+        after = power_counters(bed)
+        check(after == before, "no power command reached the BMC during/after the takeover",
+              before, after)
+        check(seen["requested"] <= {"none"}, "node2's requested transition stayed none",
+              seen["requested"])
+        check("off" not in seen["power"], "node2 never believed the power was off", seen["power"])
+        c = n2.chassis()
+        check(c["power"] == "on" and c["requested"] == "none", "node2: power on, requested none", c)
+        text = n2.log_text()
+        check(re.search(r"event=chassis_control state=driving", text),
+              "node2 logged that it drives the chassis")
+
+
+# ---- 3. fans ----------------------------------------------------------------------------------
+def zone(fs, z):
+    return next((f for f in fs["fans"] if f["zone"] == z), None)
+
+
+def sc_fans(a):
+    with bed_for(a, "fans") as bed:
+        bed.start()
+        bed.wait_healthy()
+        n1 = bed.nodes[1]
+        bed.wait_driving(1)
+        exp0 = S.curve([[30, 20], [50, 40], [70, 100]], 35)   # CPU Temp 35 C at start -> 25 %
+        exp1 = S.curve([[20, 30], [60, 70]], 30)              # System Temp 30 C -> 40 %
+        fs = wait_for(lambda: (lambda f: f if zone(f, 0) and zone(f, 0)["duty_pct"] == exp0 and
+                               zone(f, 1)["duty_pct"] == exp1 else None)(
+            n1.hsctl_json("fan", "status")), 15)
+        check(fs, "`hsctl fan status --json` on the active shows the curve's duty "
+              "(zone0 %d %%, zone1 %d %%)" % (exp0, exp1), n1.hsctl_json("fan", "status"))
+        check(fs.get("profile") == "supermicro", "fan profile supermicro", fs.get("profile"))
+        check(wait_for(lambda: bed.bmc.status().get("duty0") == exp0, 10),
+              "the BMC's zone 0 duty is %d %%" % exp0, bed.bmc.status())
+        check(wait_for(lambda: bed.bmc.fan_rpm("FAN1") == exp0 * 100, 10),
+              "ipmitool: FAN1 at %d RPM" % (exp0 * 100), bed.bmc.fan_rpm("FAN1"))
+
+        bed.bmc.set_sensor(1, 60)        # CPU Temp -> 60 C through the ipmi_sim console
+        log("console: CPU Temp set to 60 C")
+        hot = S.curve([[30, 20], [50, 40], [70, 100]], 60)    # 70 %
+        check(wait_for(lambda: (zone(n1.hsctl_json("fan", "status"), 0) or {}).get("duty_pct")
+                       == hot, 10), "hsctl fan status: zone 0 duty rises to %d %%" % hot,
+              n1.hsctl_json("fan", "status"))
+        check(wait_for(lambda: bed.bmc.status().get("duty0") == hot, 10),
+              "the BMC's zone 0 duty is %d %%" % hot, bed.bmc.status())
+        check(wait_for(lambda: bed.bmc.fan_rpm("FAN1") == hot * 100, 10),
+              "ipmitool sdr: FAN1 rises to %d RPM" % (hot * 100), bed.bmc.fan_rpm("FAN1"))
+        check(wait_for(lambda: (zone(n1.hsctl_json("fan", "status"), 0) or {}).get("rpm")
+                       == hot * 100, 10), "hsctl fan status: zone 0 reads %d RPM" % (hot * 100),
+              n1.hsctl_json("fan", "status"))
+        sens = {s["name"]: s for s in n1.hsctl_json("sensor", "list")["sensors"]}
+        check(wait_for(lambda: {s["name"]: s for s in n1.hsctl_json("sensor", "list")["sensors"]}
+                       ["CPU Temp"]["value"] == 60.0, 10),
+              "hsctl sensor list: CPU Temp 60", sens.get("CPU Temp"))
+        check(bed.bmc.status().get("duty1") == exp1, "zone 1 unchanged (its sensor did not move)",
+              bed.bmc.status())
+
+
+# ---- 4. switchover by snmpset ---------------------------------------------------------------------
+def sc_snmp_switchover(a):
+    with bed_for(a, "snmpswitch") as bed:
+        bed.start()
+        bed.wait_healthy()
+        n1, n2 = bed.nodes[1], bed.nodes[2]
+        s1, s2 = bed.snmp[1], bed.snmp[2]
+        check(wait_for(lambda: "active" in s1.get1("hsLocalRole.0")[1], 10),
+              "node1's snmpd: hsLocalRole active", s1.get1("hsLocalRole.0"))
+        check(wait_for(lambda: "standby" in s2.get1("hsLocalRole.0")[1], 10),
+              "node2's snmpd: hsLocalRole standby")
+        ok, text = s2.set("hsSwitchoverAction.0", "i", "2")
+        check(not ok and "inconsistentValue" in text,
+              "snmpset switchover on the STANDBY's agent is refused (inconsistentValue)", text)
+        check(n1.role() == "ACTIVE" and n2.role() == "STANDBY", "roles unchanged after the refusal")
+        ok, text = s1.set("hsSwitchoverAction.0", "i", "2")
+        check(ok, "snmpset hsSwitchoverAction.0 = switchover(2) (SNMPv3 authPriv) on the active",
+              text)
+        check(wait_for(lambda: n2.role() == "ACTIVE" and n1.role() == "STANDBY", 10),
+              "roles moved: node2 ACTIVE, node1 STANDBY (hsctl status)", bed.roles())
+        st = bed.wait_healthy()
+        for n in (1, 2):
+            js = bed.nodes[n].hsctl_json("status")
+            check(js["role"] in ("active", "standby") and
+                  js["role"] == ("standby" if n == 1 else "active"),
+                  "`hsctl status --json` on node%d: %s" % (n, js["role"]))
+        check(st[2]["last_switchover"]["reason"] == "manual", "node2: last switchover manual",
+              st[2]["last_switchover"])
+        check(wait_for(lambda: "active" in s2.get1("hsLocalRole.0")[1], 10),
+              "node2's snmpd: hsLocalRole active")
+        check(wait_for(lambda: "ok" in s1.get1("hsLastControlResult.0")[1], 5),
+              "node1: hsLastControlResult ok", s1.get1("hsLastControlResult.0"))
+
+
+# ---- 5. notifications ------------------------------------------------------------------------------
+def find_in_order(traps, steps):
+    """Indices of the first subsequence of `traps` matching the predicates `steps`, or None."""
+    out, i = [], 0
+    for pred in steps:
+        while i < len(traps) and not pred(traps[i]):
+            i += 1
+        if i == len(traps):
+            return None
+        out.append(i)
+        i += 1
+    return out
+
+
+def is_trap(name, **vb):
+    def pred(t):
+        if t["trap"] != name:
+            return False
+        for k, v in vb.items():
+            val = S.trap_value(t, k)
+            if val is None or v not in val:
+                return False
+        return True
+    pred.__name__ = "%s%s" % (name, vb or "")
+    return pred
+
+
+def seqs_ok(traps):
+    """Sequence numbers strictly increasing by one (no gap: none lost; no repeat)."""
+    s = [t["seq"] for t in traps]
+    return all(b == a + 1 for a, b in zip(s, s[1:])), s
+
+
+def sc_snmp_notifications(a):
+    with bed_for(a, "snmptraps") as bed:
+        bed.start()
+        bed.wait_healthy()
+        n1, n2 = bed.nodes[1], bed.nodes[2]
+        # Both subagents connected (their resync notification arrived).
+        for n in (1, 2):
+            bed.wait_traps(lambda ts: any(t["trap"] == "hsStateResync" for t in ts), 15, node=n,
+                           what="node%d's hsStateResync" % n)
+
+        # (a) serial path cut: stop socat (SIGTERM)
+        bed.serial.cut()
+        log("serial path cut (socat stopped)")
+        for n in (1, 2):
+            bed.wait_traps(lambda ts: any(is_trap("hsPathDown", hsPathName="serial0")(t)
+                                          for t in ts), 10, node=n,
+                           what="node%d's hsPathDown serial0" % n)
+        check(n1.role() == "ACTIVE" and n2.role() == "STANDBY", "no switchover on a path cut")
+        # (b) restore: socat again behind the same links
+        bed.serial.start()
+        log("serial path restored (socat restarted, same links)")
+        for n in (1, 2):
+            bed.wait_traps(lambda ts: any(is_trap("hsPathUp", hsPathName="serial0")(t)
+                                          for t in ts), 15, node=n,
+                           what="node%d's hsPathUp serial0" % n)
+        bed.wait_healthy()
+        # (c) kill -9 the active
+        n1.kill9()
+        log("kill -9 node1 (active)")
+        bed.wait_traps(lambda ts: any(is_trap("hsSwitchover", hsLastSwitchoverReason="peerLost")(t)
+                                      for t in ts), 10, node=2,
+                       what="node2's hsSwitchover (peerLost)")
+        # (d) node1 back, then a graceful switchover from node2
+        n1.start()
+        bed.wait_healthy(timeout=20)
+        p = n2.hsctl("switchover")
+        check(p.returncode == 0, "`hsctl switchover` on node2", p.stdout, p.stderr)
+        bed.wait_traps(lambda ts: any(is_trap("hsSwitchover", hsLastSwitchoverReason="manual")(t)
+                                      for t in ts), 10, node=2,
+                       what="node2's hsSwitchover (manual)")
+        check(wait_for(lambda: n1.role() == "ACTIVE" and n2.role() == "STANDBY", 10),
+              "roles after the graceful switchover: node1 ACTIVE", bed.roles())
+
+        t2 = bed.traps(node=2)
+        log("node2's notifications: %s" % ", ".join("%s#%s" % (t["trap"], t["seq"]) for t in t2))
+        steps = [is_trap("hsPathDown", hsPathName="serial0"),
+                 is_trap("hsPathUp", hsPathName="serial0"),
+                 is_trap("hsPeerLost"),
+                 is_trap("hsSwitchover", hsLastSwitchoverReason="peerLost"),
+                 is_trap("hsSwitchover", hsLastSwitchoverReason="manual")]
+        idx = find_in_order(t2, steps)
+        check(idx is not None, "node2's agent: hsPathDown(serial0) < hsPathUp(serial0) < "
+              "hsPeerLost < hsSwitchover(peerLost) < hsSwitchover(manual), in snmptrapd's log",
+              [(t["trap"], t["seq"]) for t in t2])
+        sw = t2[idx[3]]
+        check("active" in (S.trap_value(sw, "hsLocalRole") or ""),
+              "hsSwitchover(peerLost) carries hsLocalRole active", sw["line"])
+        ok, s = seqs_ok(t2)
+        check(ok, "node2's hsNotificationSeq increases by one per notification", s)
+        check(s == sorted(s) and [t2[i]["seq"] for i in idx] == sorted(t2[i]["seq"] for i in idx),
+              "sequence order = arrival order")
+        # Node 1: first incarnation (until the kill), then the restarted one.
+        t1 = bed.traps(node=1)
+        parts, cur = [], []
+        for t in t1:
+            if cur and t["seq"] <= cur[-1]["seq"]:
+                parts.append(cur)
+                cur = []
+            cur.append(t)
+        parts.append(cur)
+        idx1 = find_in_order(parts[0], steps[:2])
+        check(idx1 is not None, "node1's agent: hsPathDown(serial0) then hsPathUp(serial0)",
+              [(t["trap"], t["seq"]) for t in t1])
+        for i, part in enumerate(parts):
+            ok, s = seqs_ok(part)
+            check(ok, "node1 incarnation %d: hsNotificationSeq increases by one" % (i + 1), s)
+        check(find_in_order(parts[-1], [is_trap("hsSwitchover",
+                                                hsLastSwitchoverReason="manual")]) is not None,
+              "node1 (restarted) reported the manual switchover that made it active",
+              [(t["trap"], t["seq"]) for t in parts[-1]])
+
+
+# ---- 6. snmpd hung -------------------------------------------------------------------------------
+def sc_snmpd_sigstop(a):
+    with bed_for(a, "snmpdstop") as bed:
+        bed.start()
+        bed.wait_healthy()
+        n1, n2 = bed.nodes[1], bed.nodes[2]
+        s1 = bed.snmp[1]
+        check(wait_for(lambda: "active" in s1.get1("hsLocalRole.0")[1], 10),
+              "node1's snmpd answers hsLocalRole active")
+        bed.wait_traps(lambda ts: any(t["trap"] == "hsStateResync" for t in ts), 15, node=1,
+                       what="node1's hsStateResync")
+        st0 = bed.statuses()
+        mark = len(bed.traps())
+        bad = []
+        rx0 = {n: {p["name"]: p["rx"] for p in st0[n]["paths"]} for n in (1, 2)}
+        s1.stop_snmpd()
+        t_stop = time.time()
+        log("snmpd of node1 (the active) SIGSTOPped")
+        samples = 0
+        try:
+            while time.time() - t_stop < 3.0:
+                st = bed.statuses()
+                samples += 1
+                for n in (1, 2):
+                    if not st[n]:
+                        bad.append("node%d did not answer its control socket" % n)
+                        continue
+                    if st[n]["role"] != st0[n]["role"]:
+                        bad.append("node%d role %s" % (n, st[n]["role"]))
+                    for p in st[n]["paths"]:
+                        if S._rig.snake(p["state"]) != "up":
+                            bad.append("node%d path %s %s" % (n, p["name"], p["state"]))
+                time.sleep(0.02)
+            st1 = bed.statuses()
+        finally:
+            s1.cont_snmpd()
+        log("SIGCONT after %.1f s (%d status samples)" % (time.time() - t_stop, samples))
+        check(not bad, "roles and paths unaffected while snmpd was stopped", bad[:10])
+        for n in (1, 2):
+            for p in st1[n]["paths"]:
+                check(p["rx"] > rx0[n][p["name"]] + 50,
+                      "node%d %s heartbeats kept arriving (%d -> %d)" % (
+                          n, p["name"], rx0[n][p["name"]], p["rx"]))
+            check(st1[n]["switchover_count"] == st0[n]["switchover_count"] and
+                  st1[n]["epoch"] == st0[n]["epoch"], "node%d: no switchover, same epoch" % n)
+        t_cont = time.time()
+        check(wait_for(lambda: "active" in s1.get1("hsLocalRole.0", timeout="1")[1], 10,
+                       interval=0.05),
+              "subagent answers through snmpd again after SIGCONT (%.1f s)" % (
+                  time.time() - t_cont))
+        # Objects are live (not a stale registration): a path counter moves between two reads.
+        def rx():
+            return int(re.match(r"\d+", s1.get1("hsPathFramesReceived.1")[1]).group(0))
+        r1 = rx()
+        check(wait_for(lambda: rx() > r1, 5), "hsPathFramesReceived.1 keeps counting")
+        late = [t for t in bed.traps()[mark:] if t["trap"] in
+                ("hsPathDown", "hsPeerLost", "hsSwitchover", "hsRedundancyDegraded")]
+        check(not late, "no path-down/peer-lost/switchover notification", late)
+        check(n1.role() == "ACTIVE" and n2.role() == "STANDBY", "roles unchanged at the end")
+
+
+# ---- 7. snmpwalk ---------------------------------------------------------------------------------
+def sc_snmp_walk(a):
+    with bed_for(a, "snmpwalk") as bed:
+        bed.start()
+        bed.wait_healthy()
+        n1 = bed.nodes[1]
+        s1 = bed.snmp[1]
+        bed.wait_driving(1)
+
+        def walk_checks(expect_power):
+            w = s1.walk()
+            vals = {name.split("::", 1)[-1]: v for name, _, v in w}
+            check(len(w) > 50, "snmpwalk of HOTSTANDBY-MIB on the active: %d varbinds" % len(w))
+            check("active" in vals.get("hsLocalRole.0", ""), "walk: hsLocalRole.0 active",
+                  vals.get("hsLocalRole.0"))
+            check("standby" in vals.get("hsPeerRole.0", ""), "walk: hsPeerRole.0 standby",
+                  vals.get("hsPeerRole.0"))
+            rows = {k.split(".", 1)[1]: v.strip('"') for k, v in vals.items()
+                    if k.startswith("hsPathName.")}
+            check(len(rows) == 2 and sorted(rows.values()) == ["net0", "serial0"],
+                  "walk: hsPathTable has 2 rows (net0, serial0)", rows)
+            for i in rows:
+                check("up" in vals.get("hsPathOperStatus.%s" % i, ""),
+                      "walk: hsPathOperStatus.%s up" % i, vals.get("hsPathOperStatus.%s" % i))
+            ps = vals.get("hsChassisPowerState.0", "")
+            check(re.match(r"%s\(\d+\)" % expect_power, ps),
+                  "walk: hsChassisPowerState.0 = %s" % ps)
+            return vals
+
+        ip = bed.bmc.power()
+        check(ip == "on", "ipmitool: power on")
+        walk_checks(ip)
+        p = n1.hsctl("chassis", "power", "off")
+        check(p.returncode == 0, "node1: hsctl chassis power off", p.stdout, p.stderr)
+        check(wait_for(lambda: bed.bmc.power() == "off", 10), "ipmitool: power off")
+        check(wait_for(lambda: re.match(r"off\(", s1.get1("hsChassisPowerState.0")[1]), 10),
+              "hsChassisPowerState.0 follows to off")
+        vals = walk_checks(bed.bmc.power())
+        check("ok" in vals.get("hsChassisBmcAccess.0", ""), "walk: hsChassisBmcAccess ok",
+              vals.get("hsChassisBmcAccess.0"))
+
+
+SCENARIOS = {
+    "takeover": sc_takeover,
+    "reconcile": sc_reconcile,
+    "fans": sc_fans,
+    "snmp_switchover": sc_snmp_switchover,
+    "snmp_notifications": sc_snmp_notifications,
+    "snmpd_sigstop": sc_snmpd_sigstop,
+    "snmp_walk": sc_snmp_walk,
+}
+
+ARGS = None
+
+
+def bed_for(a, test_id, plugin_options=None):
+    bed = SystemBed(test_id, daemon=a.daemon, hsctl=a.hsctl, plugin=a.plugin,
+                    source_dir=a.source_dir, ietf_dir=a.ietf_dir, keep=a.keep or None)
+    if plugin_options is not None:
+        bed.bmc.plugin_options = plugin_options
+    return bed
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--daemon", required=True)
+    ap.add_argument("--hsctl", required=True)
+    ap.add_argument("--plugin", required=True)
+    ap.add_argument("--source-dir", default=os.path.join(HERE, "..", ".."))
+    ap.add_argument("--ietf-dir")
+    ap.add_argument("--scenario", required=True, choices=sorted(SCENARIOS) + ["all"])
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    a = ap.parse_args()
+    names = sorted(SCENARIOS) if a.scenario == "all" else [a.scenario]
+    rc = 0
+    for name in names:
+        log("==== scenario %s ====" % name)
+        t0 = time.time()
+        try:
+            SCENARIOS[name](a)
+            log("==== %s: PASS (%.1f s) ====" % (name, time.time() - t0))
+        except S.Skip as e:
+            log("==== %s: SKIP: %s ====" % (name, e))
+            if len(names) == 1:
+                return S.SKIP
+        except Failed as e:
+            log("==== %s: FAIL: %s ====" % (name, e))
+            rc = 1
+        except Exception as e:
+            traceback.print_exc()
+            log("==== %s: ERROR %s: %s ====" % (name, type(e).__name__, e))
+            rc = 1
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
