@@ -46,6 +46,7 @@ constexpr Duration kAuthAlarmEvery = seconds(10);
 
 NodeCore::NodeCore(NodeCoreConfig cfg, std::uint64_t storedEpoch, std::uint32_t incarnation)
     : cfg_(std::move(cfg)), fsm_(fsmConfig(cfg_)), storedEpoch_(storedEpoch),
+      durableEpoch_(storedEpoch), requestedEpoch_(storedEpoch),
       incarnation_(incarnation) {
     for (const auto& pc : cfg_.paths) {
         hb::PathMonitorConfig mc{pc.interval, cfg_.missThreshold, cfg_.recoveryThreshold};
@@ -347,12 +348,23 @@ void NodeCore::onTimer(TimePoint now) {
 }
 
 void NodeCore::drainFsm(TimePoint now) {
-    for (const FsmAction& a : fsm_.takeActions()) {
+    auto actions = fsm_.takeActions();
+    if (actions.empty()) {
+        return;
+    }
+    for (const FsmAction& a : actions) {
         switch (a.type) {
         case FsmActionType::PersistEpoch:
             HS_INFO("event=takeover_start epoch={} reason={}", a.epoch, toString(a.reason));
-            persist_.push_back(a.epoch);
-            sendAll(now);  // tell the peer we are taking over (TakingOver flag)
+            if (a.epoch <= durableEpoch_) {
+                // The epoch was reserved on disk beforehand: act at once, no fsync on the way.
+                fsm_.onEpochPersisted(now, a.epoch);
+                drainFsm(now);
+            } else {
+                pendingTakeover_ = a.epoch;
+                requestPersist(a.epoch);
+                sendAll(now);  // tell the peer we are taking over (TakingOver flag)
+            }
             break;
         case FsmActionType::RoleChanged: {
             Role r = fsm_.role();
@@ -385,6 +397,7 @@ void NodeCore::drainFsm(TimePoint now) {
             break;
         }
     }
+    reserveNextEpoch();
 }
 
 void NodeCore::journal(TimePoint now, const FsmAction& a) {
@@ -437,8 +450,27 @@ hb::Frame NodeCore::buildFrame(TimePoint now, std::size_t path) {
 
 void NodeCore::onEpochPersisted(TimePoint now, std::uint64_t epoch) {
     checkStall(now);
-    fsm_.onEpochPersisted(now, epoch);
+    durableEpoch_ = std::max(durableEpoch_, epoch);
+    if (pendingTakeover_ && *pendingTakeover_ <= durableEpoch_) {
+        std::uint64_t e = *pendingTakeover_;
+        pendingTakeover_.reset();
+        fsm_.onEpochPersisted(now, e);
+    }
     drainFsm(now);
+}
+
+void NodeCore::requestPersist(std::uint64_t epoch) {
+    if (epoch > requestedEpoch_) {
+        requestedEpoch_ = epoch;
+        persist_.push_back(epoch);
+    }
+}
+
+// Keeps the next epoch this node could take over with already on disk, so that a takeover needs
+// no fsync on its critical path. A restarted node starts from the reservation: epochs only jump
+// forward, never back.
+void NodeCore::reserveNextEpoch() {
+    requestPersist(fsm_.epoch() + 1);
 }
 
 ControlResult NodeCore::requestSwitchover(TimePoint now, bool force) {

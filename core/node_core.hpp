@@ -107,6 +107,8 @@ private:
     std::optional<std::int64_t> offsetFloor(const PathRuntime& p) const;
     void updatePeerView(TimePoint now);
     void drainFsm(TimePoint now);
+    void requestPersist(std::uint64_t epoch);
+    void reserveNextEpoch();
     void sendAll(TimePoint now);
     hb::Frame buildFrame(TimePoint now, std::size_t path);
     void emit(Event e) { events_.push_back(std::move(e)); }
@@ -115,6 +117,9 @@ private:
     NodeCoreConfig cfg_;
     RoleFsm fsm_;
     std::uint64_t storedEpoch_;
+    std::uint64_t durableEpoch_;    // highest epoch known to be on disk
+    std::uint64_t requestedEpoch_;  // highest epoch asked to be written
+    std::optional<std::uint64_t> pendingTakeover_;
     std::uint32_t incarnation_;
     std::vector<PathRuntime> paths_;
     std::optional<std::uint32_t> peerIncarnation_;

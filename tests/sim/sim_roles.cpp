@@ -2,7 +2,7 @@
 // under a virtual clock, driven through random fault schedules, with the safety and liveness
 // invariants of the design checked at every step.
 //
-//   sim_roles [--schedules N] [--seed S] [--verbose]
+//   sim_roles [--schedules N] [--base FIRST_SEED] [--seed S] [--verbose]
 // HS_SIM_SCHEDULES overrides the default count. A failure prints the seed; `--seed S` replays it.
 #include <algorithm>
 #include <charconv>
@@ -376,6 +376,9 @@ private:
                 log("hang node " + std::to_string(node));
                 n.hung = true;
                 n.notOkSince = now_;
+                if (obligation_ && obligation_->second == node) {
+                    obligation_.reset();  // a hung standby owes nothing until it runs again
+                }
                 updateActing();
                 pendingResume_.push_back({now_ + randDur(0.2, 5.0), node});
             }
@@ -413,6 +416,7 @@ private:
                 n.alive = false;
                 n.notOkSince = now_;
                 n.core.reset();
+                n.persisting.clear();
                 updateActing();
                 pendingStart_.push_back({now_ + randDur(0.5, 4.0), node});
             }
@@ -508,8 +512,10 @@ private:
                 if (n.alive && !n.hung && n.core) {
                     next = std::min(next, n.core->nextWakeup());
                 }
-                for (const auto& pe : n.persisting) {
-                    next = std::min(next, pe.first);
+                if (n.alive && !n.hung) {
+                    for (const auto& pe : n.persisting) {
+                        next = std::min(next, pe.first);
+                    }
                 }
             }
             if (!inflight_.empty()) {
@@ -539,7 +545,10 @@ private:
 
     bool nothingDue() const {
         for (const auto& n : nodes_) {
-            if (n.alive && !n.hung && n.core && n.core->nextWakeup() <= now_) {
+            if (!n.alive || n.hung || !n.core) {
+                continue;
+            }
+            if (n.core->nextWakeup() <= now_) {
                 return false;
             }
             for (const auto& pe : n.persisting) {
@@ -674,12 +683,15 @@ int main(int argc, char** argv) {
     }
     std::optional<std::uint64_t> seed;
     bool verbose = false;
+    std::uint64_t base = 0x5eed0000;
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         if (a == "--schedules" && i + 1 < argc) {
             schedules = parseU64(argv[++i]);
         } else if (a == "--seed" && i + 1 < argc) {
             seed = parseU64(argv[++i]);
+        } else if (a == "--base" && i + 1 < argc) {
+            base = parseU64(argv[++i]);
         } else if (a == "--verbose") {
             verbose = true;
         } else {
@@ -691,7 +703,6 @@ int main(int argc, char** argv) {
         std::setvbuf(stdout, nullptr, _IONBF, 0);
     }
     hs::log::setLevel(verbose ? hs::log::Level::Info : static_cast<hs::log::Level>(99));
-    std::uint64_t base = 0x5eed0000;
     std::uint64_t first = seed ? *seed : base;
     std::uint64_t count = seed ? 1 : schedules;
     std::uint64_t failed = 0;
