@@ -147,10 +147,16 @@ Daemon::Impl::Impl(Config c)
     if (!keyError.empty()) {
         throw ConfigError(cfg.file + ": node.key_file: " + keyError);
     }
-    // The node logic is rebuilt now that the durable state is known.
-    core = NodeCore(nodeCoreConfig(cfg, slot), state.epoch(), state.incarnation());
     chassisCfg = chassis::parseChassisConfig(cfg.chassis, cfg.file);
     snmpCfg = subagent::parseSnmpConfig(cfg.snmp, cfg.file);
+    if (chassisCfg.fencing.enabled && !chassisCfg.enabled()) {
+        throw ConfigError(cfg.file + ": chassis.fencing: fencing needs a BMC configured for this "
+                                     "node ([chassis] interface)");
+    }
+    // The node logic is rebuilt now that the durable state is known.
+    NodeCoreConfig ncc = nodeCoreConfig(cfg, slot);
+    ncc.fencing = chassisCfg.fencing.enabled;
+    core = NodeCore(ncc, state.epoch(), state.incarnation());
 }
 
 void Daemon::Impl::startLinks() {
@@ -196,6 +202,17 @@ void Daemon::Impl::pump() {
         persister->persist(e, [this](std::uint64_t epoch, std::error_code ec) {
             afterPersist(epoch, ec);
         });
+    }
+    if (core.takeFenceRequest() && chassisMgr) {
+        chassisMgr->fencePeer(slot, [this](bool ok, std::string msg) {
+            HS_LOG(ok ? log::Level::Info : log::Level::Error, "event=fence_result ok={} detail=\"{}\"",
+                   ok, msg);
+            core.onFenceResult(Clock::now(), ok);
+            pump();
+        });
+    }
+    if (core.takeCancelFence() && chassisMgr) {
+        chassisMgr->cancelFence();
     }
     for (Event& e : core.takeEvents()) {
         handleEvent(std::move(e));

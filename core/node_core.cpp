@@ -1,6 +1,7 @@
 #include "core/node_core.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/log.hpp"
 
@@ -299,6 +300,13 @@ void NodeCore::updatePeerView(TimePoint now) {
                 emit({.type = EventType::PeerRecovered, .redundancy = r});
             }
             HS_INFO("event=peer_alive paths_up={}", up);
+            fenceRetryAt_.reset();
+            if (pendingFence_) {
+                HS_WARN("event=fence_cancel: the peer is heard again; not taking over");
+                pendingFence_.reset();
+                fenceCancel_ = true;
+                fsm_.abortTakeover(now);
+            }
             fsm_.onPeerRecovered(now);
         }
     }
@@ -333,6 +341,12 @@ void NodeCore::onTimer(TimePoint now) {
     }
     updatePeerView(now);
     fsm_.onTimer(now);
+    if (fenceRetryAt_ && now >= *fenceRetryAt_) {
+        fenceRetryAt_.reset();
+        if (!peerAlive_) {
+            fsm_.onPeerLost(now);  // try the fenced takeover again
+        }
+    }
     drainFsm(now);
     for (std::size_t i = 0; i < paths_.size(); ++i) {
         PathRuntime& p = paths_[i];
@@ -356,14 +370,14 @@ void NodeCore::drainFsm(TimePoint now) {
         switch (a.type) {
         case FsmActionType::PersistEpoch:
             HS_INFO("event=takeover_start epoch={} reason={}", a.epoch, toString(a.reason));
-            if (a.epoch <= durableEpoch_) {
-                // The epoch was reserved on disk beforehand: act at once, no fsync on the way.
-                fsm_.onEpochPersisted(now, a.epoch);
-                drainFsm(now);
+            if (cfg_.fencing && a.reason == SwitchoverReason::PeerLost) {
+                // The peer may only look dead: power it off through its BMC first.
+                HS_WARN("event=fence_start epoch={}: fencing the peer before taking over", a.epoch);
+                pendingFence_ = a.epoch;
+                fenceRequested_ = true;
+                sendAll(now);
             } else {
-                pendingTakeover_ = a.epoch;
-                requestPersist(a.epoch);
-                sendAll(now);  // tell the peer we are taking over (TakingOver flag)
+                proceedTakeover(now, a.epoch);
             }
             break;
         case FsmActionType::RoleChanged: {
@@ -459,6 +473,44 @@ void NodeCore::onEpochPersisted(TimePoint now, std::uint64_t epoch) {
     drainFsm(now);
 }
 
+void NodeCore::proceedTakeover(TimePoint now, std::uint64_t epoch) {
+    if (epoch <= durableEpoch_) {
+        // The epoch was reserved on disk beforehand: act at once, no fsync on the way.
+        fsm_.onEpochPersisted(now, epoch);
+        drainFsm(now);
+    } else {
+        pendingTakeover_ = epoch;
+        requestPersist(epoch);
+        sendAll(now);  // tell the peer we are taking over (TakingOver flag)
+    }
+}
+
+void NodeCore::onFenceResult(TimePoint now, bool ok) {
+    if (!pendingFence_) {
+        return;
+    }
+    std::uint64_t epoch = *pendingFence_;
+    pendingFence_.reset();
+    if (ok && !peerAlive_) {
+        HS_INFO("event=fence_done epoch={}: the peer is off; taking over", epoch);
+        proceedTakeover(now, epoch);
+        return;
+    }
+    HS_ERROR("event=fence_failed epoch={} peer_alive={}: not taking over; retrying in {} ms",
+             epoch, peerAlive_, std::chrono::duration_cast<milliseconds>(cfg_.fenceRetry).count());
+    fsm_.abortTakeover(now);
+    fenceRetryAt_ = now + cfg_.fenceRetry;
+    drainFsm(now);
+}
+
+bool NodeCore::takeFenceRequest() {
+    return std::exchange(fenceRequested_, false);
+}
+
+bool NodeCore::takeCancelFence() {
+    return std::exchange(fenceCancel_, false);
+}
+
 void NodeCore::requestPersist(std::uint64_t epoch) {
     if (epoch > requestedEpoch_) {
         requestedEpoch_ = epoch;
@@ -514,6 +566,9 @@ TimePoint NodeCore::nextWakeup() const {
     }
     if (auto d = fsm_.deadline()) {
         t = std::min(t, *d);
+    }
+    if (fenceRetryAt_) {
+        t = std::min(t, *fenceRetryAt_);
     }
     return t;
 }

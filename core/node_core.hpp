@@ -36,6 +36,9 @@ struct NodeCoreConfig {
     // Timers firing later than this mean the node itself was stalled (0: half the detection time).
     Duration stallThreshold{0};
     std::size_t journalSize = 64;
+    // Fence the peer (power it off through its BMC) before taking over for peer loss.
+    bool fencing = false;
+    Duration fenceRetry{seconds(2)};
 };
 
 struct Outgoing {
@@ -55,6 +58,8 @@ public:
     void onLinkError(TimePoint now, std::size_t path);
     void onTimer(TimePoint now);
     void onEpochPersisted(TimePoint now, std::uint64_t epoch);
+    // Result of a fence request (takeFenceRequests): the takeover goes ahead only if ok.
+    void onFenceResult(TimePoint now, bool ok);
     ControlResult requestSwitchover(TimePoint now, bool force);
     void setFit(TimePoint now, bool fit);
     void setBmcOk(bool ok) { bmcOk_ = ok; }
@@ -65,6 +70,9 @@ public:
     TimePoint nextWakeup() const;
     std::vector<Outgoing> takeOutgoing();
     std::vector<std::uint64_t> takePersistRequests();
+    // Fencing: true once when the peer must be fenced now; takeCancelFence when no longer needed.
+    bool takeFenceRequest();
+    bool takeCancelFence();
     std::vector<Event> takeEvents();
 
     Role role() const { return fsm_.role(); }
@@ -109,6 +117,7 @@ private:
     void drainFsm(TimePoint now);
     void requestPersist(std::uint64_t epoch);
     void reserveNextEpoch();
+    void proceedTakeover(TimePoint now, std::uint64_t epoch);
     void sendAll(TimePoint now);
     hb::Frame buildFrame(TimePoint now, std::size_t path);
     void emit(Event e) { events_.push_back(std::move(e)); }
@@ -120,6 +129,10 @@ private:
     std::uint64_t durableEpoch_;    // highest epoch known to be on disk
     std::uint64_t requestedEpoch_;  // highest epoch asked to be written
     std::optional<std::uint64_t> pendingTakeover_;
+    std::optional<std::uint64_t> pendingFence_;  // takeover epoch waiting for the fence
+    std::optional<TimePoint> fenceRetryAt_;
+    bool fenceRequested_ = false;
+    bool fenceCancel_ = false;
     std::uint32_t incarnation_;
     std::vector<PathRuntime> paths_;
     std::optional<std::uint32_t> peerIncarnation_;

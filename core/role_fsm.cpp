@@ -227,6 +227,14 @@ void RoleFsm::onEpochPersisted(TimePoint, std::uint64_t epoch) {
     actions_.push_back({FsmActionType::RoleChanged, epoch_, pendingFrom_, Role::Active});
 }
 
+void RoleFsm::abortTakeover(TimePoint) {
+    if (state_ != State::TakingOver) {
+        return;
+    }
+    state_ = State::Standby;
+    actions_.push_back({FsmActionType::RoleChanged, epoch_, Role::Standby, Role::Standby});
+}
+
 void RoleFsm::standDown(TimePoint, SwitchoverReason reason) {
     Role from = visibleRole(state_);
     bool wasActive = state_ == State::Active;

@@ -72,6 +72,8 @@ public:
     void onTimer(TimePoint now);
     void onStall(TimePoint now);
     void onEpochPersisted(TimePoint now, std::uint64_t epoch);
+    // A takeover that must not go ahead (fencing the peer failed): back to STANDBY.
+    void abortTakeover(TimePoint now);
     ControlResult requestSwitchover(TimePoint now, bool force);
     void setFit(TimePoint now, bool fit);
     void setPreempt(bool on) { cfg_.preempt = on; }

@@ -219,3 +219,39 @@ TEST(NodeCore, StalledStandbyDoesNotTakeOver) {
     EXPECT_EQ(p.a.role(), Role::Active);
     EXPECT_EQ(p.b.stalls(), 1u);
 }
+
+TEST(NodeCore, KeepsTheNextEpochReservedOnDisk) {
+    NodeCore n(cfg(1, 0, 1), 4, 1);
+    n.start(t0);
+    auto req = n.takePersistRequests();
+    ASSERT_EQ(req.size(), 1u);
+    EXPECT_EQ(req[0], 5u) << "the next takeover's epoch is written ahead of time";
+    n.onEpochPersisted(t0, 5);
+    n.onTimer(t0 + 200ms);  // init_dead: alone, takes over with epoch 5 at once
+    EXPECT_EQ(n.role(), Role::Active);
+    EXPECT_EQ(n.epoch(), 5u);
+    EXPECT_TRUE(n.drivesChassis()) << "no fsync on the takeover's critical path";
+    auto next = n.takePersistRequests();
+    ASSERT_EQ(next.size(), 1u);
+    EXPECT_EQ(next[0], 6u);
+}
+
+TEST(NodeCore, FencingGatesTakeoverOnPeerLoss) {
+    auto c = cfg(2, 1, 1);
+    c.fencing = true;
+    Pair p;
+    p.b = NodeCore(c, 0, 1);
+    p.start();
+    ASSERT_EQ(p.b.role(), Role::Standby);
+    p.cut[0] = true;
+    p.run(50ms);
+    EXPECT_TRUE(p.b.takeFenceRequest());
+    EXPECT_FALSE(p.b.drivesChassis()) << "no takeover before the peer is fenced";
+    p.b.onFenceResult(p.now, false);
+    EXPECT_EQ(p.b.role(), Role::Standby) << "a failed fence aborts the takeover";
+    p.run(2100ms);
+    EXPECT_TRUE(p.b.takeFenceRequest()) << "and it is retried";
+    p.b.onFenceResult(p.now, true);
+    p.flush();
+    EXPECT_TRUE(p.b.drivesChassis());
+}
