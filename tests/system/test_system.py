@@ -111,7 +111,7 @@ def sc_reconcile(a):
         before = power_counters(bed)
         log("BMC power counters before the kill: %s" % before)
 
-        seen = {"requested": set(), "power": set(), "samples": 0}
+        seen = {"requested": set(), "power": set(), "fail_safe": set(), "samples": 0}
         stop = threading.Event()
 
         def sampler():  # node2's chassis snapshot, every ~20 ms, through the takeover
@@ -120,6 +120,7 @@ def sc_reconcile(a):
                     c = n2.request({"cmd": "chassis.status"}).get("result") or {}
                     seen["requested"].add(c.get("requested"))
                     seen["power"].add(c.get("power"))
+                    seen["fail_safe"].add(c.get("fail_safe"))
                     seen["samples"] += 1
                 except Exception:
                     pass
@@ -129,9 +130,12 @@ def sc_reconcile(a):
         th.start()
         try:
             n1.kill9()
+            oem0 = bed.bmc.status()["oem_cmds"]       # node1 is gone: from here on only node2
             bed.wait_role(2, "ACTIVE", timeout=10)
-            # Takeover done on the chassis side: fresh readings, thermal policy running, the
-            # fail-safe lifted (fans back on the curve: 35 C -> 25 %).
+            # Takeover done on the chassis side: node2 sent its fan commands (fail-safe first),
+            # has fresh readings, runs the thermal policy, lifted the fail-safe (35 C -> 25 %).
+            wait_for(lambda: bed.bmc.status()["oem_cmds"] > oem0, 10,
+                     what="node2's first OEM fan command at the BMC")
             wait_for(lambda: (lambda c: c.get("bmc_access") == "ok" and not c.get("fail_safe"))(
                 n2.chassis()), 15, what="node2 driving the chassis (fail-safe lifted)")
             wait_for(lambda: bed.bmc.status().get("duty0") == 25, 15,
@@ -141,8 +145,9 @@ def sc_reconcile(a):
         finally:
             stop.set()
             th.join()
-        log("node2 chassis snapshot through the takeover: requested %s power %s (%d samples)" % (
-            sorted(map(str, seen["requested"])), sorted(map(str, seen["power"])), seen["samples"]))
+        log("node2 chassis snapshot through the takeover: requested %s power %s fail_safe %s "
+            "(%d samples)" % (sorted(map(str, seen["requested"])), sorted(map(str, seen["power"])),
+                              sorted(map(str, seen["fail_safe"])), seen["samples"]))
         check(bed.bmc.power() == "on", "ipmitool: power still on after the takeover")
         after = power_counters(bed)
         check(after == before, "no power command reached the BMC during/after the takeover",
