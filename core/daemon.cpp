@@ -271,6 +271,16 @@ void Daemon::Impl::handleEvent(Event e) {
 Snapshot Daemon::Impl::snapshot() {
     Snapshot s = core.snapshot(Clock::now(), unixNowMs());
     s.generation = ++generation;
+    // What only the links see: stream resynchronisation, CRC errors, full send queues.
+    for (std::size_t i = 0; i < s.paths.size() && i < links.size(); ++i) {
+        hb::LinkStats ls = links[i]->stats();
+        PathCounters& c = s.paths[i].counters;
+        c.malformed += ls.streamCrcErrors;
+        c.garbageBytes = ls.streamGarbage;
+        c.sendErrors += ls.sendErrors + ls.dropped;
+        c.ioErrors = std::max(c.ioErrors, ls.ioErrors);
+        s.paths[i].endpoint = links[i]->endpoint();
+    }
     if (chassisMgr) {
         s.chassis = chassisMgr->snapshot();
     }

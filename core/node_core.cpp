@@ -251,6 +251,7 @@ void NodeCore::onRejected(TimePoint now, std::size_t path, hb::DecodeError e) {
     }
     ++p.counters.authFailures;
     ++p.authStreak;
+    fsm_.onUnauthenticatedPeer(now);
     if (!p.mon.up()) {
         p.mon.setDiag(PathDiag::AuthFailure);
     }

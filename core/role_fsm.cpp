@@ -66,7 +66,13 @@ void RoleFsm::onPeerFrame(TimePoint now, const PeerInfo& p) {
         }
         break;
     case State::TakingOver:
-        if (peerActing(p) && (p.epoch > pendingEpoch_ || (p.epoch == pendingEpoch_ && !iWinTie(p)))) {
+        if (peerActing(p) && pendingReason_ == SwitchoverReason::PeerLost) {
+            // The active we thought lost is heard again before we acted: it keeps the role.
+            epoch_ = std::max(epoch_, p.epoch);
+            state_ = State::Standby;
+            actions_.push_back({FsmActionType::RoleChanged, epoch_, Role::Standby, Role::Standby});
+        } else if (peerActing(p) &&
+                   (p.epoch > pendingEpoch_ || (p.epoch == pendingEpoch_ && !iWinTie(p)))) {
             // The peer is active in a newer term: give up the takeover before acting at all.
             epoch_ = std::max(epoch_, p.epoch);
             state_ = State::Standby;
@@ -171,7 +177,8 @@ void RoleFsm::onPeerLost(TimePoint now) {
 void RoleFsm::onPeerRecovered(TimePoint) { peerPresent_ = true; }
 
 void RoleFsm::onTimer(TimePoint now) {
-    if (state_ == State::Init && !peerPresent_ && now >= started_ + cfg_.initDead) {
+    if (state_ == State::Init && !peerPresent_ && now >= started_ + cfg_.initDead &&
+        (!initHoldUntil_ || now >= *initHoldUntil_)) {
         takeOver(now, SwitchoverReason::InitAlone);
     }
     if (unconfirmedUntil_ && now >= *unconfirmedUntil_) {
@@ -189,6 +196,12 @@ void RoleFsm::onTimer(TimePoint now) {
         }
     }
     checkPreempt(now);
+}
+
+void RoleFsm::onUnauthenticatedPeer(TimePoint now) {
+    if (state_ == State::Init) {
+        initHoldUntil_ = now + 2 * cfg_.detection;
+    }
 }
 
 void RoleFsm::onStall(TimePoint now) {
@@ -340,7 +353,7 @@ std::optional<TimePoint> RoleFsm::deadline() const {
         }
     };
     if (state_ == State::Init && !peerPresent_) {
-        consider(started_ + cfg_.initDead);
+        consider(std::max(started_ + cfg_.initDead, initHoldUntil_.value_or(TimePoint{})));
     }
     consider(unconfirmedUntil_);
     consider(handoverUntil_);

@@ -71,6 +71,10 @@ public:
     void onPeerRecovered(TimePoint now);  // some path up again
     void onTimer(TimePoint now);
     void onStall(TimePoint now);
+    // Frames that fail authentication keep arriving: something that looks like the peer is alive
+    // but speaks with another key. A starting node then never becomes active alone (that would be
+    // a split brain on a key mismatch); it waits, and the daemon raises the key alarm.
+    void onUnauthenticatedPeer(TimePoint now);
     void onEpochPersisted(TimePoint now, std::uint64_t epoch);
     // A takeover that must not go ahead (fencing the peer failed): back to STANDBY.
     void abortTakeover(TimePoint now);
@@ -124,6 +128,7 @@ private:
     std::optional<PeerInfo> peer_;
     TimePoint started_{};
     std::optional<TimePoint> unconfirmedUntil_;
+    std::optional<TimePoint> initHoldUntil_;
     std::optional<TimePoint> handoverUntil_;
     SwitchoverReason handoverReason_ = SwitchoverReason::None;
     std::optional<TimePoint> preemptSince_;

@@ -148,7 +148,8 @@ json toJson(const PathCounters& c) {
                 {"replayed", c.replayed},
                 {"stale", c.stale},
                 {"send_errors", c.sendErrors},
-                {"io_errors", c.ioErrors}};
+                {"io_errors", c.ioErrors},
+                {"garbage_bytes", c.garbageBytes}};
 }
 
 json toJson(const PathSnapshot& p) {

@@ -76,6 +76,7 @@ struct PathCounters {
     std::uint64_t stale = 0;           // authentic but too old (buffered while the line was cut)
     std::uint64_t sendErrors = 0;
     std::uint64_t ioErrors = 0;
+    std::uint64_t garbageBytes = 0;    // bytes skipped while resynchronising a stream path
 };
 
 struct PathSnapshot {
