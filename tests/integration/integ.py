@@ -480,9 +480,11 @@ def sc_wrong_key(ctx):
                            {p["name"]: p["state"] for p in st[2]["paths"]}))
     ctx.note("BEHAVIOUR: node1 sees paths %s, redundancy %s" % (
         {p["name"]: p["state"] for p in st[1]["paths"]}, st[1]["redundancy"]))
-    if st[2]["role"] == "ACTIVE":
-        ctx.warn("node2 with a wrong key declared itself ACTIVE: split brain caused by a "
-                 "misconfiguration (frames that fail authentication prove a peer exists)")
+    # Frames that fail authentication prove a peer exists: the starting node with the wrong key
+    # must not become active alone (that would be a split brain on a misconfiguration).
+    ctx.expect("ACTIVE" not in n2roles and st[2]["role"] != "ACTIVE",
+               "node2 with the wrong key never became ACTIVE (roles %s, now %s)" %
+               (n2roles, st[2]["role"]))
     ctx.step("restart node2 with the right key: exactly one ACTIVE again")
     ctx.n2.terminate()
     ctx.n2.start(key_file=ctx.rig.key_file)
