@@ -136,10 +136,13 @@ def sc_reconcile(a):
             # has fresh readings, runs the thermal policy, lifted the fail-safe (35 C -> 25 %).
             wait_for(lambda: bed.bmc.status()["oem_cmds"] > oem0, 10,
                      what="node2's first OEM fan command at the BMC")
+            log("node2 sent its first fan command")
             wait_for(lambda: (lambda c: c.get("bmc_access") == "ok" and not c.get("fail_safe"))(
                 n2.chassis()), 15, what="node2 driving the chassis (fail-safe lifted)")
+            log("node2: BMC access ok, fail-safe lifted")
             wait_for(lambda: bed.bmc.status().get("duty0") == 25, 15,
                      what="node2's thermal policy sets zone 0 to curve(35 C) = 25 %")
+            log("BMC: zone 0 back at 25 %")
             # A little longer: a command sent late would show in the counters.
             wait_for(lambda: seen["samples"] >= 25, 10)
         finally:
@@ -447,11 +450,25 @@ def sc_snmp_walk(a):
         n1 = bed.nodes[1]
         s1 = bed.snmp[1]
         bed.wait_driving(1)
+        # The sensor and fan tables fill after the first sensor poll.
+        wait_for(lambda: len([x for x in n1.hsctl_json("sensor", "list")["sensors"]
+                              if x["value"] is not None]) == 5, 10,
+                 what="node1's first sensor readings")
+
+        def sensor_rows(w):
+            return len([n for n, _, _ in w if "::hsSensorName." in n])
 
         def walk_checks(expect_power):
-            w = s1.walk()
+            # The MIB shows the snapshot the daemon last published (at least every 500 ms).
+            w = wait_for(lambda: (lambda w: w if sensor_rows(w) == 5 else None)(s1.walk()), 5)
+            w = w or s1.walk()
             vals = {name.split("::", 1)[-1]: v for name, _, v in w}
-            check(len(w) > 50, "snmpwalk of HOTSTANDBY-MIB on the active: %d varbinds" % len(w))
+            log("snmpwalk of HOTSTANDBY-MIB on the active: %d varbinds" % len(w))
+            sensors = sorted(v.strip('"') for k, v in vals.items() if k.startswith("hsSensorName."))
+            check(sensors == sorted(["CPU Temp", "System Temp", "12V", "FAN1", "FAN2"]),
+                  "walk: hsSensorTable has the BMC's 5 sensors", sensors)
+            fans = sorted(v.strip('"') for k, v in vals.items() if k.startswith("hsFanName."))
+            check(fans == ["cpu", "system"], "walk: hsFanTable has the 2 zones", fans)
             check("active" in vals.get("hsLocalRole.0", ""), "walk: hsLocalRole.0 active",
                   vals.get("hsLocalRole.0"))
             check("standby" in vals.get("hsPeerRole.0", ""), "walk: hsPeerRole.0 standby",
