@@ -118,6 +118,8 @@ struct Daemon::Impl {
     std::unique_ptr<EpochPersister> persister;
     std::vector<std::unique_ptr<hb::Link>> links;
     asio::steady_timer timer{io};
+    bool timerArmed = false;
+    TimePoint timerExpiry{};
     asio::steady_timer publishTimer{io};
     asio::signal_set signals{io, SIGTERM, SIGINT, SIGHUP};
     std::unique_ptr<ControlServer> controlServer;
@@ -248,11 +250,20 @@ void Daemon::Impl::armTimer() {
     if (next == TimePoint::max()) {
         next = Clock::now() + seconds(1);
     }
+    if (timerArmed && next == timerExpiry) {
+        return;  // already armed for that instant: spare the timerfd re-arm
+    }
+    timerArmed = true;
+    timerExpiry = next;
     timer.expires_at(next);
     timer.async_wait([this](const boost::system::error_code& ec) { afterTimer(ec); });
 }
 
 void Daemon::Impl::afterTimer(const boost::system::error_code& ec) {
+    if (ec == asio::error::operation_aborted) {
+        return;  // re-armed for another instant; that wait owns the timer now
+    }
+    timerArmed = false;
     if (ec || stopping) {
         return;  // re-armed (operation_aborted) or shutting down
     }
