@@ -17,7 +17,7 @@ fail=0
 echo "== sanitizer build (address, undefined): unit and simulation tests"
 [ -f "$ASAN_BUILD/CMakeCache.txt" ] || cmake -S . -B "$ASAN_BUILD" $GEN -DCMAKE_BUILD_TYPE=Debug -DHS_SANITIZE=ON >/dev/null
 if cmake --build "$ASAN_BUILD" -j "$JOBS"; then
-  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  HS_SIM_SCHEDULES=${HS_SIM_SCHEDULES_ASAN:-2000} ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir "$ASAN_BUILD" -L 'unit|sim' -j "$JOBS" --output-on-failure || fail=1
 else
   echo "sanitizer build FAILED"; fail=1
