@@ -275,6 +275,7 @@ void Daemon::Impl::handleEvent(Event e) {
     e.unixMs = unixNowMs();
     dirty = true;
     if (snmp) {
+        publish();  // a notification's other varbinds come from the latest snapshot
         snmp->notify(e);
     }
 }
@@ -574,6 +575,7 @@ int Daemon::Impl::run() {
                     control(std::move(req), std::move(done));
                 });
             });
+        snmp->publish(std::make_shared<const Snapshot>(snapshot()));  // before the first resync
         snmp->start();
     }
     ControlServer::Options opts;
