@@ -255,8 +255,9 @@ std::error_code ChassisManager::transact(const RawRequest& rq, RawResponse& rs, 
         m_backoff =
             m_backoff.count() == 0 ? m_cfg.retryMin : std::min(m_backoff * 2, m_cfg.retryMax);
         m_nextRetry = Clock::now() + m_backoff;
-        setAccess(classifyAccess(ec, text), fmt::format("{}: {}", ec.message(), text));
+        // The error text first: whoever sees the new access state must also see why.
         noteError(rq.what, ec, text);
+        setAccess(classifyAccess(ec, text), fmt::format("{}: {}", ec.message(), text));
         return ec;
     }
     m_backoff = milliseconds(0);
@@ -271,8 +272,8 @@ std::error_code ChassisManager::transact(const RawRequest& rq, RawResponse& rs, 
     if (rs.cc != 0) {
         std::error_code cc = completionCode(rs.cc);
         text = cc.message();
-        setAccess(classifyAccess(cc), {});
         noteError(rq.what, cc, text);
+        setAccess(classifyAccess(cc), {});
         return cc;
     }
     setAccess(BmcAccess::Ok, {});
