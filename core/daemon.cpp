@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <sys/mman.h>
+#include <systemd/sd-daemon.h>
 
 #include <cerrno>
 #include <chrono>
@@ -310,6 +311,8 @@ void Daemon::Impl::afterPublishTimer(const boost::system::error_code& ec) {
     if (ec || stopping) {
         return;
     }
+    // The watchdog is fed from the core thread itself: a stalled core is restarted by systemd.
+    sd_notify(0, "WATCHDOG=1");
     checkFit();
     static thread_local int ticks = 0;
     ticks = (ticks + 1) % static_cast<int>(kPublishEvery / kFitCheckEvery);
@@ -520,6 +523,7 @@ void Daemon::Impl::shutdown() {
     if (stopping) {
         return;
     }
+    sd_notify(0, "STOPPING=1");
     if (chassisMgr && drives) {
         chassisMgr->setActive(false);
     }
@@ -598,6 +602,7 @@ int Daemon::Impl::run() {
     pump();
     publishTimer.expires_after(kFitCheckEvery);
     publishTimer.async_wait([this](const boost::system::error_code& e) { afterPublishTimer(e); });
+    sd_notify(0, "READY=1");
     io.run();
     if (snmp) {
         snmp->stop();
