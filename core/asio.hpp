@@ -15,4 +15,4 @@
 
 namespace hs {
 namespace asio = boost::asio;
-}  // namespace hs
+} // namespace hs

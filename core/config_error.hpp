@@ -4,13 +4,12 @@
 
 #include <stdexcept>
 #include <string>
-
 #include <toml++/toml.h>
 
 namespace hs {
 
 class ConfigError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -28,4 +27,4 @@ inline std::string configWhere(const toml::source_region& src, const std::string
     throw ConfigError(configWhere(src, key) + ": " + reason);
 }
 
-}  // namespace hs
+} // namespace hs

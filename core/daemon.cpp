@@ -1,14 +1,5 @@
 #include "core/daemon.hpp"
 
-#include <sched.h>
-#include <sys/mman.h>
-#include <systemd/sd-daemon.h>
-
-#include <cerrno>
-#include <chrono>
-#include <cstring>
-#include <functional>
-
 #include "chassis/chassis_config.hpp"
 #include "chassis/chassis_manager.hpp"
 #include "core/asio.hpp"
@@ -23,6 +14,14 @@
 #include "hb/link.hpp"
 #include "subagent/snmp_config.hpp"
 #include "subagent/subagent.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <sched.h>
+#include <sys/mman.h>
+#include <systemd/sd-daemon.h>
 
 namespace hs {
 namespace {
@@ -64,17 +63,23 @@ NodeCoreConfig nodeCoreConfig(const Config& cfg, std::uint32_t slot) {
 
 std::string_view controlCode(ControlStatus s) {
     switch (s) {
-    case ControlStatus::Ok: return "ok";
-    case ControlStatus::NotActive: return "not_active";
-    case ControlStatus::InvalidArgument: return "invalid";
-    case ControlStatus::Unavailable: return "unavailable";
-    case ControlStatus::BmcError: return "bmc_error";
-    case ControlStatus::Busy: return "busy";
+    case ControlStatus::Ok:
+        return "ok";
+    case ControlStatus::NotActive:
+        return "not_active";
+    case ControlStatus::InvalidArgument:
+        return "invalid";
+    case ControlStatus::Unavailable:
+        return "unavailable";
+    case ControlStatus::BmcError:
+        return "bmc_error";
+    case ControlStatus::Busy:
+        return "busy";
     }
     return "unavailable";
 }
 
-}  // namespace
+} // namespace
 
 std::string enterRealtime(int priority) {
     sched_param sp{};
@@ -165,16 +170,14 @@ Daemon::Impl::Impl(Config c)
 void Daemon::Impl::startLinks() {
     for (std::size_t i = 0; i < cfg.paths.size(); ++i) {
         links.push_back(hb::makeLink(io, cfg.paths[i].link));
-        links.back()->start(
-            [this, i](std::span<const std::uint8_t> bytes, TimePoint rxTime) {
-                onRx(i, bytes, rxTime);
-            },
-            [this, i](const std::error_code& ec, const std::string& what) {
-                HS_WARN("event=path_io_error path={} error=\"{}\" detail=\"{}\"",
-                        cfg.paths[i].link.name, ec.message(), what);
-                core.onLinkError(Clock::now(), i);
-                dirty = true;
-            });
+        links.back()->start([this, i](std::span<const std::uint8_t> bytes,
+                                      TimePoint rxTime) { onRx(i, bytes, rxTime); },
+                            [this, i](const std::error_code& ec, const std::string& what) {
+                                HS_WARN("event=path_io_error path={} error=\"{}\" detail=\"{}\"",
+                                        cfg.paths[i].link.name, ec.message(), what);
+                                core.onLinkError(Clock::now(), i);
+                                dirty = true;
+                            });
     }
 }
 
@@ -202,14 +205,13 @@ void Daemon::Impl::pump() {
         links[o.path]->send(txBuf);
     }
     for (std::uint64_t e : core.takePersistRequests()) {
-        persister->persist(e, [this](std::uint64_t epoch, std::error_code ec) {
-            afterPersist(epoch, ec);
-        });
+        persister->persist(
+            e, [this](std::uint64_t epoch, std::error_code ec) { afterPersist(epoch, ec); });
     }
     if (core.takeFenceRequest() && chassisMgr) {
         chassisMgr->fencePeer(slot, [this](bool ok, std::string msg) {
-            HS_LOG(ok ? log::Level::Info : log::Level::Error, "event=fence_result ok={} detail=\"{}\"",
-                   ok, msg);
+            HS_LOG(ok ? log::Level::Info : log::Level::Error,
+                   "event=fence_result ok={} detail=\"{}\"", ok, msg);
             core.onFenceResult(Clock::now(), ok);
             pump();
         });
@@ -238,8 +240,8 @@ void Daemon::Impl::pump() {
 void Daemon::Impl::afterPersist(std::uint64_t epoch, std::error_code ec) {
     if (ec) {
         // Never act on an epoch that is not durable: stay as we are and say why, loudly.
-        HS_ERROR("event=epoch_persist_failed epoch={} dir={} error=\"{}\": not taking over",
-                 epoch, state.dir().string(), ec.message());
+        HS_ERROR("event=epoch_persist_failed epoch={} dir={} error=\"{}\": not taking over", epoch,
+                 state.dir().string(), ec.message());
         return;
     }
     core.onEpochPersisted(Clock::now(), epoch);
@@ -252,7 +254,7 @@ void Daemon::Impl::armTimer() {
         next = Clock::now() + seconds(1);
     }
     if (timerArmed && next == timerExpiry) {
-        return;  // already armed for that instant: spare the timerfd re-arm
+        return; // already armed for that instant: spare the timerfd re-arm
     }
     timerArmed = true;
     timerExpiry = next;
@@ -262,11 +264,11 @@ void Daemon::Impl::armTimer() {
 
 void Daemon::Impl::afterTimer(const boost::system::error_code& ec) {
     if (ec == asio::error::operation_aborted) {
-        return;  // re-armed for another instant; that wait owns the timer now
+        return; // re-armed for another instant; that wait owns the timer now
     }
     timerArmed = false;
     if (ec || stopping) {
-        return;  // re-armed (operation_aborted) or shutting down
+        return; // re-armed (operation_aborted) or shutting down
     }
     core.onTimer(Clock::now());
     pump();
@@ -276,7 +278,7 @@ void Daemon::Impl::handleEvent(Event e) {
     e.unixMs = unixNowMs();
     dirty = true;
     if (snmp) {
-        publish();  // a notification's other varbinds come from the latest snapshot
+        publish(); // a notification's other varbinds come from the latest snapshot
         snmp->notify(e);
     }
 }
@@ -374,7 +376,8 @@ void Daemon::Impl::control(ControlRequest req, std::function<void(ControlResult)
         dirty = true;
         done({ControlStatus::Ok, req.value ? "preemption on" : "preemption off"});
         return;
-    default: break;
+    default:
+        break;
     }
     if (!chassisMgr) {
         done({ControlStatus::Unavailable, "no BMC is configured on this node ([chassis] table)"});
@@ -426,11 +429,12 @@ void Daemon::Impl::registerHandlers() {
         }
         return true;
     };
-    cs.addHandler("chassis.status", [this, reply, needChassis](const json&, ControlServer::Reply rep) {
-        if (needChassis(rep)) {
-            reply(rep, chassisStatusJson(chassisMgr->snapshot()));
-        }
-    });
+    cs.addHandler("chassis.status",
+                  [this, reply, needChassis](const json&, ControlServer::Reply rep) {
+                      if (needChassis(rep)) {
+                          reply(rep, chassisStatusJson(chassisMgr->snapshot()));
+                      }
+                  });
     cs.addHandler("sensor.list", [this, reply, needChassis](const json&, ControlServer::Reply rep) {
         if (needChassis(rep)) {
             reply(rep, sensorListJson(chassisMgr->snapshot()));
@@ -442,7 +446,7 @@ void Daemon::Impl::registerHandlers() {
         }
     });
     cs.addHandler("chassis.power", [this, controlReply, needChassis](const json& req,
-                                                                    ControlServer::Reply rep) {
+                                                                     ControlServer::Reply rep) {
         if (!needChassis(rep)) {
             return;
         }
@@ -541,7 +545,7 @@ void Daemon::Impl::shutdown() {
     timer.expires_after(milliseconds(5));
     timer.async_wait([this, frames](const boost::system::error_code&) {
         for (Outgoing o : frames) {
-            o.frame.seq += 1000;  // a fresh sequence number: not a replay of the first copy
+            o.frame.seq += 1000; // a fresh sequence number: not a replay of the first copy
             txBuf.clear();
             hb::encode(o.frame, key, txBuf);
             links[o.path]->send(txBuf);
@@ -579,7 +583,7 @@ int Daemon::Impl::run() {
                     control(std::move(req), std::move(done));
                 });
             });
-        snmp->publish(std::make_shared<const Snapshot>(snapshot()));  // before the first resync
+        snmp->publish(std::make_shared<const Snapshot>(snapshot())); // before the first resync
         snmp->start();
     }
     ControlServer::Options opts;
@@ -591,9 +595,11 @@ int Daemon::Impl::run() {
     if (cfg.node.realtime) {
         std::string err = enterRealtime(cfg.node.rtPriority);
         if (!err.empty()) {
-            HS_WARN("event=realtime_failed error=\"{}\": running without real-time scheduling", err);
+            HS_WARN("event=realtime_failed error=\"{}\": running without real-time scheduling",
+                    err);
         } else {
-            HS_INFO("event=realtime policy=SCHED_FIFO priority={} mlockall=yes", cfg.node.rtPriority);
+            HS_INFO("event=realtime policy=SCHED_FIFO priority={} mlockall=yes",
+                    cfg.node.rtPriority);
         }
     }
     signals.async_wait([this](const boost::system::error_code& e, int s) { onSignal(e, s); });
@@ -617,6 +623,8 @@ int Daemon::Impl::run() {
 
 Daemon::Daemon(Config cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
 Daemon::~Daemon() = default;
-int Daemon::run() { return impl_->run(); }
+int Daemon::run() {
+    return impl_->run();
+}
 
-}  // namespace hs
+} // namespace hs

@@ -3,15 +3,15 @@
 // fed with snapshots and events. main.cpp only parses the command line and calls run().
 #pragma once
 
+#include "core/config.hpp"
+
 #include <memory>
 #include <string>
-
-#include "core/config.hpp"
 
 namespace hs {
 
 class Daemon {
-public:
+  public:
     explicit Daemon(Config cfg);
     ~Daemon();
     Daemon(const Daemon&) = delete;
@@ -20,7 +20,7 @@ public:
     // Runs until SIGTERM/SIGINT; returns the process exit code. Throws on start-up errors.
     int run();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
@@ -28,4 +28,4 @@ private:
 // SCHED_FIFO at the given priority plus mlockall, for loaded hosts. Returns an error text or "".
 std::string enterRealtime(int priority);
 
-}  // namespace hs
+} // namespace hs

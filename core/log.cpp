@@ -1,11 +1,10 @@
 #include "core/log.hpp"
 
-#include <sys/uio.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <ctime>
 #include <string>
+#include <sys/uio.h>
+#include <unistd.h>
 
 namespace hs::log {
 namespace {
@@ -13,10 +12,14 @@ std::atomic<int> gLevel{static_cast<int>(Level::Info)};
 
 const char* levelName(Level l) {
     switch (l) {
-    case Level::Debug: return "debug";
-    case Level::Info: return "info";
-    case Level::Warn: return "warn";
-    case Level::Error: return "error";
+    case Level::Debug:
+        return "debug";
+    case Level::Info:
+        return "info";
+    case Level::Warn:
+        return "warn";
+    case Level::Error:
+        return "error";
     }
     return "?";
 }
@@ -30,10 +33,14 @@ std::string_view baseName(const char* file) {
     auto prev = f.rfind('/', slash - 1);
     return prev == std::string_view::npos ? f : f.substr(prev + 1);
 }
-}  // namespace
+} // namespace
 
-void setLevel(Level l) { gLevel.store(static_cast<int>(l)); }
-Level level() { return static_cast<Level>(gLevel.load(std::memory_order_relaxed)); }
+void setLevel(Level l) {
+    gLevel.store(static_cast<int>(l));
+}
+Level level() {
+    return static_cast<Level>(gLevel.load(std::memory_order_relaxed));
+}
 
 bool parseLevel(std::string_view s, Level& out) {
     if (s == "debug") {
@@ -65,4 +72,4 @@ void write(Level l, const char* file, int line, std::string_view msg) {
     (void)rc;
 }
 
-}  // namespace hs::log
+} // namespace hs::log

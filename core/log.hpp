@@ -1,9 +1,8 @@
 // Logging: one line per event to stderr, key=value fields, file:line, never secrets.
 #pragma once
 
-#include <fmt/core.h>
-
 #include <atomic>
+#include <fmt/core.h>
 #include <string_view>
 
 namespace hs::log {
@@ -16,11 +15,11 @@ bool parseLevel(std::string_view s, Level& out);
 // Thread-safe; writes one whole line to stderr with a wall-clock timestamp.
 void write(Level l, const char* file, int line, std::string_view msg);
 
-}  // namespace hs::log
+} // namespace hs::log
 
 #define HS_LOG(lvl, ...)                                                                           \
     do {                                                                                           \
-        if (static_cast<int>(lvl) >= static_cast<int>(::hs::log::level()))                        \
+        if (static_cast<int>(lvl) >= static_cast<int>(::hs::log::level()))                         \
             ::hs::log::write(lvl, __FILE__, __LINE__, fmt::format(__VA_ARGS__));                   \
     } while (0)
 #define HS_DEBUG(...) HS_LOG(::hs::log::Level::Debug, __VA_ARGS__)

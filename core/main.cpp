@@ -1,27 +1,25 @@
 // hotstandbyd: hot-standby management daemon. Runs in the foreground and logs to stderr.
-#include <unistd.h>
-
-#include <cstdio>
-#include <cstring>
-#include <string>
-#include <string_view>
-
 #include "core/config.hpp"
 #include "core/config_error.hpp"
 #include "core/daemon.hpp"
 #include "core/log.hpp"
 #include "hb/serial_ports.hpp"
 
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <unistd.h>
+
 namespace {
 
 void usage(FILE* out) {
-    std::fprintf(out,
-                 "usage: hotstandbyd -c FILE [--check]\n"
-                 "       hotstandbyd --list-serial\n"
-                 "  -c FILE        configuration file (TOML), see etc/hotstandbyd.toml\n"
-                 "  --check        validate the configuration and exit\n"
-                 "  --list-serial  list the serial ports this host has and exit\n"
-                 "  --version      print the version and exit\n");
+    std::fprintf(out, "usage: hotstandbyd -c FILE [--check]\n"
+                      "       hotstandbyd --list-serial\n"
+                      "  -c FILE        configuration file (TOML), see etc/hotstandbyd.toml\n"
+                      "  --check        validate the configuration and exit\n"
+                      "  --list-serial  list the serial ports this host has and exit\n"
+                      "  --version      print the version and exit\n");
 }
 
 int listSerial() {
@@ -37,7 +35,7 @@ int listSerial() {
     return 0;
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv) {
     std::string file;
@@ -77,7 +75,7 @@ int main(int argc, char** argv) {
         return daemon.run();
     } catch (const hs::ConfigError& e) {
         std::fprintf(stderr, "hotstandbyd: configuration error: %s\n", e.what());
-        return 78;  // EX_CONFIG: systemd does not restart on it (RestartPreventExitStatus)
+        return 78; // EX_CONFIG: systemd does not restart on it (RestartPreventExitStatus)
     } catch (const std::exception& e) {
         std::fprintf(stderr, "hotstandbyd: cannot start: %s\n", e.what());
         return 1;

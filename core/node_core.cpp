@@ -1,9 +1,9 @@
 #include "core/node_core.hpp"
 
+#include "core/log.hpp"
+
 #include <algorithm>
 #include <utility>
-
-#include "core/log.hpp"
 
 namespace hs {
 namespace {
@@ -31,11 +31,14 @@ RoleFsmConfig fsmConfig(const NodeCoreConfig& c) {
 // What the receiver should call a handover, given why the sender hands over.
 SwitchoverReason receiverReason(SwitchoverReason senderReason) {
     switch (senderReason) {
-    case SwitchoverReason::LocalFault: return SwitchoverReason::PeerFault;
+    case SwitchoverReason::LocalFault:
+        return SwitchoverReason::PeerFault;
     case SwitchoverReason::PeerPreempted:
     case SwitchoverReason::PeerShutdown:
-    case SwitchoverReason::Manual: return senderReason;
-    default: return SwitchoverReason::Manual;
+    case SwitchoverReason::Manual:
+        return senderReason;
+    default:
+        return SwitchoverReason::Manual;
     }
 }
 
@@ -43,12 +46,11 @@ constexpr Duration kFreshnessWindow = seconds(5);
 constexpr std::uint32_t kAuthAlarmStreak = 5;
 constexpr Duration kAuthAlarmEvery = seconds(10);
 
-}  // namespace
+} // namespace
 
 NodeCore::NodeCore(NodeCoreConfig cfg, std::uint64_t storedEpoch, std::uint32_t incarnation)
     : cfg_(std::move(cfg)), fsm_(fsmConfig(cfg_)), storedEpoch_(storedEpoch),
-      durableEpoch_(storedEpoch), requestedEpoch_(storedEpoch),
-      incarnation_(incarnation) {
+      durableEpoch_(storedEpoch), requestedEpoch_(storedEpoch), incarnation_(incarnation) {
     for (const auto& pc : cfg_.paths) {
         hb::PathMonitorConfig mc{pc.interval, cfg_.missThreshold, cfg_.recoveryThreshold};
         paths_.push_back(PathRuntime{pc, hb::PathMonitor(mc)});
@@ -126,7 +128,7 @@ std::optional<Duration> NodeCore::frameAge(TimePoint now, PathRuntime& p, const 
     }
     Duration age = std::chrono::duration_cast<Duration>(nanoseconds(d - *floor));
     if (age > p.mon.detectionTime()) {
-        return std::nullopt;  // stale: buffered while the line was cut or this node was stalled
+        return std::nullopt; // stale: buffered while the line was cut or this node was stalled
     }
     return age;
 }
@@ -140,7 +142,8 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
     if (f.nodeId == cfg_.nodeId) {
         ++p.counters.malformed;
         HS_WARN("event=own_frame path={}: received a frame carrying our own node id {}; is the "
-                "path looped back or the peer misconfigured?", p.cfg.name, f.nodeId);
+                "path looped back or the peer misconfigured?",
+                p.cfg.name, f.nodeId);
         return;
     }
     if (peerIncarnation_ && f.incarnation < *peerIncarnation_) {
@@ -207,13 +210,17 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
     if (f.role == Role::Stopped) {
         for (std::size_t i = 0; i < paths_.size(); ++i) {
             if (paths_[i].mon.forceDown(now, PathDiag::NeighborSignaledDown)) {
-                emit({.type = EventType::PathDown, .pathIndex = static_cast<std::uint32_t>(i + 1),
-                      .pathState = PathState::Down, .pathDiag = PathDiag::NeighborSignaledDown});
+                emit({.type = EventType::PathDown,
+                      .pathIndex = static_cast<std::uint32_t>(i + 1),
+                      .pathState = PathState::Down,
+                      .pathDiag = PathDiag::NeighborSignaledDown});
             }
         }
     } else if (p.mon.onFrame(sentAt, microseconds(f.intervalUs))) {
-        emit({.type = EventType::PathUp, .pathIndex = static_cast<std::uint32_t>(path + 1),
-              .pathState = PathState::Up, .pathDiag = PathDiag::NoDiag});
+        emit({.type = EventType::PathUp,
+              .pathIndex = static_cast<std::uint32_t>(path + 1),
+              .pathState = PathState::Up,
+              .pathDiag = PathDiag::NoDiag});
         HS_INFO("event=path_up path={} rtt_us={}", p.cfg.name, p.rttUs);
     }
     // Frames over different paths overtake each other: only the newest news about the peer's
@@ -262,8 +269,10 @@ void NodeCore::onRejected(TimePoint now, std::size_t path, hb::DecodeError e) {
                  "authentication; the peer's key file differs from ours (compare the key "
                  "fingerprints both daemons log at start)",
                  p.cfg.name, p.authStreak, p.counters.authFailures);
-        emit({.type = EventType::AuthAlarm, .pathIndex = static_cast<std::uint32_t>(path + 1),
-              .pathState = p.mon.state(), .pathDiag = PathDiag::AuthFailure,
+        emit({.type = EventType::AuthAlarm,
+              .pathIndex = static_cast<std::uint32_t>(path + 1),
+              .pathState = p.mon.state(),
+              .pathDiag = PathDiag::AuthFailure,
               .text = "authentication failures"});
     }
 }
@@ -336,8 +345,10 @@ void NodeCore::onTimer(TimePoint now) {
         if (p.mon.onTimer(now)) {
             ++p.counters.missed;
             HS_WARN("event=path_down path={} diag={}", p.cfg.name, toString(p.mon.diag()));
-            emit({.type = EventType::PathDown, .pathIndex = static_cast<std::uint32_t>(i + 1),
-                  .pathState = PathState::Down, .pathDiag = p.mon.diag()});
+            emit({.type = EventType::PathDown,
+                  .pathIndex = static_cast<std::uint32_t>(i + 1),
+                  .pathState = PathState::Down,
+                  .pathDiag = p.mon.diag()});
         }
     }
     updatePeerView(now);
@@ -345,7 +356,7 @@ void NodeCore::onTimer(TimePoint now) {
     if (fenceRetryAt_ && now >= *fenceRetryAt_) {
         fenceRetryAt_.reset();
         if (!peerAlive_) {
-            fsm_.onPeerLost(now);  // try the fenced takeover again
+            fsm_.onPeerLost(now); // try the fenced takeover again
         }
     }
     drainFsm(now);
@@ -401,14 +412,19 @@ void NodeCore::drainFsm(TimePoint now) {
             journal(now, a);
             HS_INFO("event=switchover from={} to={} reason={} epoch={}", toString(a.from),
                     toString(a.to), toString(a.reason), a.epoch);
-            emit({.type = EventType::Switchover, .role = a.to, .fromRole = a.from,
-                  .reason = a.reason, .epoch = a.epoch});
+            emit({.type = EventType::Switchover,
+                  .role = a.to,
+                  .fromRole = a.from,
+                  .reason = a.reason,
+                  .epoch = a.epoch});
             break;
         case FsmActionType::SplitBrainResolved:
             HS_WARN("event=split_brain_resolved role={} epoch={}", toString(fsm_.role()),
                     fsm_.epoch());
-            emit({.type = EventType::SplitBrainResolved, .role = fsm_.role(),
-                  .reason = SwitchoverReason::SplitBrain, .epoch = fsm_.epoch()});
+            emit({.type = EventType::SplitBrainResolved,
+                  .role = fsm_.role(),
+                  .reason = SwitchoverReason::SplitBrain,
+                  .epoch = fsm_.epoch()});
             break;
         }
     }
@@ -482,7 +498,7 @@ void NodeCore::proceedTakeover(TimePoint now, std::uint64_t epoch) {
     } else {
         pendingTakeover_ = epoch;
         requestPersist(epoch);
-        sendAll(now);  // tell the peer we are taking over (TakingOver flag)
+        sendAll(now); // tell the peer we are taking over (TakingOver flag)
     }
 }
 
@@ -497,8 +513,8 @@ void NodeCore::onFenceResult(TimePoint now, bool ok) {
         proceedTakeover(now, epoch);
         return;
     }
-    HS_ERROR("event=fence_failed epoch={} peer_alive={}: not taking over; retrying in {} ms",
-             epoch, peerAlive_, std::chrono::duration_cast<milliseconds>(cfg_.fenceRetry).count());
+    HS_ERROR("event=fence_failed epoch={} peer_alive={}: not taking over; retrying in {} ms", epoch,
+             peerAlive_, std::chrono::duration_cast<milliseconds>(cfg_.fenceRetry).count());
     fsm_.abortTakeover(now);
     fenceRetryAt_ = now + cfg_.fenceRetry;
     drainFsm(now);
@@ -537,7 +553,9 @@ void NodeCore::setFit(TimePoint now, bool fit) {
     drainFsm(now);
 }
 
-void NodeCore::setPreempt(bool on) { fsm_.setPreempt(on); }
+void NodeCore::setPreempt(bool on) {
+    fsm_.setPreempt(on);
+}
 
 void NodeCore::shutdown(TimePoint now) {
     if (stopped_) {
@@ -547,7 +565,7 @@ void NodeCore::shutdown(TimePoint now) {
     if (handOver) {
         handoverReason_ = SwitchoverReason::PeerShutdown;
     }
-    drainFsm(now);  // queues role=STOPPED heartbeats on every path
+    drainFsm(now); // queues role=STOPPED heartbeats on every path
     if (handOver) {
         for (auto& o : outgoing_) {
             o.frame.type = hb::FrameType::Handover;
@@ -647,4 +665,4 @@ Snapshot NodeCore::snapshot(TimePoint steadyNow, std::int64_t unixNowMs) const {
     return s;
 }
 
-}  // namespace hs
+} // namespace hs

@@ -4,16 +4,16 @@
 // drives two of them under a virtual clock.
 #pragma once
 
+#include "core/role_fsm.hpp"
+#include "core/types.hpp"
+#include "hb/frame.hpp"
+#include "hb/path_monitor.hpp"
+
 #include <cstdint>
 #include <deque>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "core/role_fsm.hpp"
-#include "core/types.hpp"
-#include "hb/frame.hpp"
-#include "hb/path_monitor.hpp"
 
 namespace hs {
 
@@ -47,7 +47,7 @@ struct Outgoing {
 };
 
 class NodeCore {
-public:
+  public:
     NodeCore(NodeCoreConfig cfg, std::uint64_t storedEpoch, std::uint32_t incarnation);
 
     void start(TimePoint now);
@@ -89,7 +89,7 @@ public:
     // steadyNow/unixNowMs let the snapshot turn monotonic times into wall-clock ones.
     Snapshot snapshot(TimePoint steadyNow, std::int64_t unixNowMs) const;
 
-private:
+  private:
     struct PathRuntime {
         NodePathConfig cfg;
         hb::PathMonitor mon;
@@ -126,10 +126,10 @@ private:
     NodeCoreConfig cfg_;
     RoleFsm fsm_;
     std::uint64_t storedEpoch_;
-    std::uint64_t durableEpoch_;    // highest epoch known to be on disk
-    std::uint64_t requestedEpoch_;  // highest epoch asked to be written
+    std::uint64_t durableEpoch_;   // highest epoch known to be on disk
+    std::uint64_t requestedEpoch_; // highest epoch asked to be written
     std::optional<std::uint64_t> pendingTakeover_;
-    std::optional<std::uint64_t> pendingFence_;  // takeover epoch waiting for the fence
+    std::optional<std::uint64_t> pendingFence_; // takeover epoch waiting for the fence
     std::optional<TimePoint> fenceRetryAt_;
     bool fenceRequested_ = false;
     bool fenceCancel_ = false;
@@ -169,4 +169,4 @@ private:
     std::vector<Event> events_;
 };
 
-}  // namespace hs
+} // namespace hs

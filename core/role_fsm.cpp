@@ -13,22 +13,28 @@ void RoleFsm::start(TimePoint now, std::uint64_t storedEpoch) {
 
 Role RoleFsm::visibleRole(State s) const {
     switch (s) {
-    case State::Init: return fit_ ? Role::Init : Role::Fault;
+    case State::Init:
+        return fit_ ? Role::Init : Role::Fault;
     case State::Standby:
-    case State::TakingOver: return fit_ ? Role::Standby : Role::Fault;
-    case State::Active: return Role::Active;
-    case State::Stopped: return Role::Stopped;
+    case State::TakingOver:
+        return fit_ ? Role::Standby : Role::Fault;
+    case State::Active:
+        return Role::Active;
+    case State::Stopped:
+        return Role::Stopped;
     }
     return Role::Init;
 }
 
-Role RoleFsm::role() const { return visibleRole(state_); }
+Role RoleFsm::role() const {
+    return visibleRole(state_);
+}
 
 bool RoleFsm::iWinTie(const PeerInfo& p) const {
     if (cfg_.slot != p.slot) {
         return cfg_.slot < p.slot;
     }
-    return cfg_.nodeId < p.nodeId;  // misconfigured equal slots: still deterministic
+    return cfg_.nodeId < p.nodeId; // misconfigured equal slots: still deterministic
 }
 
 void RoleFsm::onPeerFrame(TimePoint now, const PeerInfo& p) {
@@ -83,7 +89,8 @@ void RoleFsm::onPeerFrame(TimePoint now, const PeerInfo& p) {
         if (peerActing(p)) {
             bool peerWins = p.epoch > epoch_ || (p.epoch == epoch_ && !iWinTie(p));
             if (peerWins) {
-                SwitchoverReason why = handingOver_ ? handoverReason_ : SwitchoverReason::SplitBrain;
+                SwitchoverReason why =
+                    handingOver_ ? handoverReason_ : SwitchoverReason::SplitBrain;
                 bool split = !handingOver_;
                 epoch_ = std::max(epoch_, p.epoch);
                 standDown(now, why);
@@ -95,7 +102,8 @@ void RoleFsm::onPeerFrame(TimePoint now, const PeerInfo& p) {
                 if (unconfirmed_) {
                     unconfirmed_ = false;
                     unconfirmedUntil_.reset();
-                    actions_.push_back({FsmActionType::RoleChanged, epoch_, Role::Active, Role::Active});
+                    actions_.push_back(
+                        {FsmActionType::RoleChanged, epoch_, Role::Active, Role::Active});
                 }
                 if (!splitReported_) {
                     splitReported_ = true;
@@ -117,7 +125,8 @@ void RoleFsm::onPeerFrame(TimePoint now, const PeerInfo& p) {
         }
         checkPreempt(now);
         break;
-    case State::Stopped: break;
+    case State::Stopped:
+        break;
     }
 }
 
@@ -134,11 +143,11 @@ void RoleFsm::arbitrateWithoutActive(TimePoint now, const PeerInfo& p) {
     bool peerStandby = p.role == Role::Standby || p.role == Role::Fault;
     bool peerInit = p.role == Role::Init;
     if (meStandby && peerInit) {
-        takeOver(now, SwitchoverReason::PeerLost);  // the active restarted: we hold the state
+        takeOver(now, SwitchoverReason::PeerLost); // the active restarted: we hold the state
         return;
     }
     if (!meStandby && peerStandby) {
-        return;  // the standby peer takes over
+        return; // the standby peer takes over
     }
     if (iWinTie(p)) {
         takeOver(now, meStandby ? SwitchoverReason::PeerLost : SwitchoverReason::InitPreferred);
@@ -149,7 +158,7 @@ void RoleFsm::onPeerHandover(TimePoint now, const PeerInfo& p, SwitchoverReason 
     peer_ = p;
     peerPresent_ = true;
     if (state_ == State::Active && p.role == Role::Active) {
-        return;  // the peer hands over to us and stands down once it sees us active
+        return; // the peer hands over to us and stands down once it sees us active
     }
     if (state_ == State::Active || state_ == State::TakingOver || state_ == State::Stopped) {
         onPeerFrame(now, p);
@@ -157,7 +166,7 @@ void RoleFsm::onPeerHandover(TimePoint now, const PeerInfo& p, SwitchoverReason 
     }
     epoch_ = std::max(epoch_, p.epoch);
     if (!fit_ && p.fit) {
-        return;  // not fit to manage; the peer keeps the role and aborts its handover
+        return; // not fit to manage; the peer keeps the role and aborts its handover
     }
     takeOver(now, reason);
 }
@@ -174,7 +183,9 @@ void RoleFsm::onPeerLost(TimePoint now) {
     }
 }
 
-void RoleFsm::onPeerRecovered(TimePoint) { peerPresent_ = true; }
+void RoleFsm::onPeerRecovered(TimePoint) {
+    peerPresent_ = true;
+}
 
 void RoleFsm::onTimer(TimePoint now) {
     if (state_ == State::Init && !peerPresent_ && now >= started_ + cfg_.initDead &&
@@ -184,14 +195,14 @@ void RoleFsm::onTimer(TimePoint now) {
     if (unconfirmedUntil_ && now >= *unconfirmedUntil_) {
         unconfirmedUntil_.reset();
         if (unconfirmed_) {
-            unconfirmed_ = false;  // nobody contested our term for a whole detection time
+            unconfirmed_ = false; // nobody contested our term for a whole detection time
             actions_.push_back({FsmActionType::RoleChanged, epoch_, Role::Active, Role::Active});
         }
     }
     if (handoverUntil_ && now >= *handoverUntil_) {
         handoverUntil_.reset();
         if (handingOver_) {
-            handingOver_ = false;  // the peer did not take over: keep managing
+            handingOver_ = false; // the peer did not take over: keep managing
             actions_.push_back({FsmActionType::RoleChanged, epoch_, Role::Active, Role::Active});
         }
     }
@@ -223,7 +234,8 @@ void RoleFsm::takeOver(TimePoint, SwitchoverReason reason) {
     pendingEpoch_ = std::max(epoch_, peer_ ? peer_->epoch : 0) + 1;
     pendingReason_ = reason;
     state_ = State::TakingOver;
-    actions_.push_back({FsmActionType::PersistEpoch, pendingEpoch_, pendingFrom_, Role::Active, reason});
+    actions_.push_back(
+        {FsmActionType::PersistEpoch, pendingEpoch_, pendingFrom_, Role::Active, reason});
 }
 
 void RoleFsm::onEpochPersisted(TimePoint, std::uint64_t epoch) {
@@ -236,7 +248,8 @@ void RoleFsm::onEpochPersisted(TimePoint, std::uint64_t epoch) {
     unconfirmed_ = false;
     handingOver_ = false;
     splitReported_ = false;
-    actions_.push_back({FsmActionType::Switchover, epoch_, pendingFrom_, Role::Active, pendingReason_});
+    actions_.push_back(
+        {FsmActionType::Switchover, epoch_, pendingFrom_, Role::Active, pendingReason_});
     actions_.push_back({FsmActionType::RoleChanged, epoch_, pendingFrom_, Role::Active});
 }
 
@@ -293,9 +306,8 @@ ControlResult RoleFsm::requestSwitchover(TimePoint now, bool force) {
         return {ControlStatus::Unavailable, "no standby: the peer is not reachable on any path"};
     }
     if (peer_->role != Role::Standby) {
-        return {ControlStatus::Unavailable,
-                std::string("the peer is not a ready standby (role ") +
-                    std::string(toString(peer_->role)) + ")"};
+        return {ControlStatus::Unavailable, std::string("the peer is not a ready standby (role ") +
+                                                std::string(toString(peer_->role)) + ")"};
     }
     if (!peer_->fit) {
         return {ControlStatus::Unavailable, "the peer is unfit to be active"};
@@ -369,4 +381,4 @@ std::vector<FsmAction> RoleFsm::takeActions() {
     return out;
 }
 
-}  // namespace hs
+} // namespace hs

@@ -14,12 +14,12 @@
 //   detection time has passed.
 #pragma once
 
+#include "core/types.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "core/types.hpp"
 
 namespace hs {
 
@@ -27,7 +27,7 @@ struct RoleFsmConfig {
     std::uint32_t nodeId = 0;
     std::uint8_t slot = 0;
     Duration initDead{seconds(2)};
-    Duration detection{milliseconds(30)};  // N x interval
+    Duration detection{milliseconds(30)}; // N x interval
     Duration interval{milliseconds(10)};
     bool preempt = false;
     Duration preemptDelay{seconds(5)};
@@ -41,14 +41,14 @@ struct PeerInfo {
     bool fit = true;
     bool unconfirmed = false;
     std::uint32_t nodeId = 0;
-    bool takingOver = false;  // standby persisting a new epoch: about to become active
+    bool takingOver = false; // standby persisting a new epoch: about to become active
 };
 
 enum class FsmActionType : std::uint8_t {
-    PersistEpoch,  // write + fsync epoch, then call onEpochPersisted
-    RoleChanged,   // role (or active confirmation) changed: re-send heartbeats now
-    SendHandover,  // ask the peer to take over now (send on every path)
-    Switchover,    // journal + notify: from/to role, reason, epoch
+    PersistEpoch, // write + fsync epoch, then call onEpochPersisted
+    RoleChanged,  // role (or active confirmation) changed: re-send heartbeats now
+    SendHandover, // ask the peer to take over now (send on every path)
+    Switchover,   // journal + notify: from/to role, reason, epoch
     SplitBrainResolved,
 };
 
@@ -61,14 +61,14 @@ struct FsmAction {
 };
 
 class RoleFsm {
-public:
+  public:
     explicit RoleFsm(RoleFsmConfig cfg) : cfg_(cfg) {}
 
     void start(TimePoint now, std::uint64_t storedEpoch);
     void onPeerFrame(TimePoint now, const PeerInfo& peer);
     void onPeerHandover(TimePoint now, const PeerInfo& peer, SwitchoverReason reason);
-    void onPeerLost(TimePoint now);       // every path down
-    void onPeerRecovered(TimePoint now);  // some path up again
+    void onPeerLost(TimePoint now);      // every path down
+    void onPeerRecovered(TimePoint now); // some path up again
     void onTimer(TimePoint now);
     void onStall(TimePoint now);
     // Frames that fail authentication keep arriving: something that looks like the peer is alive
@@ -92,9 +92,7 @@ public:
     bool peerPresent() const { return peerPresent_; }
     const std::optional<PeerInfo>& peer() const { return peer_; }
     // Only this node may send control commands to the chassis right now.
-    bool drivesChassis() const {
-        return state_ == State::Active && !unconfirmed_ && !handingOver_;
-    }
+    bool drivesChassis() const { return state_ == State::Active && !unconfirmed_ && !handingOver_; }
     bool handingOver() const { return handingOver_; }
     SwitchoverReason handoverReason() const { return handoverReason_; }
     bool takingOver() const { return state_ == State::TakingOver; }
@@ -102,7 +100,7 @@ public:
     std::vector<FsmAction> takeActions();
     const RoleFsmConfig& config() const { return cfg_; }
 
-private:
+  private:
     enum class State : std::uint8_t { Init, Standby, TakingOver, Active, Stopped };
 
     void takeOver(TimePoint now, SwitchoverReason reason);
@@ -136,4 +134,4 @@ private:
     std::vector<FsmAction> actions_;
 };
 
-}  // namespace hs
+} // namespace hs

@@ -22,11 +22,11 @@ using std::chrono::seconds;
 
 // Values double as wire codes (frame "role" byte) and MIB enumerations (value + 1 in the MIB).
 enum class Role : std::uint8_t {
-    Init = 0,     // waiting up to init_dead for the peer
-    Standby = 1,  // mirrors the active, ready to take over
-    Active = 2,   // drives the chassis
-    Fault = 3,    // unfit to manage (e.g. BMC unreachable while the peer reaches it)
-    Stopped = 4,  // shut down cleanly / leaving
+    Init = 0,    // waiting up to init_dead for the peer
+    Standby = 1, // mirrors the active, ready to take over
+    Active = 2,  // drives the chassis
+    Fault = 3,   // unfit to manage (e.g. BMC unreachable while the peer reaches it)
+    Stopped = 4, // shut down cleanly / leaving
 };
 
 enum class PathType : std::uint8_t { Udp = 0, Tcp = 1, Serial = 2, Ether = 3 };
@@ -48,15 +48,15 @@ enum class Redundancy : std::uint8_t { Redundant = 0, Degraded = 1, NotRedundant
 
 enum class SwitchoverReason : std::uint8_t {
     None = 0,
-    PeerLost = 1,        // every path down for the detection time
-    Manual = 2,          // operator request (hsctl, SNMP)
-    PeerShutdown = 3,    // the active left cleanly and handed over
-    LocalFault = 4,      // this node became unfit and handed over
-    PeerPreempted = 5,   // preemption back to the preferred slot
-    SplitBrain = 6,      // stood down after a heal: the peer had the higher epoch
-    InitAlone = 7,       // init_dead expired with no peer: became active alone
-    InitPreferred = 8,   // initial arbitration by slot
-    PeerFault = 9,       // the peer reported itself unfit
+    PeerLost = 1,      // every path down for the detection time
+    Manual = 2,        // operator request (hsctl, SNMP)
+    PeerShutdown = 3,  // the active left cleanly and handed over
+    LocalFault = 4,    // this node became unfit and handed over
+    PeerPreempted = 5, // preemption back to the preferred slot
+    SplitBrain = 6,    // stood down after a heal: the peer had the higher epoch
+    InitAlone = 7,     // init_dead expired with no peer: became active alone
+    InitPreferred = 8, // initial arbitration by slot
+    PeerFault = 9,     // the peer reported itself unfit
 };
 
 std::string_view toString(Role r);
@@ -68,28 +68,28 @@ std::string_view toString(SwitchoverReason r);
 
 struct PathCounters {
     std::uint64_t framesSent = 0;
-    std::uint64_t framesReceived = 0;  // accepted frames
-    std::uint64_t missed = 0;          // intervals that passed without a frame
-    std::uint64_t malformed = 0;       // framing/CRC/length/version errors
-    std::uint64_t authFailures = 0;    // HMAC mismatch
-    std::uint64_t replayed = 0;        // old sequence numbers
-    std::uint64_t stale = 0;           // authentic but too old (buffered while the line was cut)
+    std::uint64_t framesReceived = 0; // accepted frames
+    std::uint64_t missed = 0;         // intervals that passed without a frame
+    std::uint64_t malformed = 0;      // framing/CRC/length/version errors
+    std::uint64_t authFailures = 0;   // HMAC mismatch
+    std::uint64_t replayed = 0;       // old sequence numbers
+    std::uint64_t stale = 0;          // authentic but too old (buffered while the line was cut)
     std::uint64_t sendErrors = 0;
     std::uint64_t ioErrors = 0;
-    std::uint64_t garbageBytes = 0;    // bytes skipped while resynchronising a stream path
+    std::uint64_t garbageBytes = 0; // bytes skipped while resynchronising a stream path
 };
 
 struct PathSnapshot {
-    std::uint32_t index = 0;  // 1-based, stable (config order)
+    std::uint32_t index = 0; // 1-based, stable (config order)
     std::string name;
     PathType type = PathType::Udp;
-    std::string endpoint;  // "192.0.2.2:7400" or "/dev/ttyS1@115200"
+    std::string endpoint; // "192.0.2.2:7400" or "/dev/ttyS1@115200"
     PathState state = PathState::Init;
     PathDiag diag = PathDiag::NoDiag;
     std::uint32_t intervalUs = 0;
     std::uint32_t missThreshold = 0;
     std::uint32_t recoveryThreshold = 0;
-    std::uint32_t rttUs = 0;  // last measured round-trip time
+    std::uint32_t rttUs = 0; // last measured round-trip time
     PathCounters counters;
     std::int64_t lastChangeUnixMs = 0;
 };
@@ -107,29 +107,52 @@ struct ModuleSnapshot {
     std::uint32_t slot = 0;
     std::uint32_t nodeId = 0;
     Role role = Role::Init;
-    bool present = false;    // heard recently (peer) / always true (local)
-    bool bmcOk = true;       // can reach its BMC
+    bool present = false; // heard recently (peer) / always true (local)
+    bool bmcOk = true;    // can reach its BMC
     std::int64_t lastChangeUnixMs = 0;
 };
 
-
-
 // ---- Chassis (filled by chassis/, read by subagent/ and the control socket) ----
-enum class PowerState : std::uint8_t { Unknown = 0, On = 1, Off = 2, TransitioningOn = 3, TransitioningOff = 4 };
+enum class PowerState : std::uint8_t {
+    Unknown = 0,
+    On = 1,
+    Off = 2,
+    TransitioningOn = 3,
+    TransitioningOff = 4
+};
 // IPMI chassis control codes 0h-5h (plus none).
 enum class PowerControl : std::uint8_t {
-    PowerDown = 0, PowerUp = 1, PowerCycle = 2, HardReset = 3, DiagInterrupt = 4, SoftShutdown = 5,
+    PowerDown = 0,
+    PowerUp = 1,
+    PowerCycle = 2,
+    HardReset = 3,
+    DiagInterrupt = 4,
+    SoftShutdown = 5,
     None = 255,
 };
-enum class BmcAccess : std::uint8_t { Unknown = 0, Ok = 1, Unreachable = 2, AuthFailed = 3, Busy = 4, Error = 5, Disabled = 6 };
-enum class SensorState : std::uint8_t { Unknown = 0, Nominal = 1, Warning = 2, Critical = 3, Unavailable = 4 };
+enum class BmcAccess : std::uint8_t {
+    Unknown = 0,
+    Ok = 1,
+    Unreachable = 2,
+    AuthFailed = 3,
+    Busy = 4,
+    Error = 5,
+    Disabled = 6
+};
+enum class SensorState : std::uint8_t {
+    Unknown = 0,
+    Nominal = 1,
+    Warning = 2,
+    Critical = 3,
+    Unavailable = 4
+};
 enum class FanMode : std::uint8_t { Unknown = 0, Auto = 1, Manual = 2, FailSafe = 3 };
 
 struct SensorSnapshot {
-    std::uint32_t index = 0;  // 1-based, stable (record id order)
+    std::uint32_t index = 0; // 1-based, stable (record id order)
     std::string name;
-    std::string type;  // "Temperature", "Voltage", "Fan"
-    std::string unit;  // "degrees C", "V", "RPM"
+    std::string type; // "Temperature", "Voltage", "Fan"
+    std::string unit; // "degrees C", "V", "RPM"
     double value = 0;
     bool valueValid = false;
     std::optional<double> upperCritical, upperNonCritical, lowerCritical, lowerNonCritical;
@@ -137,18 +160,18 @@ struct SensorSnapshot {
 };
 
 struct FanSnapshot {
-    std::uint32_t zone = 0;   // 0-based zone as the OEM profile numbers it; MIB index is zone + 1
+    std::uint32_t zone = 0; // 0-based zone as the OEM profile numbers it; MIB index is zone + 1
     std::string name;
-    std::uint32_t dutyPct = 0;   // last duty commanded (0-100)
-    std::optional<double> rpm;   // from the matching fan sensor, when known
+    std::uint32_t dutyPct = 0; // last duty commanded (0-100)
+    std::optional<double> rpm; // from the matching fan sensor, when known
     FanMode mode = FanMode::Unknown;
     bool failed = false;
 };
 
 struct ChassisSnapshot {
-    bool enabled = false;  // a BMC is configured
+    bool enabled = false; // a BMC is configured
     PowerState power = PowerState::Unknown;
-    PowerControl requested = PowerControl::None;  // last requested transition not yet confirmed
+    PowerControl requested = PowerControl::None; // last requested transition not yet confirmed
     BmcAccess access = BmcAccess::Unknown;
     std::string lastError;
     std::int64_t lastErrorUnixMs = 0;
@@ -158,63 +181,91 @@ struct ChassisSnapshot {
     std::vector<FanSnapshot> fans;
 };
 
-// ---- Requests from operators (hsctl, SNMP SET): one path into the core, one place to check roles ----
+// ---- Requests from operators (hsctl, SNMP SET): one path into the core, one place to check roles
+// ----
 enum class ControlOp : std::uint8_t {
-    Switchover, ForceTakeover, PowerOn, PowerOff, PowerCycle, HardReset, SoftShutdown,
-    FanModeAuto, FanModeManual, FanDuty, SetPreemption,
+    Switchover,
+    ForceTakeover,
+    PowerOn,
+    PowerOff,
+    PowerCycle,
+    HardReset,
+    SoftShutdown,
+    FanModeAuto,
+    FanModeManual,
+    FanDuty,
+    SetPreemption,
 };
 struct ControlRequest {
     ControlOp op = ControlOp::Switchover;
     std::uint32_t zone = 0;
     std::int64_t value = 0;
-    std::string origin;  // "hsctl uid=0", "snmp" (for the log)
+    std::string origin; // "hsctl uid=0", "snmp" (for the log)
 };
-enum class ControlStatus : std::uint8_t { Ok, NotActive, InvalidArgument, Unavailable, BmcError, Busy };
+enum class ControlStatus : std::uint8_t {
+    Ok,
+    NotActive,
+    InvalidArgument,
+    Unavailable,
+    BmcError,
+    Busy
+};
 struct ControlResult {
     ControlStatus status = ControlStatus::Ok;
-    std::string message;  // human-readable; on NotActive it names the active node
+    std::string message; // human-readable; on NotActive it names the active node
 };
 
 // ---- Events: what notifications, logs and the journal are made of ----
 enum class EventType : std::uint8_t {
-    PathDown, PathUp, PeerLost, PeerRecovered, Switchover, SplitBrainResolved,
-    RedundancyDegraded, RedundancyRestored, ChassisPowerChanged, BmcUnreachable, BmcRecovered,
-    SensorThreshold, FanFailure, AuthAlarm,
+    PathDown,
+    PathUp,
+    PeerLost,
+    PeerRecovered,
+    Switchover,
+    SplitBrainResolved,
+    RedundancyDegraded,
+    RedundancyRestored,
+    ChassisPowerChanged,
+    BmcUnreachable,
+    BmcRecovered,
+    SensorThreshold,
+    FanFailure,
+    AuthAlarm,
 };
 struct Event {
     EventType type = EventType::PathDown;
     std::int64_t unixMs = 0;
-    std::uint32_t pathIndex = 0;                 // Path*
-    PathState pathState = PathState::Down;       // Path*
-    PathDiag pathDiag = PathDiag::NoDiag;        // Path*
-    Role role = Role::Init;                      // Switchover: new role
-    Role fromRole = Role::Init;                  // Switchover: old role
+    std::uint32_t pathIndex = 0;           // Path*
+    PathState pathState = PathState::Down; // Path*
+    PathDiag pathDiag = PathDiag::NoDiag;  // Path*
+    Role role = Role::Init;                // Switchover: new role
+    Role fromRole = Role::Init;            // Switchover: old role
     SwitchoverReason reason = SwitchoverReason::None;
     std::uint64_t epoch = 0;
     Redundancy redundancy = Redundancy::NotRedundant;
-    PowerState power = PowerState::Unknown;      // ChassisPowerChanged
-    std::uint32_t objectIndex = 0;               // sensor or fan index
-    double value = 0;                            // sensor reading
-    std::string text;                            // detail for logs
+    PowerState power = PowerState::Unknown; // ChassisPowerChanged
+    std::uint32_t objectIndex = 0;          // sensor or fan index
+    double value = 0;                       // sensor reading
+    std::string text;                       // detail for logs
 };
 std::string_view toString(EventType t);
 
 // Everything the outside world may see, copied once per change and never mutated after posting.
 struct Snapshot {
-    std::uint64_t generation = 0;  // increases on every published change
+    std::uint64_t generation = 0; // increases on every published change
     ModuleSnapshot local;
     ModuleSnapshot peer;
     std::uint64_t epoch = 0;
     bool peerAlive = false;
-    bool unconfirmed = false;  // active role not yet re-confirmed after a local stall
+    bool unconfirmed = false; // active role not yet re-confirmed after a local stall
     Redundancy redundancy = Redundancy::NotRedundant;
     bool preemption = false;
     std::uint64_t switchoverCount = 0;
     SwitchoverReason lastSwitchoverReason = SwitchoverReason::None;
     std::int64_t lastSwitchoverUnixMs = 0;
     std::vector<PathSnapshot> paths;
-    std::vector<SwitchoverRecord> journal;  // newest last, bounded
+    std::vector<SwitchoverRecord> journal; // newest last, bounded
     ChassisSnapshot chassis;
 };
 
-}  // namespace hs
+} // namespace hs

@@ -26,6 +26,8 @@
 // and resynchronise on the next 0xA5 0x5A after garbage.
 #pragma once
 
+#include "core/types.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -35,8 +37,6 @@
 #include <system_error>
 #include <vector>
 
-#include "core/types.hpp"
-
 namespace hs::hb {
 
 inline constexpr std::uint8_t kVersion = 1;
@@ -44,21 +44,22 @@ inline constexpr std::size_t kHeaderSize = 58;
 inline constexpr std::size_t kTagSize = 16;
 inline constexpr std::size_t kMaxPayload = 1024;
 inline constexpr std::size_t kMaxFrame = kHeaderSize + kMaxPayload + kTagSize;
-inline constexpr std::size_t kStreamOverhead = 2 + 2 + 4;  // sync, length, CRC
+inline constexpr std::size_t kStreamOverhead = 2 + 2 + 4; // sync, length, CRC
 
 enum class FrameType : std::uint8_t {
-    Heartbeat = 1,  // periodic; carries role, epoch, flags
-    Handover = 2,   // "take over now": graceful switchover or clean shutdown of the active
-    Leaving = 3,    // the sender is shutting down (a standby leaving)
+    Heartbeat = 1, // periodic; carries role, epoch, flags
+    Handover = 2,  // "take over now": graceful switchover or clean shutdown of the active
+    Leaving = 3,   // the sender is shutting down (a standby leaving)
 };
 
 namespace flag {
-inline constexpr std::uint8_t BmcOk = 0x01;        // the sender reaches its BMC
-inline constexpr std::uint8_t Unconfirmed = 0x02;  // active role unconfirmed after a stall
-inline constexpr std::uint8_t Fit = 0x04;          // the sender is fit to be active
-inline constexpr std::uint8_t Preferred = 0x08;    // the sender is in the preferred slot
-inline constexpr std::uint8_t TakingOver = 0x10;   // the sender is persisting a new epoch to take over
-}  // namespace flag
+inline constexpr std::uint8_t BmcOk = 0x01;       // the sender reaches its BMC
+inline constexpr std::uint8_t Unconfirmed = 0x02; // active role unconfirmed after a stall
+inline constexpr std::uint8_t Fit = 0x04;         // the sender is fit to be active
+inline constexpr std::uint8_t Preferred = 0x08;   // the sender is in the preferred slot
+inline constexpr std::uint8_t TakingOver =
+    0x10; // the sender is persisting a new epoch to take over
+} // namespace flag
 
 struct Frame {
     FrameType type = FrameType::Heartbeat;
@@ -81,7 +82,7 @@ struct Frame {
 
 // The pre-shared key. Loaded from a file that must not be group- or world-readable.
 class Key {
-public:
+  public:
     Key() = default;
     explicit Key(std::vector<std::uint8_t> bytes) : bytes_(std::move(bytes)) {}
     // Reads a key file: raw bytes or hex text, at least 16 bytes of key material. Fails (with a
@@ -93,7 +94,7 @@ public:
     // Short non-secret fingerprint (first 4 bytes of SHA-256 of the key, hex) for logs.
     std::string fingerprint() const;
 
-private:
+  private:
     std::vector<std::uint8_t> bytes_;
 };
 
@@ -112,7 +113,8 @@ std::string_view toString(DecodeError e);
 // Appends the encoded, authenticated frame to out.
 void encode(const Frame& f, const Key& key, std::vector<std::uint8_t>& out);
 std::vector<std::uint8_t> encode(const Frame& f, const Key& key);
-// Verifies the tag (constant time) before trusting any field. Returns Ok and fills out, or an error.
+// Verifies the tag (constant time) before trusting any field. Returns Ok and fills out, or an
+// error.
 DecodeError decode(std::span<const std::uint8_t> bytes, const Key& key, Frame& out);
 
 // CRC-32C (Castagnoli).
@@ -124,16 +126,16 @@ void wrapStream(std::span<const std::uint8_t> frame, std::vector<std::uint8_t>& 
 // Splits a byte stream back into frames. Feed it whatever arrives; it calls onFrame for every
 // well-formed wrapped frame (CRC checked, not yet authenticated) and counts what it skipped.
 class StreamDeframer {
-public:
+  public:
     using FrameHandler = std::function<void(std::span<const std::uint8_t> frame)>;
     explicit StreamDeframer(FrameHandler onFrame) : onFrame_(std::move(onFrame)) {}
     void feed(std::span<const std::uint8_t> bytes);
     void reset() { buf_.clear(); }
-    std::uint64_t garbageBytes() const { return garbageBytes_; }  // bytes skipped while resyncing
+    std::uint64_t garbageBytes() const { return garbageBytes_; } // bytes skipped while resyncing
     std::uint64_t crcErrors() const { return crcErrors_; }
     std::uint64_t badLengths() const { return badLengths_; }
 
-private:
+  private:
     FrameHandler onFrame_;
     std::vector<std::uint8_t> buf_;
     std::uint64_t garbageBytes_ = 0;
@@ -141,4 +143,4 @@ private:
     std::uint64_t badLengths_ = 0;
 };
 
-}  // namespace hs::hb
+} // namespace hs::hb

@@ -4,6 +4,9 @@
 // completeness for heartbeats); broken devices and connections are reopened in the background.
 #pragma once
 
+#include "core/asio.hpp"
+#include "core/types.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -12,21 +15,18 @@
 #include <string>
 #include <system_error>
 
-#include "core/asio.hpp"
-#include "core/types.hpp"
-
 namespace hs::hb {
 
 struct LinkConfig {
-    std::string name;            // "net0", "serial0"
+    std::string name; // "net0", "serial0"
     PathType type = PathType::Udp;
     // udp/tcp: local bind address and the peer's address
-    std::string localAddress;    // "192.0.2.1" or "127.0.0.1"
+    std::string localAddress; // "192.0.2.1" or "127.0.0.1"
     std::uint16_t localPort = 0;
     std::string peerAddress;
     std::uint16_t peerPort = 0;
     // serial
-    std::string device;          // "/dev/ttyS1" or a pty symlink
+    std::string device; // "/dev/ttyS1" or a pty symlink
     std::uint32_t baud = 115200;
     std::chrono::milliseconds reopenInterval{200};
     std::size_t maxQueuedFrames = 2;
@@ -42,7 +42,7 @@ struct LinkStats {
 };
 
 class Link {
-public:
+  public:
     // Called with one complete raw frame (stream framing already removed, CRC already checked;
     // NOT yet authenticated) and the local receive time.
     using RxHandler = std::function<void(std::span<const std::uint8_t> frame, TimePoint rxTime)>;
@@ -51,13 +51,13 @@ public:
 
     virtual ~Link() = default;
     virtual void start(RxHandler onRx, ErrorHandler onError) = 0;
-    virtual void send(std::span<const std::uint8_t> frame) = 0;  // encoded frame, unwrapped
+    virtual void send(std::span<const std::uint8_t> frame) = 0; // encoded frame, unwrapped
     virtual void stop() = 0;
-    virtual std::string endpoint() const = 0;  // for the MIB: "192.0.2.2:7400", "/dev/ttyS1@115200"
+    virtual std::string endpoint() const = 0; // for the MIB: "192.0.2.2:7400", "/dev/ttyS1@115200"
     virtual LinkStats stats() const = 0;
-    virtual bool connected() const = 0;       // device open / socket usable
+    virtual bool connected() const = 0; // device open / socket usable
 };
 
 std::unique_ptr<Link> makeLink(asio::io_context& io, const LinkConfig& cfg);
 
-}  // namespace hs::hb
+} // namespace hs::hb

@@ -13,7 +13,7 @@ std::optional<TimePoint> PathMonitor::deadline() const {
         return std::nullopt;
     }
     if (state_ != PathState::Up && good_ == 0) {
-        return std::nullopt;  // already down and not recovering: nothing to time out
+        return std::nullopt; // already down and not recovering: nothing to time out
     }
     return *lastRx_ + detectionTime();
 }
@@ -21,7 +21,7 @@ std::optional<TimePoint> PathMonitor::deadline() const {
 bool PathMonitor::onFrame(TimePoint now, Duration peerInterval) {
     peerInterval_ = peerInterval;
     if (lastRx_ && now < *lastRx_) {
-        now = *lastRx_;  // never move backwards (frames credited with their send time)
+        now = *lastRx_; // never move backwards (frames credited with their send time)
     }
     if (lastRx_) {
         // Count whole intervals that passed without a frame (for the MIB's missed counter).
@@ -31,7 +31,7 @@ bool PathMonitor::onFrame(TimePoint now, Duration peerInterval) {
             missed_ += static_cast<std::uint64_t>(gap / step) - 1;
         }
         if (state_ != PathState::Up && good_ > 0 && gap > detectionTime()) {
-            good_ = 0;  // the recovery run was broken by a silence: start counting again
+            good_ = 0; // the recovery run was broken by a silence: start counting again
         }
     }
     lastRx_ = now;
@@ -81,4 +81,4 @@ void PathMonitor::setState(TimePoint now, PathState s, PathDiag d) {
     lastChange_ = now;
 }
 
-}  // namespace hs::hb
+} // namespace hs::hb

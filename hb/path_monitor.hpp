@@ -5,21 +5,21 @@
 // It starts in Init: not yet heard, which counts as not up.
 #pragma once
 
+#include "core/types.hpp"
+
 #include <cstdint>
 #include <optional>
-
-#include "core/types.hpp"
 
 namespace hs::hb {
 
 struct PathMonitorConfig {
     Duration interval{milliseconds(10)};
-    std::uint32_t missThreshold = 3;      // N
-    std::uint32_t recoveryThreshold = 3;  // K
+    std::uint32_t missThreshold = 3;     // N
+    std::uint32_t recoveryThreshold = 3; // K
 };
 
 class PathMonitor {
-public:
+  public:
     explicit PathMonitor(PathMonitorConfig cfg) : cfg_(cfg) {}
 
     // An authenticated, fresh frame arrived. Returns true if the state changed.
@@ -48,7 +48,7 @@ public:
     bool hearing() const { return state_ == PathState::Up || good_ > 0; }
     const PathMonitorConfig& config() const { return cfg_; }
 
-private:
+  private:
     void setState(TimePoint now, PathState s, PathDiag d);
 
     PathMonitorConfig cfg_;
@@ -61,4 +61,4 @@ private:
     TimePoint lastChange_{};
 };
 
-}  // namespace hs::hb
+} // namespace hs::hb

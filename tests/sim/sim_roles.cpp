@@ -4,6 +4,9 @@
 //
 //   sim_roles [--schedules N] [--base FIRST_SEED] [--seed S] [--verbose]
 // HS_SIM_SCHEDULES overrides the default count. A failure prints the seed; `--seed S` replays it.
+#include "core/log.hpp"
+#include "core/node_core.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -17,9 +20,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "core/log.hpp"
-#include "core/node_core.hpp"
 
 namespace {
 
@@ -35,8 +35,8 @@ struct Violation {
 struct Params {
     Duration interval;
     std::uint32_t n, k;
-    Duration latency;       // max one-way latency
-    Duration persistDelay;  // fsync
+    Duration latency;      // max one-way latency
+    Duration persistDelay; // fsync
     std::size_t paths;
 };
 
@@ -52,9 +52,9 @@ struct InFlight {
 // One direction of one path.
 struct Wire {
     bool up = true;
-    bool stalled = false;       // bytes held (socat SIGSTOP) and released in a burst
+    bool stalled = false; // bytes held (socat SIGSTOP) and released in a burst
     Duration extraDelay{0};
-    TimePoint changedAt{};      // last time it was not fully working
+    TimePoint changedAt{}; // last time it was not fully working
     std::vector<hb::Frame> held;
 };
 
@@ -62,18 +62,18 @@ struct SimNode {
     std::unique_ptr<NodeCore> core;
     bool alive = false;
     bool hung = false;
-    TimePoint notOkSince{};  // last time it was dead or hung (for "continuously alive")
+    TimePoint notOkSince{}; // last time it was dead or hung (for "continuously alive")
     std::uint64_t persisted = 0;
     std::uint32_t incarnation = 0;
     std::vector<std::pair<TimePoint, std::uint64_t>> persisting;
-    std::vector<std::pair<std::size_t, hb::Frame>> inbox;  // delivered while hung
+    std::vector<std::pair<std::size_t, hb::Frame>> inbox; // delivered while hung
     std::uint64_t lastEpoch = 0;
     bool acting = false;
     TimePoint actingSince{};
 };
 
 class World {
-public:
+  public:
     World(std::uint64_t seed, bool verbose) : rng_(seed), verbose_(verbose) {
         std::uniform_int_distribution<int> pick(0, 3);
         const Duration intervals[] = {5ms, 10ms, 20ms, 50ms};
@@ -114,7 +114,7 @@ public:
         expectOneActive("after heal");
     }
 
-private:
+  private:
     void log(const std::string& s) {
         if (verbose_) {
             std::printf("%9.3f ms  %s\n",
@@ -244,7 +244,7 @@ private:
             return;
         }
         if (nodes_[i].notOkSince > since) {
-            return;  // this node itself restarted/hung within the window
+            return; // this node itself restarted/hung within the window
         }
         for (std::size_t pi = 0; pi < p_.paths; ++pi) {
             if (working(pi, since)) {
@@ -295,7 +295,8 @@ private:
                 Duration bound = p_.interval + 2 * p_.latency + 1ms;
                 if (now_ - ref > bound) {
                     fail("two actives " +
-                         std::to_string(std::chrono::duration<double, std::milli>(now_ - ref).count()) +
+                         std::to_string(
+                             std::chrono::duration<double, std::milli>(now_ - ref).count()) +
                          " ms after a path worked again");
                 }
             }
@@ -326,35 +327,35 @@ private:
         std::size_t pi = pathPick(rng_);
         int node = nodePick(rng_);
         switch (k) {
-        case 0:  // cut a path both ways
+        case 0: // cut a path both ways
             log("cut path " + std::to_string(pi));
             setWire(pi, 0, false);
             setWire(pi, 1, false);
             break;
-        case 1:  // cut one direction
+        case 1: // cut one direction
             log("cut path " + std::to_string(pi) + " from node " + std::to_string(node));
             setWire(pi, node, false);
             break;
-        case 2:  // restore a path
+        case 2: // restore a path
             log("restore path " + std::to_string(pi));
             setWire(pi, 0, true);
             setWire(pi, 1, true);
             break;
-        case 3:  // cut every path
+        case 3: // cut every path
             log("cut all paths");
             for (std::size_t i = 0; i < p_.paths; ++i) {
                 setWire(i, 0, false);
                 setWire(i, 1, false);
             }
             break;
-        case 4:  // stall a line (bytes held, then a burst)
+        case 4: // stall a line (bytes held, then a burst)
             log("stall path " + std::to_string(pi));
             for (int d = 0; d < kNodes; ++d) {
                 wires_[pi][d].stalled = true;
                 wires_[pi][d].changedAt = now_;
             }
             break;
-        case 5: {  // delay on a path
+        case 5: { // delay on a path
             Duration extra = randDur(0.1, 1.5);
             log("delay path " + std::to_string(pi));
             for (int d = 0; d < kNodes; ++d) {
@@ -363,40 +364,41 @@ private:
             }
             break;
         }
-        case 6:  // kill -9
+        case 6: // kill -9
             kill(node);
             break;
-        case 7:  // restart a dead (or live) node
+        case 7: // restart a dead (or live) node
             kill(node);
             start(node, now_ + randDur(0.0, 3.0));
             break;
-        case 8: {  // hang (SIGSTOP) then resume (SIGCONT)
+        case 8: { // hang (SIGSTOP) then resume (SIGCONT)
             SimNode& n = nodes_[node];
             if (n.alive && !n.hung) {
                 log("hang node " + std::to_string(node));
                 n.hung = true;
                 n.notOkSince = now_;
                 if (obligation_ && obligation_->second == node) {
-                    obligation_.reset();  // a hung standby owes nothing until it runs again
+                    obligation_.reset(); // a hung standby owes nothing until it runs again
                 }
                 updateActing();
                 pendingResume_.push_back({now_ + randDur(0.2, 5.0), node});
             }
             break;
         }
-        case 9: {  // garbage and frames with a wrong key thrown at a path
+        case 9: { // garbage and frames with a wrong key thrown at a path
             SimNode& n = nodes_[node];
             if (n.alive && !n.hung) {
                 int count = std::uniform_int_distribution<int>(1, 40)(rng_);
                 for (int c = 0; c < count; ++c) {
                     n.core->onRejected(now_, pi,
-                                       c % 3 ? hb::DecodeError::BadLength : hb::DecodeError::AuthFailure);
+                                       c % 3 ? hb::DecodeError::BadLength
+                                             : hb::DecodeError::AuthFailure);
                 }
                 collect(node);
             }
             break;
         }
-        case 10: {  // manual switchover on whichever node is active
+        case 10: { // manual switchover on whichever node is active
             for (int i = 0; i < kNodes; ++i) {
                 if (nodes_[i].alive && !nodes_[i].hung && nodes_[i].core->drivesChassis()) {
                     log("manual switchover on node " + std::to_string(i));
@@ -407,7 +409,7 @@ private:
             }
             break;
         }
-        case 11: {  // clean shutdown, then restart
+        case 11: { // clean shutdown, then restart
             SimNode& n = nodes_[node];
             if (n.alive && !n.hung) {
                 log("shutdown node " + std::to_string(node));
@@ -422,7 +424,7 @@ private:
             }
             break;
         }
-        default:  // heal everything
+        default: // heal everything
             healAll();
             break;
         }
@@ -450,7 +452,7 @@ private:
                     auto held = std::move(w.held);
                     w.held.clear();
                     for (auto& f : held) {
-                        send(d, pi, std::move(f));  // the burst of stale bytes
+                        send(d, pi, std::move(f)); // the burst of stale bytes
                     }
                 }
                 if (wasBroken) {
@@ -642,16 +644,17 @@ private:
 
     void fail(const std::string& what) {
         if (!failed_) {
-            failed_ = Violation{what + " at " +
-                                std::to_string(std::chrono::duration<double, std::milli>(now_ - t0_).count()) +
-                                " ms"};
+            failed_ = Violation{
+                what + " at " +
+                std::to_string(std::chrono::duration<double, std::milli>(now_ - t0_).count()) +
+                " ms"};
         }
     }
 
-public:
+  public:
     const std::optional<Violation>& failure() const { return failed_; }
 
-private:
+  private:
     std::mt19937_64 rng_;
     bool verbose_;
     Params p_{};
@@ -674,7 +677,7 @@ std::uint64_t parseU64(std::string_view s) {
     return v;
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv) {
     std::uint64_t schedules = 10000;

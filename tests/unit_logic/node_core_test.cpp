@@ -1,8 +1,7 @@
-#include <gtest/gtest.h>
+#include "core/node_core.hpp"
 
 #include <algorithm>
-
-#include "core/node_core.hpp"
+#include <gtest/gtest.h>
 
 using namespace hs;
 using namespace std::chrono_literals;
@@ -89,7 +88,7 @@ struct Pair {
         run(500ms);
     }
 };
-}  // namespace
+} // namespace
 
 TEST(NodeCore, PairAgreesOnRoles) {
     Pair p;
@@ -145,13 +144,13 @@ TEST(NodeCore, ReplayedAndStaleFramesAreCountedAndIgnored) {
     f.intervalUs = 10000;
     f.flags = hb::flag::Fit;
     n.onFrame(t0, 0, f);
-    n.onFrame(t0 + 1ms, 0, f);  // same sequence: replay
+    n.onFrame(t0 + 1ms, 0, f); // same sequence: replay
     f.incarnation = 4;
     f.seq = 11;
-    n.onFrame(t0 + 2ms, 0, f);  // older incarnation: replay
+    n.onFrame(t0 + 2ms, 0, f); // older incarnation: replay
     f.incarnation = 5;
     f.seq = 12;
-    f.sendTimeNs = 1'000'000;  // sent at the same time as the first, read 500 ms later
+    f.sendTimeNs = 1'000'000; // sent at the same time as the first, read 500 ms later
     n.onFrame(t0 + 500ms, 0, f);
     auto s = n.snapshot(t0 + 500ms, 0);
     EXPECT_EQ(s.paths[0].counters.replayed, 2u);
@@ -188,7 +187,7 @@ TEST(NodeCore, RttIsMeasuredFromTheEcho) {
     Pair p;
     p.start();
     auto s = p.a.snapshot(p.now, 0);
-    EXPECT_EQ(s.paths[0].rttUs, 0u);  // instant paths in this rig
+    EXPECT_EQ(s.paths[0].rttUs, 0u); // instant paths in this rig
     EXPECT_GT(s.paths[0].counters.framesReceived, 10u);
     EXPECT_GT(s.paths[0].counters.framesSent, 10u);
 }
@@ -210,7 +209,7 @@ TEST(NodeCore, StalledStandbyDoesNotTakeOver) {
     while (p.now < resume) {
         p.now = std::min(p.a.nextWakeup(), resume);
         p.a.onTimer(p.now);
-        p.a.takeOutgoing();  // lost in b's socket buffer; stale by the time b reads them
+        p.a.takeOutgoing(); // lost in b's socket buffer; stale by the time b reads them
     }
     p.b.onTimer(resume);
     p.flush();
@@ -227,7 +226,7 @@ TEST(NodeCore, KeepsTheNextEpochReservedOnDisk) {
     ASSERT_EQ(req.size(), 1u);
     EXPECT_EQ(req[0], 5u) << "the next takeover's epoch is written ahead of time";
     n.onEpochPersisted(t0, 5);
-    n.onTimer(t0 + 200ms);  // init_dead: alone, takes over with epoch 5 at once
+    n.onTimer(t0 + 200ms); // init_dead: alone, takes over with epoch 5 at once
     EXPECT_EQ(n.role(), Role::Active);
     EXPECT_EQ(n.epoch(), 5u);
     EXPECT_TRUE(n.drivesChassis()) << "no fsync on the takeover's critical path";

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "hb/path_monitor.hpp"
+
+#include <gtest/gtest.h>
 
 using namespace hs;
 using namespace std::chrono_literals;
@@ -10,7 +10,7 @@ hb::PathMonitor makeMonitor(std::uint32_t n = 3, std::uint32_t k = 3) {
     return hb::PathMonitor({10ms, n, k});
 }
 const TimePoint t0 = TimePoint{} + 1h;
-}  // namespace
+} // namespace
 
 TEST(PathMonitor, StartsInInitAndComesUpAfterKFrames) {
     auto m = makeMonitor(3, 3);
@@ -60,7 +60,7 @@ TEST(PathMonitor, RecoveryRunBrokenBySilenceStartsAgain) {
 TEST(PathMonitor, CountsMissedIntervals) {
     auto m = makeMonitor(10, 1);
     m.onFrame(t0, 10ms);
-    m.onFrame(t0 + 50ms, 10ms);  // 4 intervals without a frame
+    m.onFrame(t0 + 50ms, 10ms); // 4 intervals without a frame
     EXPECT_EQ(m.missed(), 4u);
 }
 

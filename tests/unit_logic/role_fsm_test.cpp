@@ -1,8 +1,7 @@
-#include <gtest/gtest.h>
+#include "core/role_fsm.hpp"
 
 #include <algorithm>
-
-#include "core/role_fsm.hpp"
+#include <gtest/gtest.h>
 
 using namespace hs;
 using namespace std::chrono_literals;
@@ -44,7 +43,7 @@ void persist(RoleFsm& f, TimePoint now) {
         }
     }
 }
-}  // namespace
+} // namespace
 
 TEST(RoleFsm, AloneBecomesActiveAfterInitDeadWithRaisedEpoch) {
     auto f = makeFsm(1);
@@ -106,7 +105,7 @@ TEST(RoleFsm, EqualEpochsTieBrokenBySlot) {
     auto a = makeFsm(0);
     a.start(t0, 4);
     a.onTimer(t0 + 1s);
-    persist(a, t0 + 1s);  // epoch 5
+    persist(a, t0 + 1s); // epoch 5
     a.onPeerFrame(t0 + 2s, peer(Role::Active, 5, 1));
     EXPECT_EQ(a.role(), Role::Active) << "slot 0 wins a tie";
     auto b = makeFsm(1);
