@@ -61,24 +61,6 @@ NodeCoreConfig nodeCoreConfig(const Config& cfg, std::uint32_t slot) {
     return c;
 }
 
-std::string_view controlCode(ControlStatus s) {
-    switch (s) {
-    case ControlStatus::Ok:
-        return "ok";
-    case ControlStatus::NotActive:
-        return "not_active";
-    case ControlStatus::InvalidArgument:
-        return "invalid";
-    case ControlStatus::Unavailable:
-        return "unavailable";
-    case ControlStatus::BmcError:
-        return "bmc_error";
-    case ControlStatus::Busy:
-        return "busy";
-    }
-    return "unavailable";
-}
-
 } // namespace
 
 std::string enterRealtime(int priority) {
@@ -402,13 +384,7 @@ void Daemon::Impl::registerHandlers() {
         rep(controlOk(std::move(result)));
     };
     auto controlReply = [](ControlServer::Reply rep) {
-        return [rep](ControlResult r) {
-            if (r.status == ControlStatus::Ok) {
-                rep(controlOk(json{{"message", r.message}}));
-            } else {
-                rep(controlError(controlCode(r.status), r.message));
-            }
-        };
+        return [rep](const ControlResult& r) { rep(toResponse(r)); };
     };
     cs.addHandler("status", [this, reply](const json&, ControlServer::Reply rep) {
         reply(rep, toJson(snapshot()));
