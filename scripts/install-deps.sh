@@ -32,6 +32,6 @@ if [ ! -e "$policy" ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+apt-get install -y -q "${missing[@]}"
 [ "$created_policy" -eq 1 ] && rm -f "$policy"
 exit 0
