@@ -118,6 +118,7 @@ struct Daemon::Impl {
     std::vector<std::uint8_t> txBuf;
     bool drives = false;
     bool dirty = true;
+    int publishTicks = 0; // counters are republished every kPublishEvery even when nothing changed
     bool stopping = false;
     std::optional<TimePoint> bmcDownSince;
     TimePoint startedAt = Clock::now();
@@ -298,9 +299,8 @@ void Daemon::Impl::afterPublishTimer(const boost::system::error_code& ec) {
     // The watchdog is fed from the core thread itself: a stalled core is restarted by systemd.
     sd_notify(0, "WATCHDOG=1");
     checkFit();
-    static thread_local int ticks = 0;
-    ticks = (ticks + 1) % static_cast<int>(kPublishEvery / kFitCheckEvery);
-    if (dirty || ticks == 0) {
+    publishTicks = (publishTicks + 1) % static_cast<int>(kPublishEvery / kFitCheckEvery);
+    if (dirty || publishTicks == 0) {
         publish();
     }
     publishTimer.expires_after(kFitCheckEvery);

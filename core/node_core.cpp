@@ -343,7 +343,6 @@ void NodeCore::onTimer(TimePoint now) {
     for (std::size_t i = 0; i < paths_.size(); ++i) {
         PathRuntime& p = paths_[i];
         if (p.mon.onTimer(now)) {
-            ++p.counters.missed;
             HS_WARN("event=path_down path={} diag={}", p.cfg.name, toString(p.mon.diag()));
             emit({.type = EventType::PathDown,
                   .pathIndex = static_cast<std::uint32_t>(i + 1),
@@ -655,7 +654,7 @@ Snapshot NodeCore::snapshot(TimePoint steadyNow, std::int64_t unixNowMs) const {
         ps.recoveryThreshold = cfg_.recoveryThreshold;
         ps.rttUs = p.rttUs;
         ps.counters = p.counters;
-        ps.counters.missed = std::max(p.counters.missed, p.mon.missed());
+        ps.counters.missed = p.mon.missedAt(steadyNow); // the monitor keeps the one count
         ps.lastChangeUnixMs = wall(p.mon.lastChange());
         s.paths.push_back(std::move(ps));
     }

@@ -59,6 +59,14 @@ bool PathMonitor::onTimer(TimePoint now) {
     return false;
 }
 
+std::uint64_t PathMonitor::missedAt(TimePoint now) const {
+    Duration step = std::max(cfg_.interval, peerInterval_);
+    if (!lastRx_ || step.count() <= 0 || now <= *lastRx_ + step + step / 2) {
+        return missed_;
+    }
+    return missed_ + static_cast<std::uint64_t>((now - *lastRx_) / step) - 1;
+}
+
 bool PathMonitor::forceDown(TimePoint now, PathDiag d) {
     good_ = 0;
     if (state_ == PathState::Up) {

@@ -42,6 +42,9 @@ class PathMonitor {
     PathDiag diag() const { return diag_; }
     TimePoint lastChange() const { return lastChange_; }
     std::uint64_t missed() const { return missed_; }
+    // missed() plus the intervals of a silence still going on at `now` (counted for good once
+    // the next frame arrives).
+    std::uint64_t missedAt(TimePoint now) const;
     bool up() const { return state_ == PathState::Up; }
     // The peer was heard within the detection time (Up, or recovering towards Up). A peer is
     // lost only when no path is hearing it.

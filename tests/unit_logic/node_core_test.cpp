@@ -184,12 +184,31 @@ TEST(NodeCore, RepeatedAuthFailuresRaiseAnAlarm) {
 }
 
 TEST(NodeCore, RttIsMeasuredFromTheEcho) {
-    Pair p;
-    p.start();
-    auto s = p.a.snapshot(p.now, 0);
-    EXPECT_EQ(s.paths[0].rttUs, 0u); // instant paths in this rig
-    EXPECT_GT(s.paths[0].counters.framesReceived, 10u);
-    EXPECT_GT(s.paths[0].counters.framesSent, 10u);
+    NodeCore n(cfg(1, 0, 1), 0, 1);
+    n.start(t0);
+    auto out = n.takeOutgoing();
+    ASSERT_FALSE(out.empty());
+    std::uint64_t ourSend = out.back().frame.sendTimeNs;
+    // The peer holds our frame 1 ms and echoes it; its reply reaches us 5 ms after we sent ours.
+    hb::Frame f;
+    f.nodeId = 2;
+    f.slot = 1;
+    f.role = Role::Standby;
+    f.incarnation = 1;
+    f.seq = 1;
+    f.sendTimeNs = 77'000'000;
+    f.echoTimeNs = ourSend;
+    f.echoHoldUs = 1000;
+    f.intervalUs = 10000;
+    f.flags = hb::flag::Fit;
+    n.onFrame(t0 + 5ms, 0, f);
+    EXPECT_EQ(n.snapshot(t0 + 5ms, 0).paths[0].rttUs, 4000u) << "5 ms minus the 1 ms hold";
+    // Our next frame echoes the peer's send time and how long we held it.
+    n.onTimer(t0 + 10ms);
+    auto next = n.takeOutgoing();
+    ASSERT_FALSE(next.empty());
+    EXPECT_EQ(next.back().frame.echoTimeNs, 77'000'000u);
+    EXPECT_EQ(next.back().frame.echoHoldUs, 5000u);
 }
 
 TEST(NodeCore, CleanShutdownOfActiveHandsOverAtOnce) {

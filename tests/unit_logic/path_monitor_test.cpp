@@ -60,8 +60,10 @@ TEST(PathMonitor, RecoveryRunBrokenBySilenceStartsAgain) {
 TEST(PathMonitor, CountsMissedIntervals) {
     auto m = makeMonitor(10, 1);
     m.onFrame(t0, 10ms);
+    EXPECT_EQ(m.missedAt(t0 + 35ms), 2u) << "a silence still going on counts too";
     m.onFrame(t0 + 50ms, 10ms); // 4 intervals without a frame
     EXPECT_EQ(m.missed(), 4u);
+    EXPECT_EQ(m.missedAt(t0 + 55ms), 4u);
 }
 
 TEST(PathMonitor, GraceRestartsTheWindowAfterALocalStall) {
