@@ -61,6 +61,11 @@ NodeCoreConfig nodeCoreConfig(const Config& cfg, std::uint32_t slot) {
     return c;
 }
 
+NodeCoreConfig withFencing(NodeCoreConfig c, bool fencing) {
+    c.fencing = fencing;
+    return c;
+}
+
 } // namespace
 
 std::string enterRealtime(int priority) {
@@ -99,9 +104,13 @@ struct Daemon::Impl {
 
     Config cfg;
     asio::io_context io;
-    StateFiles state;
+    // Everything that can be wrong in the configuration is checked before the state files are
+    // touched (loading them raises the incarnation).
     hb::Key key;
     std::uint32_t slot = 0;
+    chassis::ChassisConfig chassisCfg;
+    subagent::SnmpConfig snmpCfg;
+    StateFiles state;
     NodeCore core;
     std::unique_ptr<EpochPersister> persister;
     std::vector<std::unique_ptr<hb::Link>> links;
@@ -111,9 +120,7 @@ struct Daemon::Impl {
     asio::steady_timer publishTimer{io};
     asio::signal_set signals{io, SIGTERM, SIGINT, SIGHUP};
     std::unique_ptr<ControlServer> controlServer;
-    chassis::ChassisConfig chassisCfg;
     std::unique_ptr<chassis::ChassisManager> chassisMgr;
-    subagent::SnmpConfig snmpCfg;
     std::unique_ptr<subagent::Subagent> snmp;
     std::vector<std::uint8_t> txBuf;
     bool drives = false;
@@ -125,30 +132,48 @@ struct Daemon::Impl {
     std::uint64_t generation = 0;
 };
 
-Daemon::Impl::Impl(Config c)
-    : cfg(std::move(c)), state(cfg.node.stateDir), slot(resolveSlot(cfg.node)),
-      core(nodeCoreConfig(cfg, slot), 0, 0) {
+namespace {
+
+StateFiles loadState(const std::filesystem::path& dir) {
+    StateFiles s(dir);
+    s.load();
+    return s;
+}
+
+std::uint32_t checkedSlot(const Config& cfg) {
+    std::uint32_t slot = resolveSlot(cfg.node);
     if (slot > 255) {
         throw ConfigError(cfg.file + ": node.slot: slot " + std::to_string(slot) +
                           " is out of range (0..255)");
     }
-    state.load();
-    std::string keyError;
-    key = hb::Key::fromFile(cfg.node.keyFile.string(), keyError);
-    if (!keyError.empty()) {
-        throw ConfigError(cfg.file + ": node.key_file: " + keyError);
+    return slot;
+}
+
+hb::Key loadKey(const Config& cfg) {
+    std::string error;
+    hb::Key key = hb::Key::fromFile(cfg.node.keyFile.string(), error);
+    if (!error.empty()) {
+        throw ConfigError(cfg.file + ": node.key_file: " + error);
     }
-    chassisCfg = chassis::parseChassisConfig(cfg.chassis, cfg.file);
-    snmpCfg = subagent::parseSnmpConfig(cfg.snmp, cfg.file);
-    if (chassisCfg.fencing.enabled && !chassisCfg.enabled()) {
+    return key;
+}
+
+chassis::ChassisConfig chassisConfig(const Config& cfg) {
+    chassis::ChassisConfig c = chassis::parseChassisConfig(cfg.chassis, cfg.file);
+    if (c.fencing.enabled && !c.enabled()) {
         throw ConfigError(cfg.file + ": chassis.fencing: fencing needs a BMC configured for this "
                                      "node ([chassis] interface)");
     }
-    // The node logic is rebuilt now that the durable state is known.
-    NodeCoreConfig ncc = nodeCoreConfig(cfg, slot);
-    ncc.fencing = chassisCfg.fencing.enabled;
-    core = NodeCore(ncc, state.epoch(), state.incarnation());
+    return c;
 }
+
+} // namespace
+
+Daemon::Impl::Impl(Config c)
+    : cfg(std::move(c)), key(loadKey(cfg)), slot(checkedSlot(cfg)), chassisCfg(chassisConfig(cfg)),
+      snmpCfg(subagent::parseSnmpConfig(cfg.snmp, cfg.file)), state(loadState(cfg.node.stateDir)),
+      core(withFencing(nodeCoreConfig(cfg, slot), chassisCfg.fencing.enabled), state.epoch(),
+           state.incarnation()) {}
 
 void Daemon::Impl::startLinks() {
     for (std::size_t i = 0; i < cfg.paths.size(); ++i) {
