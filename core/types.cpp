@@ -132,6 +132,10 @@ std::string_view toString(EventType t) {
         return "fanFailure";
     case EventType::AuthAlarm:
         return "authAlarm";
+    case EventType::StateDirUnwritable:
+        return "stateDirUnwritable";
+    case EventType::StateDirRecovered:
+        return "stateDirRecovered";
     }
     return "unknown";
 }

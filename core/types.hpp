@@ -77,6 +77,7 @@ struct PathCounters {
     std::uint64_t sendErrors = 0;
     std::uint64_t ioErrors = 0;
     std::uint64_t garbageBytes = 0; // bytes skipped while resynchronising a stream path
+    std::uint64_t foreign = 0;      // datagrams/connections from a source that is not the peer
 };
 
 struct PathSnapshot {
@@ -231,6 +232,8 @@ enum class EventType : std::uint8_t {
     SensorThreshold,
     FanFailure,
     AuthAlarm,
+    StateDirUnwritable, // the next epoch cannot be made durable: this node is unfit
+    StateDirRecovered,  // the state directory takes writes again
 };
 struct Event {
     EventType type = EventType::PathDown;
@@ -265,6 +268,8 @@ struct Snapshot {
     std::int64_t lastSwitchoverUnixMs = 0;
     std::vector<PathSnapshot> paths;
     std::vector<SwitchoverRecord> journal; // newest last, bounded
+    bool stateDirWritable = true;          // the next epoch is durable in state_dir
+    std::string stateDirError;             // why not, when !stateDirWritable
     ChassisSnapshot chassis;
 };
 

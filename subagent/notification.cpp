@@ -168,6 +168,9 @@ Notification buildNotification(const Event& ev, std::uint32_t seq, const Snapsho
     case EventType::SensorThreshold:
     case EventType::FanFailure:
         return chassisEvent(seq, ev, snap);
+    case EventType::StateDirUnwritable:
+    case EventType::StateDirRecovered:
+        break; // HOTSTANDBY-MIB objects for these come with the state-directory notification
     }
     return buildResync(seq, snap);
 }
