@@ -61,6 +61,16 @@ NodeCoreConfig nodeCoreConfig(const Config& cfg, std::uint32_t slot) {
     return c;
 }
 
+// What the link needs beyond the path's own keys: an inbound TCP connection that delivers no
+// authentic frame for four detection times (at least one second, so a short stall of either node
+// does not cost the connection) is closed.
+hb::LinkConfig linkConfig(const Config& cfg, const PathConfig& p) {
+    hb::LinkConfig l = p.link;
+    const auto detection = p.interval * cfg.heartbeat.missThreshold;
+    l.idleTimeout = std::max<std::chrono::milliseconds>(4 * detection, seconds(1));
+    return l;
+}
+
 NodeCoreConfig withFencing(NodeCoreConfig c, bool fencing) {
     c.fencing = fencing;
     return c;
@@ -85,7 +95,7 @@ struct Daemon::Impl {
 
     int run();
     void startLinks();
-    void onRx(std::size_t path, std::span<const std::uint8_t> bytes, TimePoint rxTime);
+    bool onRx(std::size_t path, std::span<const std::uint8_t> bytes, TimePoint rxTime);
     void pump();
     void armTimer();
     void afterTimer(const boost::system::error_code& ec);
@@ -177,9 +187,9 @@ Daemon::Impl::Impl(Config c)
 
 void Daemon::Impl::startLinks() {
     for (std::size_t i = 0; i < cfg.paths.size(); ++i) {
-        links.push_back(hb::makeLink(io, cfg.paths[i].link));
+        links.push_back(hb::makeLink(io, linkConfig(cfg, cfg.paths[i])));
         links.back()->start([this, i](std::span<const std::uint8_t> bytes,
-                                      TimePoint rxTime) { onRx(i, bytes, rxTime); },
+                                      TimePoint rxTime) { return onRx(i, bytes, rxTime); },
                             [this, i](const std::error_code& ec, const std::string& what) {
                                 HS_WARN("event=path_io_error path={} error=\"{}\" detail=\"{}\"",
                                         cfg.paths[i].link.name, ec.message(), what);
@@ -189,9 +199,10 @@ void Daemon::Impl::startLinks() {
     }
 }
 
-void Daemon::Impl::onRx(std::size_t path, std::span<const std::uint8_t> bytes, TimePoint rxTime) {
+// Returns whether the frame was authentic (the link keeps a new TCP connection only then).
+bool Daemon::Impl::onRx(std::size_t path, std::span<const std::uint8_t> bytes, TimePoint rxTime) {
     if (stopping) {
-        return;
+        return false;
     }
     hb::Frame f;
     hb::DecodeError err = hb::decode(bytes, key, f);
@@ -203,6 +214,7 @@ void Daemon::Impl::onRx(std::size_t path, std::span<const std::uint8_t> bytes, T
         core.onRejected(rxTime, path, err);
     }
     pump();
+    return err == hb::DecodeError::Ok;
 }
 
 // Moves everything the node logic produced to where it goes, then re-arms the timer.
@@ -302,6 +314,7 @@ Snapshot Daemon::Impl::snapshot() {
         c.garbageBytes = ls.streamGarbage;
         c.sendErrors += ls.sendErrors + ls.dropped;
         c.ioErrors = std::max(c.ioErrors, ls.ioErrors);
+        c.foreign = ls.foreign;
         s.paths[i].endpoint = links[i]->endpoint();
     }
     if (chassisMgr) {

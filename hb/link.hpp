@@ -30,6 +30,12 @@ struct LinkConfig {
     std::uint32_t baud = 115200;
     std::chrono::milliseconds reopenInterval{200};
     std::size_t maxQueuedFrames = 2;
+    // tcp: an inbound connection that delivers no authenticated frame for this long is closed
+    // (the daemon passes a few detection times of the path).
+    std::chrono::milliseconds idleTimeout{3000};
+    // tcp: inbound connections from the peer's address that have not delivered an authenticated
+    // frame yet; beyond this the oldest of them is closed.
+    std::size_t maxPendingInbound = 4;
 };
 
 struct LinkStats {
@@ -39,13 +45,16 @@ struct LinkStats {
     std::uint64_t streamGarbage = 0; // bytes skipped while resynchronising (stream paths)
     std::uint64_t streamCrcErrors = 0;
     std::uint64_t reopens = 0;
+    std::uint64_t foreign = 0; // datagrams and connections refused: not from the configured peer
 };
 
 class Link {
   public:
     // Called with one complete raw frame (stream framing already removed, CRC already checked;
-    // NOT yet authenticated) and the local receive time.
-    using RxHandler = std::function<void(std::span<const std::uint8_t> frame, TimePoint rxTime)>;
+    // NOT yet authenticated) and the local receive time. Returns whether the frame proved to be
+    // authentic: the link holds no key, and a stream link keeps a new connection only once it
+    // delivered an authentic frame (see link_tcp.cpp). Datagram and serial links ignore it.
+    using RxHandler = std::function<bool(std::span<const std::uint8_t> frame, TimePoint rxTime)>;
     // Called on I/O trouble (device gone, connection refused); the link keeps retrying by itself.
     using ErrorHandler = std::function<void(const std::error_code& ec, const std::string& what)>;
 

@@ -75,10 +75,12 @@ class LinkCore {
     }
     void dropCallbacks() { cb_.reset(); }
 
-    void deliver(std::span<const std::uint8_t> frame, TimePoint rxTime) {
+    // Hands a frame up; returns the handler's verdict (true: authentic).
+    bool deliver(std::span<const std::uint8_t> frame, TimePoint rxTime) {
         const auto cb = cb_; // keeps the handler alive even if it stops this link
         if (!stopped_ && cb && cb->rx)
-            cb->rx(frame, rxTime);
+            return cb->rx(frame, rxTime);
+        return false;
     }
     void reportError(const std::string& op, const std::error_code& ec, const std::string& what) {
         const std::string key = op + '/' + ec.category().name() + '/' + std::to_string(ec.value());
@@ -134,6 +136,14 @@ inline std::string formatEndpoint(const std::string& address, std::uint16_t port
     if (address.find(':') != std::string::npos)
         return "[" + address + "]:" + std::to_string(port);
     return address + ":" + std::to_string(port);
+}
+
+// The address a packet came from, with an IPv4-mapped IPv6 address turned back into IPv4, so a
+// dual-stack socket still recognises the configured peer.
+inline asio::ip::address plainAddress(const asio::ip::address& a) {
+    if (a.is_v6() && a.to_v6().is_v4_mapped())
+        return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a;
 }
 
 std::unique_ptr<Link> makeUdpLink(asio::io_context& io, const LinkConfig& cfg);

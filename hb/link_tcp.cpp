@@ -1,7 +1,15 @@
 // TCP path, symmetric: each node listens on its local address and connects to the peer's. Frames go
-// out on the outbound connection and come in on the newest accepted inbound connection, wrapped
-// with wrapStream() and split again by a StreamDeframer. The outbound connection is re-established
-// every reopenInterval after any failure; connected() means "outbound connected".
+// out on the outbound connection and come in on an accepted inbound connection, wrapped with
+// wrapStream() and split again by a StreamDeframer (one per connection). The outbound connection is
+// re-established every reopenInterval after any failure; connected() means "outbound connected".
+//
+// Who may hold the inbound side: only connections from the configured peer address are accepted
+// (the others are closed at once and counted as `foreign`). The connection in use ("current") is
+// the one that last proved itself by delivering an authentic frame (the RxHandler says so: the
+// link holds no key); a newer connection stays "pending" until it does the same, and only then
+// replaces the current one. A connection is closed on its first framing error (bytes that are not
+// a well-formed frame, bad length, CRC) and when it delivered no authentic frame for idleTimeout;
+// at most maxPendingInbound connections may be pending, the oldest is closed beyond that.
 #include "hb/link_common.hpp"
 
 #include <algorithm>
@@ -17,16 +25,26 @@ using tcp = asio::ip::tcp;
 
 // One accepted connection; handlers hold it so its buffer outlives a pending read.
 struct Inbound {
-    explicit Inbound(asio::io_context& io) : socket(io) {}
+    Inbound(asio::io_context& io, StreamDeframer::FrameHandler onFrame)
+        : socket(io), idleTimer(io), deframer(std::move(onFrame)) {}
     tcp::socket socket;
+    asio::steady_timer idleTimer;
+    StreamDeframer deframer;
     std::array<std::uint8_t, 4096> buf{};
+    TimePoint idleDeadline{};   // closed when no authentic frame arrived by then
+    bool idleGraceUsed = false; // one extension when data is waiting (we were stalled)
+    bool closed = false;
+    std::uint64_t garbageSeen = 0; // deframer counters already added to the link's totals
+    std::uint64_t crcSeen = 0;
+
+    bool framingError() const { return deframer.garbageBytes() != 0; }
 };
 
 class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLink> {
   public:
     TcpLink(asio::io_context& io, LinkConfig cfg)
         : LinkCore(io, std::move(cfg)), acceptor_(io), out_(io), listenTimer_(io),
-          connectTimer_(io), deframer_(std::bind_front(&TcpLink::onFrame, this)) {}
+          connectTimer_(io) {}
 
     void start(Link::RxHandler onRx, Link::ErrorHandler onError) {
         if (started_ || stopped_)
@@ -70,21 +88,17 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
         connectTimer_.cancel();
         acceptor_.close(ignored);
         out_.close(ignored);
-        if (inbound_)
-            inbound_->socket.close(ignored);
-        inbound_.reset();
+        if (current_)
+            closeInbound(current_);
+        while (!pending_.empty())
+            closeInbound(pending_.front());
         connected_ = false;
         queue_.clear();
         dropCallbacks();
     }
 
     std::string endpoint() const { return formatEndpoint(cfg_.peerAddress, cfg_.peerPort); }
-    LinkStats stats() const {
-        LinkStats s = stats_;
-        s.streamGarbage = deframer_.garbageBytes();
-        s.streamCrcErrors = deframer_.crcErrors();
-        return s;
-    }
+    LinkStats stats() const { return stats_; }
     bool connected() const { return connected_; }
 
   private:
@@ -124,7 +138,11 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
     }
 
     void startAccept() {
-        auto conn = std::make_shared<Inbound>(io_);
+        // The deframer calls back with a raw pointer: the connection owns the deframer and every
+        // feed() runs inside a read handler that holds the connection.
+        auto conn = std::make_shared<Inbound>(io_, nullptr);
+        conn->deframer = StreamDeframer(
+            [this, c = conn.get()](std::span<const std::uint8_t> f) { onInboundFrame(*c, f); });
         acceptor_.async_accept(conn->socket,
                                std::bind_front(&TcpLink::onAccept, shared_from_this(), conn));
     }
@@ -142,12 +160,26 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
             listenTimer_.async_wait(std::bind_front(&TcpLink::onListenTimer, shared_from_this()));
             return;
         }
+        boost::system::error_code remoteEc;
+        const tcp::endpoint remote = conn->socket.remote_endpoint(remoteEc);
+        if (remoteEc || plainAddress(remote.address()) != plainAddress(peerEp_.address())) {
+            // Not the peer (or already gone): refuse without reading a byte.
+            if (!remoteEc)
+                ++stats_.foreign;
+            boost::system::error_code ignored;
+            conn->socket.close(ignored);
+            startAccept();
+            return;
+        }
         boost::system::error_code ignored;
         conn->socket.set_option(tcp::no_delay(true), ignored);
-        if (inbound_)
-            inbound_->socket.close(ignored); // keep only the newest inbound connection
-        inbound_ = conn;
-        deframer_.reset();
+        pending_.push_back(conn);
+        while (pending_.size() > std::max<std::size_t>(cfg_.maxPendingInbound, 1))
+            closeInbound(pending_.front());
+        if (cfg_.idleTimeout.count() > 0) {
+            conn->idleDeadline = Clock::now() + cfg_.idleTimeout;
+            armIdle(conn);
+        }
         startInboundRead(conn);
         startAccept();
     }
@@ -160,25 +192,100 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
 
     void onInboundRead(const std::shared_ptr<Inbound>& conn, const boost::system::error_code& ec,
                        std::size_t n) {
-        if (stopped_ || conn != inbound_)
+        if (stopped_ || conn->closed)
             return;
         if (ec) {
-            if (ec != asio::error::eof) {
+            if (ec != asio::error::eof && conn == current_) {
                 ++stats_.ioErrors;
                 reportError("inbound", ec, where() + "inbound connection failed: " + ec.message());
             }
-            boost::system::error_code ignored;
-            conn->socket.close(ignored);
-            inbound_.reset();
+            closeInbound(conn);
             return;
         }
         rxTime_ = Clock::now();
-        deframer_.feed(std::span<const std::uint8_t>(conn->buf.data(), n));
-        if (!stopped_ && conn == inbound_)
-            startInboundRead(conn);
+        conn->deframer.feed(std::span<const std::uint8_t>(conn->buf.data(), n));
+        if (stopped_ || conn->closed)
+            return;
+        countStreamErrors(*conn);
+        if (conn->framingError()) {
+            // The peer's stream starts on a frame boundary and is reliable: anything else is not
+            // the peer speaking.
+            closeInbound(conn);
+            return;
+        }
+        startInboundRead(conn);
     }
 
-    void onFrame(std::span<const std::uint8_t> frame) { deliver(frame, rxTime_); }
+    void onInboundFrame(Inbound& conn, std::span<const std::uint8_t> frame) {
+        if (stopped_ || conn.closed || conn.framingError())
+            return; // nothing after the first error in the same read is believed
+        const bool authentic = deliver(frame, rxTime_);
+        if (!authentic || stopped_ || conn.closed)
+            return;
+        conn.idleDeadline = rxTime_ + cfg_.idleTimeout;
+        conn.idleGraceUsed = false;
+        if (current_.get() == &conn)
+            return;
+        // A pending connection proved itself: it becomes the one in use, the old one goes.
+        const auto it = std::find_if(pending_.begin(), pending_.end(),
+                                     [&conn](const auto& p) { return p.get() == &conn; });
+        if (it == pending_.end())
+            return;
+        const std::shared_ptr<Inbound> promoted = *it;
+        pending_.erase(it);
+        if (current_)
+            closeInbound(current_);
+        current_ = promoted;
+    }
+
+    void armIdle(const std::shared_ptr<Inbound>& conn) {
+        conn->idleTimer.expires_at(conn->idleDeadline);
+        conn->idleTimer.async_wait(
+            std::bind_front(&TcpLink::onIdleTimer, shared_from_this(), conn));
+    }
+
+    void onIdleTimer(const std::shared_ptr<Inbound>& conn, const boost::system::error_code& ec) {
+        if (ec || stopped_ || conn->closed)
+            return;
+        const TimePoint now = Clock::now();
+        if (now < conn->idleDeadline) {
+            armIdle(conn); // an authentic frame arrived meanwhile
+            return;
+        }
+        boost::system::error_code availEc;
+        if (!conn->idleGraceUsed && conn->socket.available(availEc) > 0 && !availEc) {
+            // Bytes are waiting: this process was stalled, not the connection idle. Let the read
+            // handler see them before judging (once; an authentic frame renews the grace).
+            conn->idleGraceUsed = true;
+            conn->idleDeadline = now + cfg_.idleTimeout;
+            armIdle(conn);
+            return;
+        }
+        closeInbound(conn);
+    }
+
+    // Adds what the connection's deframer skipped since the last look to the link's counters.
+    void countStreamErrors(Inbound& conn) {
+        const std::uint64_t garbage = conn.deframer.garbageBytes();
+        const std::uint64_t crc = conn.deframer.crcErrors();
+        stats_.streamGarbage += garbage - conn.garbageSeen;
+        stats_.streamCrcErrors += crc - conn.crcSeen;
+        conn.garbageSeen = garbage;
+        conn.crcSeen = crc;
+    }
+
+    void closeInbound(std::shared_ptr<Inbound> conn) { // by value: may be current_ itself
+        if (conn->closed)
+            return;
+        conn->closed = true;
+        countStreamErrors(*conn);
+        boost::system::error_code ignored;
+        conn->socket.close(ignored);
+        conn->idleTimer.cancel();
+        if (current_ == conn)
+            current_.reset();
+        std::erase(pending_, conn);
+    }
 
     // ---- outbound side ----
     void connect() {
@@ -293,8 +400,8 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
     asio::steady_timer connectTimer_; // connect timeout, then reconnect backoff
     tcp::endpoint localEp_;
     tcp::endpoint peerEp_;
-    std::shared_ptr<Inbound> inbound_;
-    StreamDeframer deframer_;
+    std::shared_ptr<Inbound> current_;              // proved itself with an authentic frame
+    std::vector<std::shared_ptr<Inbound>> pending_; // from the peer's address, not yet proven
     TimePoint rxTime_{};
     std::array<std::uint8_t, 256> outSink_{};
     std::uint64_t outGen_ = 0;

@@ -1,6 +1,8 @@
-// UDP path: one datagram is one frame. Binds the local address, sends to the peer, accepts
-// datagrams from any source (authentication happens above). A socket that cannot be bound (address
-// not configured yet, port taken) is retried every reopenInterval.
+// UDP path: one datagram is one frame. Binds the local address, sends to the peer and accepts
+// datagrams only from the configured peer endpoint (address and port); anything else is counted as
+// `foreign` and never handed up. The port is bound exclusively (no SO_REUSEADDR), so no other local
+// process can bind it too and read the heartbeats. A socket that cannot be bound (address not
+// configured yet, port taken) is retried every reopenInterval.
 #include "hb/link_common.hpp"
 
 #include <functional>
@@ -62,8 +64,6 @@ class UdpLink final : public LinkCore, public std::enable_shared_from_this<UdpLi
         const udp::endpoint localEp(local, cfg_.localPort);
         socket_.open(localEp.protocol(), ec);
         if (!ec)
-            socket_.set_option(udp::socket::reuse_address(true), ec);
-        if (!ec)
             socket_.bind(localEp, ec);
         if (ec) {
             socket_.close();
@@ -110,7 +110,11 @@ class UdpLink final : public LinkCore, public std::enable_shared_from_this<UdpLi
             return;
         }
         const TimePoint rxTime = Clock::now();
-        deliver(std::span<const std::uint8_t>(rxBuf_.data(), n), rxTime);
+        if (rxFrom_.port() == peer_.port() &&
+            plainAddress(rxFrom_.address()) == plainAddress(peer_.address()))
+            deliver(std::span<const std::uint8_t>(rxBuf_.data(), n), rxTime);
+        else
+            ++stats_.foreign; // not the peer: never reaches the node logic
         if (!stopped_ && socket_.is_open())
             startReceive();
     }

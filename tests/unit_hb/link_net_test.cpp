@@ -2,7 +2,9 @@
 #include "hb/link.hpp"
 #include "test_util.hpp"
 
+#include <array>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 namespace hs::hb {
 namespace {
@@ -18,14 +20,22 @@ template <typename Proto> std::uint16_t freePort(asio::io_context& io) {
     return s.local_endpoint().port();
 }
 
+// Records what a link delivers and answers as the daemon does: authentic means it decodes with
+// the test key.
 struct Received {
-    std::vector<Bytes> frames;
+    std::vector<Bytes> frames; // everything delivered, authentic or not
+    std::vector<Bytes> authentic;
     std::vector<TimePoint> times;
     std::vector<std::string> errors;
     Link::RxHandler rx() {
         return [this](std::span<const std::uint8_t> f, TimePoint t) {
             frames.emplace_back(f.begin(), f.end());
             times.push_back(t);
+            Frame decoded;
+            const bool ok = decode(f, test::testKey(), decoded) == DecodeError::Ok;
+            if (ok)
+                authentic.emplace_back(f.begin(), f.end());
+            return ok;
         };
     }
     Link::ErrorHandler err() {
@@ -47,6 +57,42 @@ LinkConfig netConfig(PathType type, std::uint16_t local, std::uint16_t peer) {
 
 Bytes frame(std::uint64_t seq, std::size_t payload = 8) {
     return encode(test::sampleFrame(seq, payload), test::testKey());
+}
+
+// Well formed (CRC and length right on a stream) but signed with another key.
+Bytes forged(std::uint64_t seq) {
+    const Key other(std::vector<std::uint8_t>(32, 0x5A));
+    return encode(test::sampleFrame(seq, 8), other);
+}
+
+Bytes wrapped(const Bytes& f) {
+    Bytes out;
+    wrapStream(f, out);
+    return out;
+}
+
+// A client socket whose source address is `from` (any 127/8 address works on loopback).
+asio::ip::tcp::socket connectFrom(asio::io_context& io, const std::string& from,
+                                  std::uint16_t port) {
+    asio::ip::tcp::socket s(io);
+    s.open(asio::ip::tcp::v4());
+    s.bind({asio::ip::make_address(from), 0});
+    s.connect({asio::ip::make_address("127.0.0.1"), port});
+    return s;
+}
+
+// True once the other end closed `s` (read reports end of file or a reset); never blocks.
+bool closedByPeer(asio::ip::tcp::socket& s) {
+    s.non_blocking(true);
+    std::array<std::uint8_t, 256> buf{};
+    for (;;) {
+        boost::system::error_code ec;
+        s.read_some(asio::buffer(buf), ec);
+        if (ec == asio::error::would_block)
+            return false;
+        if (ec)
+            return true; // eof, connection reset
+    }
 }
 
 TEST(UdpLink, LoopbackPairExchangesFrames) {
@@ -115,12 +161,67 @@ TEST(UdpLink, BindFailureIsReportedOnceAndRetried) {
     ASSERT_TRUE(test::runUntil(io, [&] { return a->connected(); }));
 }
 
+TEST(UdpLink, DatagramsFromAnyOtherSourceAreCountedAndNotDelivered) {
+    asio::io_context io;
+    const auto pa = freePort<asio::ip::udp>(io);
+    const auto pb = freePort<asio::ip::udp>(io);
+    auto a = makeLink(io, netConfig(PathType::Udp, pa, pb));
+    Received ra;
+    a->start(ra.rx(), ra.err());
+    const asio::ip::udp::endpoint to(asio::ip::make_address("127.0.0.1"), pa);
+    auto sendFrom = [&](const std::string& addr, std::uint16_t port, const Bytes& f) {
+        asio::ip::udp::socket s(io);
+        s.open(asio::ip::udp::v4());
+        s.bind({asio::ip::make_address(addr), port});
+        s.send_to(asio::buffer(f), to);
+    };
+    sendFrom("127.0.0.2", pb, frame(1)); // right port, wrong address
+    sendFrom("127.0.0.1", 0, frame(2));  // right address, wrong port
+    sendFrom("127.0.0.3", 0, frame(3));
+    ASSERT_TRUE(test::runUntil(io, [&] { return a->stats().foreign == 3; }));
+    sendFrom("127.0.0.1", pb, frame(4)); // the configured peer endpoint
+    ASSERT_TRUE(test::runUntil(io, [&] { return ra.frames.size() == 1; }));
+    test::runFor(io, 20ms);
+    ASSERT_EQ(ra.frames.size(), 1u);
+    EXPECT_EQ(ra.frames[0], frame(4));
+    EXPECT_EQ(a->stats().foreign, 3u);
+    EXPECT_TRUE(ra.errors.empty());
+}
+
+TEST(UdpLink, NoOtherSocketCanBindThePort) {
+    asio::io_context io;
+    const auto pa = freePort<asio::ip::udp>(io);
+    auto a = makeLink(io, netConfig(PathType::Udp, pa, freePort<asio::ip::udp>(io)));
+    Received ra;
+    a->start(ra.rx(), ra.err());
+    ASSERT_TRUE(a->connected());
+    const asio::ip::udp::endpoint ep(asio::ip::make_address("127.0.0.1"), pa);
+    // What a local process would try: SO_REUSEADDR, then SO_REUSEPORT.
+    asio::ip::udp::socket thief(io);
+    thief.open(asio::ip::udp::v4());
+    thief.set_option(asio::ip::udp::socket::reuse_address(true));
+    boost::system::error_code ec;
+    thief.bind(ep, ec);
+    EXPECT_EQ(ec, asio::error::address_in_use) << ec.message();
+    asio::ip::udp::socket thief2(io);
+    thief2.open(asio::ip::udp::v4());
+    const int one = 1;
+    ASSERT_EQ(::setsockopt(thief2.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one), 0);
+    thief2.bind(ep, ec);
+    EXPECT_EQ(ec, asio::error::address_in_use) << ec.message();
+}
+
 TEST(UdpLink, DestroyWithPendingOperationsIsSafe) {
     asio::io_context io;
     const auto pa = freePort<asio::ip::udp>(io);
     auto a = makeLink(io, netConfig(PathType::Udp, pa, freePort<asio::ip::udp>(io)));
     int calls = 0;
-    a->start([&](std::span<const std::uint8_t>, TimePoint) { ++calls; }, nullptr);
+    a->start(
+        [&](std::span<const std::uint8_t>, TimePoint) {
+            ++calls;
+            return true;
+        },
+        nullptr);
     a->send(frame(1));
     a->stop();
     a->send(frame(2)); // ignored after stop
@@ -141,6 +242,7 @@ TEST(UdpLink, StopInsideReceiveHandler) {
         [&calls, bp](std::span<const std::uint8_t>, TimePoint) {
             ++calls;
             bp->stop();
+            return true;
         },
         nullptr);
     a->start(nullptr, nullptr);
@@ -213,47 +315,161 @@ TEST(TcpLink, SendWhileDisconnectedIsBoundedAndFlushedOnConnect) {
     EXPECT_EQ(rb.frames[1], frame(5));
 }
 
-TEST(TcpLink, GarbageOnInboundConnectionIsSkipped) {
+// A link alone, its inbound side fed by hand from test sockets; the peer address is 127.0.0.1.
+struct TcpInbound {
+    explicit TcpInbound(LinkConfig (*tweak)(LinkConfig) = nullptr) {
+        port = freePort<asio::ip::tcp>(io);
+        auto cfg = netConfig(PathType::Tcp, port, freePort<asio::ip::tcp>(io));
+        if (tweak)
+            cfg = tweak(cfg);
+        link = makeLink(io, cfg);
+        link->start(r.rx(), r.err());
+    }
+    asio::ip::tcp::socket connect(const std::string& from = "127.0.0.1") {
+        return connectFrom(io, from, port);
+    }
     asio::io_context io;
-    const auto pa = freePort<asio::ip::tcp>(io);
-    auto a = makeLink(io, netConfig(PathType::Tcp, pa, freePort<asio::ip::tcp>(io)));
-    Received ra;
-    a->start(ra.rx(), ra.err());
-    asio::ip::tcp::socket s(io);
-    s.connect({asio::ip::make_address("127.0.0.1"), pa});
+    std::uint16_t port = 0;
+    Received r;
+    std::unique_ptr<Link> link;
+};
+
+TEST(TcpLink, FramingErrorClosesTheConnection) {
+    TcpInbound t;
+    auto s = t.connect();
+    asio::write(s, asio::buffer(wrapped(frame(1))));
+    ASSERT_TRUE(test::runUntil(t.io, [&] { return t.r.frames.size() == 1; }));
+    Bytes bad = wrapped(frame(2));
+    bad.back() ^= 0x01; // CRC
+    const Bytes good = wrapped(frame(3));
+    bad.insert(bad.end(), good.begin(), good.end());
+    asio::write(s, asio::buffer(bad));
+    ASSERT_TRUE(test::runUntil(t.io, [&] { return closedByPeer(s); }));
+    EXPECT_EQ(t.link->stats().streamCrcErrors, 1u);
+    ASSERT_EQ(t.r.frames.size(), 1u); // nothing after the error was believed
+    EXPECT_EQ(t.r.frames[0], frame(1));
+
+    // Bytes that are no frame at all close it too; the next connection starts afresh.
+    auto s2 = t.connect();
     Bytes stream{0x01, 0x02, 0xA5, 0x00};
-    wrapStream(frame(9), stream);
-    asio::write(s, asio::buffer(stream));
-    ASSERT_TRUE(test::runUntil(io, [&] { return ra.frames.size() == 1; }));
-    EXPECT_EQ(ra.frames[0], frame(9));
-    EXPECT_EQ(a->stats().streamGarbage, 4u);
+    const Bytes f4 = wrapped(frame(4));
+    stream.insert(stream.end(), f4.begin(), f4.end());
+    asio::write(s2, asio::buffer(stream));
+    ASSERT_TRUE(test::runUntil(t.io, [&] { return closedByPeer(s2); }));
+    EXPECT_GE(t.link->stats().streamGarbage, 4u);
+    EXPECT_EQ(t.r.frames.size(), 1u);
+    auto s3 = t.connect();
+    asio::write(s3, asio::buffer(wrapped(frame(5))));
+    ASSERT_TRUE(test::runUntil(t.io, [&] { return t.r.frames.size() == 2; }));
+    EXPECT_EQ(t.r.frames[1], frame(5));
 }
 
-TEST(TcpLink, OnlyTheNewestInboundConnectionIsRead) {
+TEST(TcpLink, ConnectionsFromOtherAddressesAreRefused) {
+    TcpInbound t;
+    auto foreign = t.connect("127.0.0.2");
+    boost::system::error_code ignored;
+    asio::write(foreign, asio::buffer(wrapped(frame(1))), ignored);
+    ASSERT_TRUE(test::runUntil(t.io, [&] { return closedByPeer(foreign); }));
+    EXPECT_EQ(t.link->stats().foreign, 1u);
+    test::runFor(t.io, 20ms);
+    EXPECT_TRUE(t.r.frames.empty()); // not a byte was read from it
+}
+
+TEST(TcpLink, ForeignConnectStormDoesNotEvictThePeer) {
     asio::io_context io;
     const auto pa = freePort<asio::ip::tcp>(io);
-    auto a = makeLink(io, netConfig(PathType::Tcp, pa, freePort<asio::ip::tcp>(io)));
-    Received ra;
+    const auto pb = freePort<asio::ip::tcp>(io);
+    auto a = makeLink(io, netConfig(PathType::Tcp, pa, pb));
+    auto b = makeLink(io, netConfig(PathType::Tcp, pb, pa));
+    Received ra, rb;
     a->start(ra.rx(), ra.err());
-    const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), pa);
-    asio::ip::tcp::socket older(io), newer(io);
-    older.connect(ep);
-    Bytes w1;
-    wrapStream(frame(1), w1);
-    asio::write(older, asio::buffer(w1));
-    ASSERT_TRUE(test::runUntil(io, [&] { return ra.frames.size() == 1; }));
-    newer.connect(ep);
-    test::runFor(io, 50ms); // accepted: the older connection is closed by a
-    Bytes w2, w3;
-    wrapStream(frame(2), w2);
-    wrapStream(frame(3), w3);
-    boost::system::error_code ignored;
-    asio::write(older, asio::buffer(w2), ignored);
-    asio::write(newer, asio::buffer(w3));
-    ASSERT_TRUE(test::runUntil(io, [&] { return ra.frames.size() >= 2; }));
-    test::runFor(io, 50ms);
-    ASSERT_EQ(ra.frames.size(), 2u);
-    EXPECT_EQ(ra.frames[1], frame(3));
+    b->start(rb.rx(), rb.err());
+    ASSERT_TRUE(test::runUntil(io, [&] { return b->connected(); }));
+    b->send(frame(1));
+    ASSERT_TRUE(test::runUntil(io, [&] { return ra.authentic.size() == 1; }));
+    const auto reopensBefore = b->stats().reopens;
+
+    // Every round: a connection from another host, then a heartbeat from the peer, which must
+    // arrive on the connection already in use.
+    constexpr std::uint64_t kRounds = 50;
+    std::vector<asio::ip::tcp::socket> attackers;
+    for (std::uint64_t i = 0; i < kRounds; ++i) {
+        attackers.push_back(connectFrom(io, "127.0.0.2", pa));
+        boost::system::error_code ignored;
+        asio::write(attackers.back(), asio::buffer(wrapped(forged(i))), ignored);
+        test::runUntil(
+            io, [&] { return a->stats().foreign == i + 1; }, 200ms); // a saw it
+        b->send(frame(100 + i));
+        ASSERT_TRUE(test::runUntil(
+            io, [&] { return ra.authentic.size() == i + 2; }, 2s))
+            << "heartbeat lost in round " << i;
+        EXPECT_EQ(ra.authentic.back(), frame(100 + i));
+    }
+    EXPECT_EQ(a->stats().foreign, kRounds);
+    EXPECT_EQ(ra.frames.size(), kRounds + 1); // the forged frames were never read
+    EXPECT_EQ(b->stats().reopens, reopensBefore);
+    EXPECT_TRUE(b->connected());
+}
+
+TEST(TcpLink, NewConnectionReplacesTheCurrentOneOnlyAfterAnAuthenticFrame) {
+    TcpInbound t;
+    auto older = t.connect();
+    asio::write(older, asio::buffer(wrapped(frame(1))));
+    ASSERT_TRUE(test::runUntil(t.io, [&] { return t.r.authentic.size() == 1; }));
+
+    // From the peer's address, but silent, then only forged frames: the older one stays in use.
+    auto newer = t.connect();
+    test::runFor(t.io, 30ms);
+    asio::write(older, asio::buffer(wrapped(frame(2))));
+    ASSERT_TRUE(test::runUntil(t.io, [&] { return t.r.authentic.size() == 2; }));
+    asio::write(newer, asio::buffer(wrapped(forged(3))));
+    ASSERT_TRUE(test::runUntil(t.io, [&] { return t.r.frames.size() == 3; }));
+    asio::write(older, asio::buffer(wrapped(frame(4))));
+    ASSERT_TRUE(test::runUntil(t.io, [&] { return t.r.authentic.size() == 3; }));
+    EXPECT_EQ(t.r.authentic[2], frame(4));
+    EXPECT_FALSE(closedByPeer(older));
+
+    // An authentic frame on the newer connection: it takes over, the older one is closed.
+    asio::write(newer, asio::buffer(wrapped(frame(5))));
+    ASSERT_TRUE(test::runUntil(t.io, [&] { return closedByPeer(older); }));
+    ASSERT_EQ(t.r.authentic.size(), 4u);
+    EXPECT_EQ(t.r.authentic[3], frame(5));
+    asio::write(newer, asio::buffer(wrapped(frame(6))));
+    ASSERT_TRUE(test::runUntil(t.io, [&] { return t.r.authentic.size() == 5; }));
+    EXPECT_FALSE(closedByPeer(newer));
+}
+
+TEST(TcpLink, IdleInboundConnectionsAreClosed) {
+    TcpInbound t([](LinkConfig c) {
+        c.idleTimeout = 200ms;
+        return c;
+    });
+    auto silent = t.connect();
+    auto talker = t.connect();
+    asio::write(talker, asio::buffer(wrapped(frame(1))));
+    ASSERT_TRUE(test::runUntil(t.io, [&] { return t.r.authentic.size() == 1; }));
+    // Neither sends anything more (the talker only forged frames): both are closed.
+    asio::write(talker, asio::buffer(wrapped(forged(2))));
+    ASSERT_TRUE(test::runUntil(t.io, [&] { return closedByPeer(silent); }));
+    ASSERT_TRUE(test::runUntil(t.io, [&] { return closedByPeer(talker); }));
+    EXPECT_EQ(t.r.frames.size(), 2u);
+}
+
+TEST(TcpLink, PendingConnectionsAreBounded) {
+    TcpInbound t([](LinkConfig c) {
+        c.maxPendingInbound = 2;
+        return c;
+    });
+    auto first = t.connect();
+    auto second = t.connect();
+    test::runFor(t.io, 30ms);
+    auto third = t.connect();
+    ASSERT_TRUE(test::runUntil(t.io, [&] { return closedByPeer(first); }));
+    test::runFor(t.io, 30ms);
+    EXPECT_FALSE(closedByPeer(second));
+    EXPECT_FALSE(closedByPeer(third));
+    asio::write(third, asio::buffer(wrapped(frame(1))));
+    ASSERT_TRUE(test::runUntil(t.io, [&] { return t.r.authentic.size() == 1; }));
 }
 
 } // namespace

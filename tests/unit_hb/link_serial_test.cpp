@@ -36,6 +36,7 @@ struct Received {
     Link::RxHandler rx() {
         return [this](std::span<const std::uint8_t> f, TimePoint) {
             frames.emplace_back(f.begin(), f.end());
+            return true;
         };
     }
     Link::ErrorHandler err() {
