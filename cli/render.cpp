@@ -93,12 +93,12 @@ void renderStatus(std::ostream& out, const json& s) {
 }
 
 void renderPaths(std::ostream& out, const json& s) {
-    std::vector<Row> rows{
-        {"Path", "Type", "State", "RTT(us)", "RX", "TX", "Missed", "Auth-fail", "Endpoint"}};
+    std::vector<Row> rows{{"Path", "Type", "State", "RTT(us)", "RX", "TX", "Missed", "Auth-fail",
+                           "Foreign", "Endpoint"}};
     for (const auto& p : s.at("paths")) {
         rows.push_back({text(p, "name"), text(p, "type"), text(p, "state"), text(p, "rtt_us"),
                         text(p, "rx"), text(p, "tx"), text(p, "missed"), text(p, "auth_failures"),
-                        text(p, "endpoint")});
+                        text(p, "foreign"), text(p, "endpoint")});
     }
     table(out, rows, "  ");
 }

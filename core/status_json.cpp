@@ -149,7 +149,8 @@ json toJson(const PathCounters& c) {
                 {"stale", c.stale},
                 {"send_errors", c.sendErrors},
                 {"io_errors", c.ioErrors},
-                {"garbage_bytes", c.garbageBytes}};
+                {"garbage_bytes", c.garbageBytes},
+                {"foreign", c.foreign}};
 }
 
 json toJson(const PathSnapshot& p) {
@@ -167,6 +168,7 @@ json toJson(const PathSnapshot& p) {
                 {"tx", p.counters.framesSent},
                 {"missed", p.counters.missed},
                 {"auth_failures", p.counters.authFailures},
+                {"foreign", p.counters.foreign},
                 {"counters", toJson(p.counters)},
                 {"last_change_unix_ms", p.lastChangeUnixMs}};
 }
@@ -271,6 +273,8 @@ json toJson(const Snapshot& s) {
         total.stale += p.counters.stale;
         total.sendErrors += p.counters.sendErrors;
         total.ioErrors += p.counters.ioErrors;
+        total.garbageBytes += p.counters.garbageBytes;
+        total.foreign += p.counters.foreign;
     }
     json peer = toJson(s.peer);
     peer["alive"] = s.peerAlive;

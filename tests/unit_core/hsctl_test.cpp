@@ -119,7 +119,7 @@ TEST_F(HsctlTest, StatusHuman) {
     EXPECT_TRUE(has(r.out, "Epoch                : 7")) << r.out;
     EXPECT_TRUE(has(r.out, "alive, standby (node 2, slot 1)")) << r.out;
     EXPECT_TRUE(has(r.out, "Redundancy           : degraded")) << r.out;
-    EXPECT_TRUE(has(r.out, "Auth-fail")) << r.out;
+    EXPECT_TRUE(has(r.out, "Auth-fail  Foreign")) << r.out;
     EXPECT_TRUE(has(r.out, "net0     udp     up          120")) << r.out;
     EXPECT_TRUE(has(r.out, "serial0  serial  admin_down")) << r.out;
 }

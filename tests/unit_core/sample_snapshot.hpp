@@ -24,6 +24,7 @@ inline Snapshot sampleSnapshot() {
     net.counters.framesSent = 1001;
     net.counters.framesReceived = 1000;
     net.counters.authFailures = 4;
+    net.counters.foreign = 5;
     PathSnapshot ser;
     ser.index = 2;
     ser.name = "serial0";

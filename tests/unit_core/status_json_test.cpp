@@ -30,6 +30,9 @@ TEST(StatusJson, StatusHasTheContractFields) {
     EXPECT_EQ(j["paths"][0]["tx"], 1001);
     EXPECT_EQ(j["paths"][0]["rtt_us"], 120);
     EXPECT_EQ(j["paths"][0]["counters"]["auth_failures"], 4);
+    EXPECT_EQ(j["paths"][0]["foreign"], 5);
+    EXPECT_EQ(j["paths"][0]["counters"]["foreign"], 5);
+    EXPECT_EQ(j["counters"]["foreign"], 5);
     EXPECT_EQ(j["paths"][1]["state"], "admin_down");
     EXPECT_EQ(j["paths"][1]["diag"], "detect_time_expired");
     EXPECT_EQ(j["counters"]["missed"], 33);
