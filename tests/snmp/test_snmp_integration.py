@@ -186,7 +186,9 @@ EVENTS = [("pathDown", 2, "hsPathDown"), ("pathUp", 2, "hsPathUp"), ("peerLost",
           ("redundancyRestored", 0, "hsRedundancyRestored"),
           ("chassisPowerChanged", 0, "hsChassisPowerChange"), ("bmcUnreachable", 0, "hsBmcUnreachable"),
           ("bmcRecovered", 0, "hsBmcRecovered"), ("sensorThreshold", 5, "hsSensorThresholdCrossed"),
-          ("fanFailure", 3, "hsFanFailure"), ("authAlarm", 1, "hsPathAuthAlarm")]
+          ("fanFailure", 3, "hsFanFailure"), ("authAlarm", 1, "hsPathAuthAlarm"),
+          ("stateDirUnwritable", 0, "hsStateDirUnwritable"),
+          ("stateDirRecovered", 0, "hsStateDirRecovered")]
 
 
 def test_notifications(bed, agent, notifications):
