@@ -112,12 +112,13 @@ int onNetSnmpLog(int, int, void* serverarg, void*) {
 
 } // namespace
 
-// AGENTX_VERSION_1 of Net-SNMP's agentx/protocol.h (not installed): PDUs that came from the master.
-constexpr long kAgentxVersion1 = 192;
-
-// What the PDU being handled says about who sent it.
+// What the PDU being handled says about who sent it. In a subagent the request arrives from the
+// AgentX master through Net-SNMP's internal callback session: the master forwards only the context
+// and its transaction id (RFC 2741), so user, community and manager address are unknown here and
+// the transport address is only that internal pipe.
 SetRequester requesterOf(const netsnmp_agent_request_info* reqinfo) {
     SetRequester r;
+    r.agentx = netsnmp_ds_get_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE) != 0;
     const netsnmp_agent_session* asp = reqinfo != nullptr ? reqinfo->asp : nullptr;
     const netsnmp_pdu* pdu = asp != nullptr ? asp->pdu : nullptr;
     if (pdu == nullptr) {
@@ -126,18 +127,17 @@ SetRequester requesterOf(const netsnmp_agent_request_info* reqinfo) {
     auto text = [](const void* p, size_t n) {
         return p != nullptr ? std::string(static_cast<const char*>(p), n) : std::string();
     };
-    r.agentx = pdu->version == kAgentxVersion1;
+    r.transactionId = static_cast<std::uint32_t>(pdu->transid);
+    r.context = text(pdu->contextName, pdu->contextNameLen);
     if (pdu->securityName != nullptr && pdu->securityNameLen > 0 &&
         pdu->securityModel == SNMP_SEC_MODEL_USM) {
         r.securityName = text(pdu->securityName, pdu->securityNameLen);
     }
     if (r.agentx) {
-        r.context = text(pdu->community, pdu->community_len); // AgentX puts the context there
-        r.transactionId = static_cast<std::uint32_t>(pdu->transid);
-    } else if (pdu->version == SNMP_VERSION_1 || pdu->version == SNMP_VERSION_2c) {
+        return r;
+    }
+    if (pdu->version == SNMP_VERSION_1 || pdu->version == SNMP_VERSION_2c) {
         r.community = text(pdu->community, pdu->community_len);
-    } else {
-        r.context = text(pdu->contextName, pdu->contextNameLen);
     }
     if (asp->session != nullptr && pdu->transport_data != nullptr) {
         netsnmp_transport* t = snmp_sess_transport(snmp_sess_pointer(asp->session));

@@ -96,7 +96,7 @@ def mib_objects(mib_dirs, mib_dir):
 def test_reads(bed, objects):
     walk = bed.walk()
     names = [n for n, _, _ in walk]
-    check(len(walk) == 486, "walk returns 486 instances (got %d)" % len(walk))
+    check(len(walk) == 490, "walk returns 490 instances (got %d)" % len(walk))
     check(all(n.startswith("HOTSTANDBY-MIB::hs") for n in names), "walk names are symbolic")
     readable = {n: t for n, (t, a) in objects.items() if a in ("readonly", "readwrite")}
     first_instance = {}
