@@ -399,44 +399,51 @@ TEST_F(ControlServerTest, RootPassesTheConnectionLimit) {
     ASSERT_EQ(::pipe(release), 0);
     int ready[2];
     ASSERT_EQ(::pipe(ready), 0);
-    std::string childSaw;
-    std::thread child([&] {
-        childSaw = runAs(kNobody, 0, {0}, [&](int outFd) {
-            ::close(release[1]);
-            ::close(ready[0]);
-            std::string report;
-            for (int i = 0; i < 4; ++i) {
-                int fd = connectUnix(opts.socketPath);
-                std::string buf;
-                sendAll(fd, "{\"cmd\":\"status\"}\n");
-                json r = json::parse(readLine(fd, buf), nullptr, false);
-                report += r.value("ok", false) ? "ok " : r.value("code", "?") + " ";
-                // the connections stay open until the process exits
-            }
-            (void)!::write(outFd, report.data(), report.size());
-            ::close(outFd);
-            (void)!::write(ready[1], "x", 1);
-            char c;
-            (void)!::read(release[0], &c, 1); // hold them until the parent is done
-        });
-    });
+    // Forked from this thread (not a helper thread) so both pipes exist in the child.
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(release[1]);
+        ::close(ready[0]);
+        const gid_t groups[] = {0};
+        if (::setgroups(1, groups) != 0 || ::setgid(0) != 0 || ::setuid(kNobody) != 0) {
+            ::_exit(3);
+        }
+        std::string report;
+        for (int i = 0; i < 4; ++i) {
+            int fd = connectUnix(opts.socketPath); // stays open until the child exits
+            std::string buf;
+            sendAll(fd, "{\"cmd\":\"status\"}\n");
+            json r = json::parse(readLine(fd, buf), nullptr, false);
+            report += r.value("ok", false) ? "ok " : r.value("code", "?") + " ";
+        }
+        (void)!::write(ready[1], report.data(), report.size());
+        ::close(ready[1]);
+        char c;
+        (void)!::read(release[0], &c, 1); // hold the connections until the parent is done
+        ::_exit(0);
+    }
     ::close(ready[1]);
-    char c;
-    ASSERT_EQ(::read(ready[0], &c, 1), 1);
+    ::close(release[0]);
+    std::string childSaw;
+    char buf[64];
+    for (ssize_t n; (n = ::read(ready[0], buf, sizeof buf)) > 0;) {
+        childSaw.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(ready[0]);
     // The user's three connections are open and idle; the fourth was refused.
     for (int i = 0; i < 5; ++i) {
         json r = call(R"({"cmd":"status"})");
         EXPECT_EQ(r["ok"], true) << "root refused while the limit was full: " << r;
     }
     ::close(release[1]);
-    child.join();
-    ::close(release[0]);
-    ::close(ready[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     EXPECT_EQ(childSaw, "ok ok ok busy ");
 }
 
 TEST_F(ControlServerTest, IdleConnectionClosed) {
-    opts.idleTimeout = std::chrono::milliseconds(300);
+    opts.idleTimeout = std::chrono::milliseconds(1000);
     startServer(statusHandler);
     // Never sends a whole request: closed after the idle timeout (the read sees EOF, not the
     // client's own 5 s receive timeout).
@@ -451,10 +458,10 @@ TEST_F(ControlServerTest, IdleConnectionClosed) {
     fd = connectUnix(opts.socketPath);
     ASSERT_GE(fd, 0);
     std::string lineBuf;
-    for (int i = 0; i < 6; ++i) {
+    for (int i = 0; i < 8; ++i) {
         ASSERT_TRUE(sendAll(fd, "{\"cmd\":\"status\"}\n"));
         EXPECT_EQ(json::parse(readLine(fd, lineBuf), nullptr, false)["ok"], true);
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     ::close(fd);
 }
