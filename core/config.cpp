@@ -211,6 +211,10 @@ NodeConfig parseNode(const toml::table& t) {
     if (!n.controlGroup.empty() && ::getgrnam(n.controlGroup.c_str()) == nullptr) {
         r.fail("control_group", fmt::format("no such group '{}'", n.controlGroup));
     }
+    n.controlReadGroup = r.string("control_read_group", true).value_or("");
+    if (!n.controlReadGroup.empty() && ::getgrnam(n.controlReadGroup.c_str()) == nullptr) {
+        r.fail("control_read_group", fmt::format("no such group '{}'", n.controlReadGroup));
+    }
     if (auto lvl = r.string("log_level")) {
         if (!log::parseLevel(*lvl, n.logLevel)) {
             r.fail("log_level", fmt::format("'{}' is not one of debug, info, warn, error", *lvl));

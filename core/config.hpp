@@ -24,7 +24,8 @@ struct NodeConfig {
     std::filesystem::path stateDir = "/var/lib/hotstandby";
     std::filesystem::path keyFile = "/etc/hotstandby/hb.key";
     std::string controlSocket = "/run/hotstandby/hotstandbyd.sock";
-    std::string controlGroup; // empty: only root and the daemon's user
+    std::string controlGroup;     // empty: only root and the daemon's user
+    std::string controlReadGroup; // read-only commands only (status, journal, chassis status)
     log::Level logLevel = log::Level::Info;
     bool realtime = false;
     int rtPriority = 50; // 1..99

@@ -12,6 +12,8 @@
 #include <fmt/format.h>
 #include <grp.h>
 #include <map>
+#include <optional>
+#include <set>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -67,6 +69,8 @@ struct ControlReply::State {
     std::weak_ptr<detail::ControlSession> session;
     asio::any_io_executor executor;
     PeerCred peer;
+    ControlAccess access = ControlAccess::Read;
+    std::string changeGroup; // for the "denied" message
     std::atomic<bool> used{false};
     ~State();
 };
@@ -80,27 +84,34 @@ class ControlCore : public std::enable_shared_from_this<ControlCore> {
 
     void start();
     void stop();
-    void addHandler(std::string cmd, ControlServer::Handler h) {
-        m_handlers[std::move(cmd)] = std::move(h);
+    void addHandler(std::string cmd, ControlServer::Handler h, ControlAccess need) {
+        m_handlers[std::move(cmd)] = Entry{std::move(h), need};
     }
     const ControlServer::Options& options() const { return m_opts; }
     bool stopped() const { return m_stopped; }
     std::size_t count() const { return m_sessions.size(); }
     void dispatch(const json& req, const std::string& cmd, ControlReply reply);
-    void forget(ControlSession* s) { m_sessions.erase(s); }
+    void forget(ControlSession* s);
 
   private:
+    struct Entry {
+        ControlServer::Handler handler;
+        ControlAccess need = ControlAccess::Change;
+    };
+
     void prepareSocketPath();
     void doAccept();
     void afterAccept(const boost::system::error_code& ec, UnixSocket sock);
-    bool allowed(const PeerCred& cred, int fd) const;
+    std::optional<ControlAccess> tierOf(const PeerCred& cred, int fd) const;
 
     ControlServer::Options m_opts;
     asio::local::stream_protocol::acceptor m_acceptor;
     asio::steady_timer m_retry;
-    std::map<std::string, ControlServer::Handler, std::less<>> m_handlers;
+    std::map<std::string, Entry, std::less<>> m_handlers;
     std::map<ControlSession*, std::shared_ptr<ControlSession>> m_sessions; // open ones
+    std::set<ControlSession*> m_limited; // open ones counted against maxClients
     std::optional<gid_t> m_groupId;
+    std::optional<gid_t> m_readGroupId;
     ino_t m_inode = 0;
     bool m_started = false;
     bool m_stopped = false;
@@ -108,10 +119,15 @@ class ControlCore : public std::enable_shared_from_this<ControlCore> {
 
 class ControlSession : public std::enable_shared_from_this<ControlSession> {
   public:
-    ControlSession(std::shared_ptr<ControlCore> core, UnixSocket sock, PeerCred cred)
-        : m_core(std::move(core)), m_sock(std::move(sock)), m_cred(cred) {}
+    ControlSession(std::shared_ptr<ControlCore> core, UnixSocket sock, PeerCred cred,
+                   ControlAccess access)
+        : m_core(std::move(core)), m_sock(std::move(sock)), m_idle(m_sock.get_executor()),
+          m_cred(cred), m_access(access) {}
 
-    void start() { readMore(); }
+    void start() {
+        touch();
+        readMore();
+    }
     void refuse(const json& response) {
         m_closeAfterWrite = true;
         send(response);
@@ -121,12 +137,15 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
             return;
         }
         m_busy = false;
+        touch();
         send(response);
         pump();
     }
     void close();
 
   private:
+    void touch();
+    void afterIdle(const boost::system::error_code& ec);
     void readMore();
     void afterRead(const boost::system::error_code& ec, std::size_t n);
     void pump();
@@ -138,7 +157,11 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
 
     std::shared_ptr<ControlCore> m_core;
     UnixSocket m_sock;
+    asio::steady_timer m_idle;
+    std::chrono::steady_clock::time_point m_idleDeadline{};
+    bool m_idleArmed = false;
     PeerCred m_cred;
+    ControlAccess m_access;
     std::array<char, 4096> m_chunk{};
     std::string m_in;
     std::deque<std::string> m_out;
@@ -160,7 +183,43 @@ void ControlSession::close() {
     auto self = shared_from_this(); // forget() drops the core's reference
     boost::system::error_code ignored;
     m_sock.close(ignored);
+    m_idle.cancel();
     m_core->forget(this);
+}
+
+// A complete request came in or was answered: the idle clock starts again.
+void ControlSession::touch() {
+    const auto timeout = m_core->options().idleTimeout;
+    if (timeout.count() <= 0 || m_closed) {
+        return;
+    }
+    m_idleDeadline = std::chrono::steady_clock::now() + timeout;
+    if (m_idleArmed) {
+        return; // the waiting timer sees the new deadline when it fires
+    }
+    m_idleArmed = true;
+    m_idle.expires_at(m_idleDeadline);
+    m_idle.async_wait(std::bind_front(&ControlSession::afterIdle, shared_from_this()));
+}
+
+void ControlSession::afterIdle(const boost::system::error_code& ec) {
+    m_idleArmed = false;
+    if (ec || m_closed) {
+        return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (m_busy) {
+        m_idleDeadline = now + m_core->options().idleTimeout; // the daemon is still answering
+    }
+    if (now < m_idleDeadline) {
+        m_idleArmed = true;
+        m_idle.expires_at(m_idleDeadline);
+        m_idle.async_wait(std::bind_front(&ControlSession::afterIdle, shared_from_this()));
+        return;
+    }
+    HS_INFO("control connection closed uid={} pid={} reason=idle timeout_ms={}", m_cred.uid,
+            m_cred.pid, m_core->options().idleTimeout.count());
+    close();
 }
 
 void ControlSession::readMore() {
@@ -248,7 +307,10 @@ void ControlSession::handleLine(std::string_view line) {
     state->session = weak_from_this();
     state->executor = m_sock.get_executor();
     state->peer = m_cred;
+    state->access = m_access;
+    state->changeGroup = m_core->options().controlGroup;
     m_busy = true;
+    touch();
     m_core->dispatch(req, cmd->get<std::string>(), ControlReply(std::move(state)));
 }
 
@@ -308,21 +370,29 @@ void ControlCore::dispatch(const json& req, const std::string& cmd, ControlReply
     auto it = m_handlers.find(cmd);
     if (it == m_handlers.end()) {
         std::string known;
-        for (const auto& [name, h] : m_handlers) {
+        for (const auto& [name, entry] : m_handlers) {
             known += (known.empty() ? "" : ", ") + name;
         }
         reply(controlError("invalid", fmt::format("unknown command '{}' (known: {})", cmd, known)));
         return;
     }
+    if (it->second.need == ControlAccess::Change && !reply.requireChange(cmd)) {
+        return;
+    }
     HS_DEBUG("control request cmd={} {}", cmd, reply.origin());
     try {
-        it->second(req, reply);
+        it->second.handler(req, reply);
     } catch (const json::exception& e) {
         reply(controlError("invalid", fmt::format("bad request for '{}': {}", cmd, e.what())));
     } catch (const std::exception& e) {
         HS_ERROR("control handler failed cmd={} error={}", cmd, e.what());
         reply(controlError("unavailable", fmt::format("'{}' failed: {}", cmd, e.what())));
     }
+}
+
+void ControlCore::forget(ControlSession* s) {
+    m_sessions.erase(s);
+    m_limited.erase(s);
 }
 
 } // namespace detail
@@ -354,6 +424,29 @@ const PeerCred& ControlReply::peer() const {
     return m_state->peer;
 }
 
+ControlAccess ControlReply::access() const {
+    return m_state->access;
+}
+
+bool ControlReply::requireChange(std::string_view what) const {
+    if (m_state->access == ControlAccess::Change) {
+        return true;
+    }
+    HS_WARN("control request denied what=\"{}\" uid={} pid={} reason=read_only", what,
+            m_state->peer.uid, m_state->peer.pid);
+    const std::string& group = m_state->changeGroup;
+    (*this)(controlError(
+        "denied",
+        group.empty()
+            ? fmt::format("permission denied: '{}' needs root or the daemon's user; uid {} may "
+                          "only read (node.control_read_group)",
+                          what, m_state->peer.uid)
+            : fmt::format("permission denied: '{}' needs group {} (node.control_group); uid {} "
+                          "may only read (node.control_read_group)",
+                          what, group, m_state->peer.uid)));
+    return false;
+}
+
 std::string ControlReply::origin() const {
     return fmt::format("hsctl uid={} pid={}", m_state->peer.uid, m_state->peer.pid);
 }
@@ -365,8 +458,8 @@ ControlServer::~ControlServer() {
     stop();
 }
 
-void ControlServer::addHandler(std::string cmd, Handler handler) {
-    m_core->addHandler(std::move(cmd), std::move(handler));
+void ControlServer::addHandler(std::string cmd, Handler handler, ControlAccess need) {
+    m_core->addHandler(std::move(cmd), std::move(handler), need);
 }
 
 void ControlServer::start() {
@@ -439,16 +532,20 @@ void ControlCore::start() {
     if (m_started) {
         return;
     }
-    if (!m_opts.controlGroup.empty()) {
+    auto groupId = [](const std::string& name, const char* key) {
         std::vector<char> buf(16384);
         group gr{};
         group* found = nullptr;
-        if (::getgrnam_r(m_opts.controlGroup.c_str(), &gr, buf.data(), buf.size(), &found) != 0 ||
-            !found) {
-            throw ControlServerError(
-                fmt::format("control_group '{}' does not exist", m_opts.controlGroup));
+        if (::getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found) != 0 || !found) {
+            throw ControlServerError(fmt::format("{} '{}' does not exist", key, name));
         }
-        m_groupId = found->gr_gid;
+        return found->gr_gid;
+    };
+    if (!m_opts.controlGroup.empty()) {
+        m_groupId = groupId(m_opts.controlGroup, "control_group");
+    }
+    if (!m_opts.readGroup.empty()) {
+        m_readGroupId = groupId(m_opts.readGroup, "control_read_group");
     }
     prepareSocketPath();
     boost::system::error_code ec;
@@ -470,14 +567,17 @@ void ControlCore::start() {
         throw ControlServerError(fmt::format("cannot give {} to group {}: {}", m_opts.socketPath,
                                              m_opts.controlGroup, std::strerror(errno)));
     }
-    ::chmod(m_opts.socketPath.c_str(), 0660);
+    // With a read group, two groups must reach the socket: the file lets everyone connect and
+    // SO_PEERCRED decides (a peer in neither group is refused before a request is read).
+    ::chmod(m_opts.socketPath.c_str(), m_readGroupId ? 0666 : 0660);
     struct stat st {};
     if (::stat(m_opts.socketPath.c_str(), &st) == 0) {
         m_inode = st.st_ino;
     }
     m_started = true;
-    HS_INFO("control socket listening path={} group={}", m_opts.socketPath,
-            m_opts.controlGroup.empty() ? "-" : m_opts.controlGroup);
+    HS_INFO("control socket listening path={} group={} read_group={}", m_opts.socketPath,
+            m_opts.controlGroup.empty() ? "-" : m_opts.controlGroup,
+            m_opts.readGroup.empty() ? "-" : m_opts.readGroup);
     doAccept();
 }
 
@@ -495,6 +595,7 @@ void ControlCore::stop() {
         session->close();
     }
     m_sessions.clear();
+    m_limited.clear();
     m_handlers.clear();
     struct stat st {};
     if (::stat(m_opts.socketPath.c_str(), &st) == 0 && st.st_ino == m_inode) {
@@ -506,18 +607,24 @@ void ControlCore::doAccept() {
     m_acceptor.async_accept(std::bind_front(&ControlCore::afterAccept, shared_from_this()));
 }
 
-bool ControlCore::allowed(const PeerCred& cred, int fd) const {
+std::optional<ControlAccess> ControlCore::tierOf(const PeerCred& cred, int fd) const {
     if (cred.uid == 0 || cred.uid == ::geteuid()) {
-        return true;
+        return ControlAccess::Change;
     }
-    if (!m_groupId) {
-        return false;
-    }
-    if (cred.gid == *m_groupId) {
-        return true;
+    if (!m_groupId && !m_readGroupId) {
+        return std::nullopt;
     }
     auto groups = peerGroups(fd);
-    return std::find(groups.begin(), groups.end(), *m_groupId) != groups.end();
+    auto member = [&](const std::optional<gid_t>& g) {
+        return g && (cred.gid == *g || std::find(groups.begin(), groups.end(), *g) != groups.end());
+    };
+    if (member(m_groupId)) {
+        return ControlAccess::Change;
+    }
+    if (member(m_readGroupId)) {
+        return ControlAccess::Read;
+    }
+    return std::nullopt;
 }
 
 void ControlCore::afterAccept(const boost::system::error_code& ec, UnixSocket sock) {
@@ -546,24 +653,36 @@ void ControlCore::afterAccept(const boost::system::error_code& ec, UnixSocket so
     if (haveCred) {
         cred = PeerCred{uc.pid, uc.uid, uc.gid};
     }
-    bool permitted = haveCred && allowed(cred, fd);
-    auto session = std::make_shared<ControlSession>(shared_from_this(), std::move(sock), cred);
+    std::optional<ControlAccess> tier;
+    if (haveCred) {
+        tier = tierOf(cred, fd);
+    }
+    auto session = std::make_shared<ControlSession>(shared_from_this(), std::move(sock), cred,
+                                                    tier.value_or(ControlAccess::Read));
     m_sessions.emplace(session.get(), session);
-    if (!permitted) {
+    if (!tier) {
         HS_WARN("control connection denied uid={} gid={} pid={}", cred.uid, cred.gid, cred.pid);
         session->refuse(controlError(
-            "denied", fmt::format("uid {} may not use this socket (root, the daemon's user or "
-                                  "members of node.control_group only)",
+            "denied", fmt::format("uid {} may not use this socket (root, the daemon's user, "
+                                  "members of node.control_group or node.control_read_group "
+                                  "only)",
                                   cred.uid)));
         return;
     }
-    if (m_sessions.size() > m_opts.maxClients) {
-        HS_WARN("control connection refused uid={} pid={} reason=too_many_clients", cred.uid,
-                cred.pid);
-        session->refuse(controlError("busy", "too many control connections; try again"));
-        return;
+    // Root and the daemon's own user are never counted nor refused: idle connections of other
+    // users cannot lock the administrator out.
+    const bool privileged = cred.uid == 0 || cred.uid == ::geteuid();
+    if (!privileged) {
+        if (m_limited.size() >= m_opts.maxClients) {
+            HS_WARN("control connection refused uid={} pid={} reason=too_many_clients", cred.uid,
+                    cred.pid);
+            session->refuse(controlError("busy", "too many control connections; try again"));
+            return;
+        }
+        m_limited.insert(session.get());
     }
-    HS_DEBUG("control connection uid={} pid={}", cred.uid, cred.pid);
+    HS_DEBUG("control connection uid={} pid={} access={}", cred.uid, cred.pid,
+             *tier == ControlAccess::Change ? "change" : "read");
     session->start();
 }
 

@@ -298,8 +298,12 @@ void Daemon::Impl::handleEvent(Event e) {
     e.unixMs = unixNowMs();
     dirty = true;
     if (snmp) {
-        publish(); // a notification's other varbinds come from the latest snapshot
-        snmp->notify(e);
+        // The notification's other varbinds (names, counters, hsSwitchoverCount) come from this
+        // snapshot, made with the event, not from whatever is latest when the queue drains.
+        auto snap = std::make_shared<const Snapshot>(snapshot());
+        snmp->publish(snap);
+        dirty = false;
+        snmp->notify(e, std::move(snap));
     }
 }
 
@@ -424,12 +428,18 @@ void Daemon::Impl::registerHandlers() {
     auto controlReply = [](ControlServer::Reply rep) {
         return [rep](const ControlResult& r) { rep(toResponse(r)); };
     };
-    cs.addHandler("status", [this, reply](const json&, ControlServer::Reply rep) {
-        reply(rep, toJson(snapshot()));
-    });
-    cs.addHandler("journal", [this, reply](const json&, ControlServer::Reply rep) {
-        reply(rep, journalJson(snapshot()));
-    });
+    // Read-only commands say so; every other command needs the change tier (control_group).
+    constexpr ControlAccess kRead = ControlAccess::Read;
+    cs.addHandler(
+        "status",
+        [this, reply](const json&, ControlServer::Reply rep) { reply(rep, toJson(snapshot())); },
+        kRead);
+    cs.addHandler(
+        "journal",
+        [this, reply](const json&, ControlServer::Reply rep) {
+            reply(rep, journalJson(snapshot()));
+        },
+        kRead);
     cs.addHandler("switchover", [this, controlReply](const json& req, ControlServer::Reply rep) {
         ControlRequest r;
         r.op = req.value("force", false) ? ControlOp::ForceTakeover : ControlOp::Switchover;
@@ -443,51 +453,66 @@ void Daemon::Impl::registerHandlers() {
         }
         return true;
     };
-    cs.addHandler("chassis.status",
-                  [this, reply, needChassis](const json&, ControlServer::Reply rep) {
-                      if (needChassis(rep)) {
-                          reply(rep, chassisStatusJson(chassisMgr->snapshot()));
-                      }
-                  });
-    cs.addHandler("sensor.list", [this, reply, needChassis](const json&, ControlServer::Reply rep) {
-        if (needChassis(rep)) {
-            reply(rep, sensorListJson(chassisMgr->snapshot()));
-        }
-    });
-    cs.addHandler("fan.status", [this, reply, needChassis](const json&, ControlServer::Reply rep) {
-        if (needChassis(rep)) {
-            reply(rep, fanStatusJson(chassisMgr->snapshot()));
-        }
-    });
-    cs.addHandler("chassis.power", [this, controlReply, needChassis](const json& req,
-                                                                     ControlServer::Reply rep) {
-        if (!needChassis(rep)) {
-            return;
-        }
-        std::string action = req.value("action", "status");
-        if (action == "status") {
-            chassisMgr->refresh([rep](ChassisSnapshot s) { rep(controlOk(powerStatusJson(s))); });
-            return;
-        }
-        ControlRequest r;
-        r.origin = rep.origin();
-        if (action == "on") {
-            r.op = ControlOp::PowerOn;
-        } else if (action == "off") {
-            r.op = ControlOp::PowerOff;
-        } else if (action == "cycle") {
-            r.op = ControlOp::PowerCycle;
-        } else if (action == "reset") {
-            r.op = ControlOp::HardReset;
-        } else if (action == "soft") {
-            r.op = ControlOp::SoftShutdown;
-        } else {
-            rep(controlError("invalid", "unknown power action '" + action +
-                                            "' (status, on, off, cycle, reset, soft)"));
-            return;
-        }
-        control(r, controlReply(rep));
-    });
+    cs.addHandler(
+        "chassis.status",
+        [this, reply, needChassis](const json&, ControlServer::Reply rep) {
+            if (needChassis(rep)) {
+                reply(rep, chassisStatusJson(chassisMgr->snapshot()));
+            }
+        },
+        kRead);
+    cs.addHandler(
+        "sensor.list",
+        [this, reply, needChassis](const json&, ControlServer::Reply rep) {
+            if (needChassis(rep)) {
+                reply(rep, sensorListJson(chassisMgr->snapshot()));
+            }
+        },
+        kRead);
+    cs.addHandler(
+        "fan.status",
+        [this, reply, needChassis](const json&, ControlServer::Reply rep) {
+            if (needChassis(rep)) {
+                reply(rep, fanStatusJson(chassisMgr->snapshot()));
+            }
+        },
+        kRead);
+    // "status" reads; every other action changes the chassis and needs the change tier.
+    cs.addHandler(
+        "chassis.power",
+        [this, controlReply, needChassis](const json& req, ControlServer::Reply rep) {
+            std::string action = req.value("action", "status");
+            if (action != "status" && !rep.requireChange("chassis.power " + action)) {
+                return;
+            }
+            if (!needChassis(rep)) {
+                return;
+            }
+            if (action == "status") {
+                chassisMgr->refresh(
+                    [rep](ChassisSnapshot s) { rep(controlOk(powerStatusJson(s))); });
+                return;
+            }
+            ControlRequest r;
+            r.origin = rep.origin();
+            if (action == "on") {
+                r.op = ControlOp::PowerOn;
+            } else if (action == "off") {
+                r.op = ControlOp::PowerOff;
+            } else if (action == "cycle") {
+                r.op = ControlOp::PowerCycle;
+            } else if (action == "reset") {
+                r.op = ControlOp::HardReset;
+            } else if (action == "soft") {
+                r.op = ControlOp::SoftShutdown;
+            } else {
+                rep(controlError("invalid", "unknown power action '" + action +
+                                                "' (status, on, off, cycle, reset, soft)"));
+                return;
+            }
+            control(r, controlReply(rep));
+        },
+        kRead);
     cs.addHandler("fan.mode", [this, controlReply](const json& req, ControlServer::Reply rep) {
         std::string mode = req.value("mode", "");
         ControlRequest r;
@@ -503,20 +528,12 @@ void Daemon::Impl::registerHandlers() {
         control(r, controlReply(rep));
     });
     cs.addHandler("fan.duty", [this, controlReply](const json& req, ControlServer::Reply rep) {
-        if (!req.contains("zone") || !req["zone"].is_number_unsigned() || !req.contains("pct") ||
-            !req["pct"].is_number_unsigned()) {
-            rep(controlError("invalid", "fan.duty needs unsigned \"zone\" and \"pct\""));
-            return;
-        }
         ControlRequest r;
-        r.op = ControlOp::FanDuty;
-        r.zone = req["zone"].get<std::uint32_t>();
-        r.value = req["pct"].get<std::int64_t>();
-        r.origin = rep.origin();
-        if (r.value > 100) {
-            rep(controlError("invalid", "duty must be 0..100 %"));
+        if (std::string error = fanDutyRequest(req, r); !error.empty()) {
+            rep(controlError("invalid", error));
             return;
         }
+        r.origin = rep.origin();
         control(r, controlReply(rep));
     });
 }
@@ -593,7 +610,9 @@ int Daemon::Impl::run() {
         snmp = std::make_unique<subagent::Subagent>(
             snmpCfg, [this](ControlRequest req, std::function<void(ControlResult)> done) {
                 asio::post(io, [this, req = std::move(req), done = std::move(done)]() mutable {
-                    req.origin = "snmp";
+                    if (req.origin.empty()) {
+                        req.origin = "snmp";
+                    }
                     control(std::move(req), std::move(done));
                 });
             });
@@ -603,6 +622,7 @@ int Daemon::Impl::run() {
     ControlServer::Options opts;
     opts.socketPath = cfg.node.controlSocket;
     opts.controlGroup = cfg.node.controlGroup;
+    opts.readGroup = cfg.node.controlReadGroup;
     controlServer = std::make_unique<ControlServer>(io, opts);
     registerHandlers();
     controlServer->start();

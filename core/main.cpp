@@ -5,6 +5,7 @@
 #include "core/log.hpp"
 #include "hb/serial_ports.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -38,6 +39,10 @@ int listSerial() {
 } // namespace
 
 int main(int argc, char** argv) {
+    // Before any thread starts: a write to a socket whose reader is gone must fail with EPIPE, not
+    // kill the daemon. Net-SNMP's AgentX unix transport sends without MSG_NOSIGNAL, so a
+    // notification racing an snmpd restart would otherwise end the process with no handover.
+    std::signal(SIGPIPE, SIG_IGN);
     std::string file;
     bool checkOnly = false;
     for (int i = 1; i < argc; ++i) {

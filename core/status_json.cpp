@@ -3,6 +3,7 @@
 #include "core/control_server.hpp"
 
 #include <cctype>
+#include <limits>
 
 namespace hs {
 
@@ -308,6 +309,28 @@ json toResponse(const ControlResult& r, json result) {
         result["message"] = r.message;
     }
     return controlOk(std::move(result));
+}
+
+std::string fanDutyRequest(const json& req, ControlRequest& out) {
+    auto zone = req.find("zone");
+    auto pct = req.find("pct");
+    if (zone == req.end() || !zone->is_number_unsigned() || pct == req.end() ||
+        !pct->is_number_unsigned()) {
+        return "fan.duty needs unsigned \"zone\" and \"pct\"";
+    }
+    // Compare as the widest unsigned type first: get<std::uint32_t>() of 2^32+1 would be 1.
+    const auto zoneValue = zone->get<std::uint64_t>();
+    const auto pctValue = pct->get<std::uint64_t>();
+    if (zoneValue > std::numeric_limits<std::uint32_t>::max()) {
+        return "fan zone " + std::to_string(zoneValue) + " is out of range";
+    }
+    if (pctValue > 100) {
+        return "duty must be 0..100 %";
+    }
+    out.op = ControlOp::FanDuty;
+    out.zone = static_cast<std::uint32_t>(zoneValue);
+    out.value = static_cast<std::int64_t>(pctValue);
+    return {};
 }
 
 } // namespace hs

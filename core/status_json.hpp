@@ -36,6 +36,11 @@ nlohmann::json powerStatusJson(const ChassisSnapshot& c);   // "chassis.power" a
 nlohmann::json sensorListJson(const ChassisSnapshot& c);    // "sensor.list"
 nlohmann::json fanStatusJson(const ChassisSnapshot& c);     // "fan.status"
 
+// Reads a "fan.duty" request ({"zone":Z,"pct":P}) into OUT (op, zone, value). Ranges are checked
+// on the full JSON number before it is narrowed: zone 0..2^32-1, pct 0..100. Returns an error
+// text for an "invalid" answer, or "" when OUT is filled.
+std::string fanDutyRequest(const nlohmann::json& req, ControlRequest& out);
+
 // A whole response for a ControlResult: ok -> {"ok":true,"result":RESULT + "message"},
 // otherwise {"ok":false,"code":...,"error":message}.
 nlohmann::json toResponse(const ControlResult& r, nlohmann::json result = nlohmann::json::object());

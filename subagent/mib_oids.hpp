@@ -58,6 +58,8 @@ enum General : std::uint32_t {
     PreemptMode = 13,
     ActiveUnconfirmed = 14,
     LastControlResult = 15,
+    StateDirWritable = 16,
+    StateDirError = 17,
 };
 
 // hsModuleEntry columns.
@@ -90,6 +92,7 @@ enum PathCol : std::uint32_t {
     PathMalformed = 15,
     PathReplayed = 16,
     PathLastChange = 17,
+    PathForeign = 18,
 };
 
 // hsSwitchoverEntry columns.
@@ -152,6 +155,8 @@ enum Notification : std::uint32_t {
     FanFailure = 13,
     StateResync = 14,
     PathAuthAlarm = 15,
+    StateDirUnwritable = 16,
+    StateDirRecovered = 17,
 };
 } // namespace mib
 

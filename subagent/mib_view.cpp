@@ -24,6 +24,23 @@ std::string oidToString(const Oid& oid) {
     return out;
 }
 
+std::string displayString(std::string s) {
+    if (s.size() <= kDisplayStringMax) {
+        return s;
+    }
+    std::size_t cut = kDisplayStringMax;
+    // Back off over continuation bytes (10xxxxxx) to the lead byte, and drop that too.
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) {
+        --cut;
+    }
+    s.resize(cut);
+    return s;
+}
+
+SmiValue SmiValue::makeDisplay(std::string s) {
+    return makeString(displayString(std::move(s)));
+}
+
 std::int64_t mibRole(Role r) {
     return static_cast<std::int64_t>(r) + 1;
 }
@@ -177,7 +194,10 @@ void addGeneral(Builder& b, const Snapshot& s, const ViewExtras& x) {
     b.scalar(kGeneral, SwitchoverAction, V::makeInt(1));
     b.scalar(kGeneral, PreemptMode, V::makeInt(mibTruth(s.preemption)));
     b.scalar(kGeneral, ActiveUnconfirmed, V::makeInt(mibTruth(s.unconfirmed)));
-    b.scalar(kGeneral, LastControlResult, V::makeString(x.lastControlResult));
+    b.scalar(kGeneral, LastControlResult, V::makeDisplay(x.lastControlResult));
+    b.scalar(kGeneral, StateDirWritable, V::makeInt(mibTruth(s.stateDirWritable)));
+    b.scalar(kGeneral, StateDirError,
+             V::makeDisplay(s.stateDirWritable ? std::string() : s.stateDirError));
 }
 
 void addModules(Builder& b, const Snapshot& s) {
@@ -201,9 +221,9 @@ void addPaths(Builder& b, const Snapshot& s) {
     for (const PathSnapshot& p : s.paths) {
         std::uint32_t i = p.index;
         const PathCounters& c = p.counters;
-        b.cell(kPathTable, PathName, i, V::makeString(p.name));
+        b.cell(kPathTable, PathName, i, V::makeDisplay(p.name));
         b.cell(kPathTable, PathType, i, V::makeInt(mibPathType(p.type)));
-        b.cell(kPathTable, PathEndpoint, i, V::makeString(p.endpoint));
+        b.cell(kPathTable, PathEndpoint, i, V::makeDisplay(p.endpoint));
         b.cell(kPathTable, PathOperStatus, i, V::makeInt(mibPathState(p.state)));
         b.cell(kPathTable, PathDiag, i, V::makeInt(mibPathDiag(p.diag)));
         b.cell(kPathTable, PathIntervalUs, i, V::makeGauge(p.intervalUs));
@@ -217,6 +237,7 @@ void addPaths(Builder& b, const Snapshot& s) {
         b.cell(kPathTable, PathMalformed, i, V::makeCounter64(c.malformed));
         b.cell(kPathTable, PathReplayed, i, V::makeCounter64(c.replayed));
         b.cell(kPathTable, PathLastChange, i, V::makeString(dateAndTime(p.lastChangeUnixMs)));
+        b.cell(kPathTable, PathForeign, i, V::makeCounter64(c.foreign));
     }
 }
 
@@ -243,19 +264,19 @@ void addChassis(Builder& b, const ChassisSnapshot& c) {
     b.scalar(kChassis, ChassisPowerState, V::makeInt(mibPowerState(c.power)));
     b.scalar(kChassis, ChassisPowerControl, V::makeInt(mibRequestedControl(c.requested)));
     b.scalar(kChassis, ChassisBmcAccess, V::makeInt(mibBmcAccess(c.access)));
-    b.scalar(kChassis, ChassisBmcLastError, V::makeString(c.lastError));
+    b.scalar(kChassis, ChassisBmcLastError, V::makeDisplay(c.lastError));
     b.scalar(kChassis, ChassisBmcLastErrorTime, V::makeString(dateAndTime(c.lastErrorUnixMs)));
     b.scalar(kChassis, ChassisFailSafe, V::makeInt(mibTruth(c.failSafe)));
-    b.scalar(kChassis, ChassisFanProfile, V::makeString(c.fanProfile));
+    b.scalar(kChassis, ChassisFanProfile, V::makeDisplay(c.fanProfile));
 }
 
 void addSensors(Builder& b, const ChassisSnapshot& c) {
     using namespace mib;
     for (const SensorSnapshot& s : c.sensors) {
         std::uint32_t i = s.index;
-        b.cell(kSensorTable, SensorName, i, V::makeString(s.name));
-        b.cell(kSensorTable, SensorType, i, V::makeString(s.type));
-        b.cell(kSensorTable, SensorUnit, i, V::makeString(s.unit));
+        b.cell(kSensorTable, SensorName, i, V::makeDisplay(s.name));
+        b.cell(kSensorTable, SensorType, i, V::makeDisplay(s.type));
+        b.cell(kSensorTable, SensorUnit, i, V::makeDisplay(s.unit));
         b.cell(kSensorTable, SensorValue, i, V::makeInt(s.valueValid ? mibMilli(s.value) : 0));
         b.cell(kSensorTable, SensorState, i, V::makeInt(mibSensorState(s.state)));
         auto threshold = [&](std::uint32_t col, const std::optional<double>& t) {
@@ -274,7 +295,7 @@ void addFans(Builder& b, const ChassisSnapshot& c) {
     using namespace mib;
     for (const FanSnapshot& f : c.fans) {
         std::uint32_t i = f.zone + 1;
-        b.cell(kFanTable, FanName, i, V::makeString(f.name));
+        b.cell(kFanTable, FanName, i, V::makeDisplay(f.name));
         b.cell(kFanTable, FanDuty, i, V::makeGauge(f.dutyPct));
         if (f.rpm && std::isfinite(*f.rpm) && *f.rpm >= 0) {
             b.cell(kFanTable, FanRpm, i, V::makeGauge(static_cast<std::uint32_t>(*f.rpm)));
@@ -287,7 +308,7 @@ void addFans(Builder& b, const ChassisSnapshot& c) {
 } // namespace
 
 MibView::MibView(const Snapshot& snap, const ViewExtras& extras) {
-    entries_.reserve(64 + snap.paths.size() * 16 + snap.journal.size() * 5 +
+    entries_.reserve(64 + snap.paths.size() * 17 + snap.journal.size() * 5 +
                      snap.chassis.sensors.size() * 9 + snap.chassis.fans.size() * 5);
     Builder b(entries_);
     addGeneral(b, snap, extras);

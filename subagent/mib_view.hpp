@@ -31,7 +31,13 @@ struct SmiValue {
     static SmiValue makeCounter32(std::uint64_t v) { return {SmiType::Counter32, 0, v, {}}; }
     static SmiValue makeCounter64(std::uint64_t v) { return {SmiType::Counter64, 0, v, {}}; }
     static SmiValue makeString(std::string s) { return {SmiType::OctetString, 0, 0, std::move(s)}; }
+    // A DisplayString (SNMPv2-TC): at most 255 octets, cut before an incomplete UTF-8 sequence.
+    static SmiValue makeDisplay(std::string s);
 };
+
+inline constexpr std::size_t kDisplayStringMax = 255;
+// S cut to at most kDisplayStringMax octets (never in the middle of a UTF-8 sequence).
+std::string displayString(std::string s);
 
 struct VarBind {
     Oid oid;

@@ -54,7 +54,7 @@ Notification pathNotification(std::uint32_t which, const Event& ev, std::uint32_
     Trap t(which, seq, snap);
     const PathSnapshot* p = findPath(snap, ev.pathIndex);
     std::uint32_t i = ev.pathIndex;
-    t.cell(mib::kPathTable, mib::PathName, i, V::makeString(p ? p->name : std::string()));
+    t.cell(mib::kPathTable, mib::PathName, i, V::makeDisplay(p ? p->name : std::string()));
     t.cell(mib::kPathTable, mib::PathType, i, V::makeInt(mibPathType(p ? p->type : PathType{})));
     t.cell(mib::kPathTable, mib::PathOperStatus, i, V::makeInt(mibPathState(ev.pathState)));
     t.cell(mib::kPathTable, mib::PathDiag, i, V::makeInt(mibPathDiag(ev.pathDiag)));
@@ -99,7 +99,7 @@ Notification chassisEvent(std::uint32_t seq, const Event& ev, const Snapshot& sn
             snap.chassis.access == BmcAccess::Ok ? BmcAccess::Unreachable : snap.chassis.access;
         t.chassis(mib::ChassisBmcAccess, V::makeInt(mibBmcAccess(a)));
         t.chassis(mib::ChassisBmcLastError,
-                  V::makeString(ev.text.empty() ? snap.chassis.lastError : ev.text));
+                  V::makeDisplay(ev.text.empty() ? snap.chassis.lastError : ev.text));
         return t.take();
     }
     case EventType::BmcRecovered: {
@@ -111,7 +111,7 @@ Notification chassisEvent(std::uint32_t seq, const Event& ev, const Snapshot& sn
         Trap t(mib::SensorThresholdCrossed, seq, snap);
         const SensorSnapshot* s = findSensor(snap, ev.objectIndex);
         std::uint32_t i = ev.objectIndex;
-        t.cell(mib::kSensorTable, mib::SensorName, i, V::makeString(s ? s->name : std::string()));
+        t.cell(mib::kSensorTable, mib::SensorName, i, V::makeDisplay(s ? s->name : std::string()));
         t.cell(mib::kSensorTable, mib::SensorValue, i, V::makeInt(mibMilli(ev.value)));
         t.cell(mib::kSensorTable, mib::SensorState, i,
                V::makeInt(mibSensorState(s ? s->state : SensorState::Unknown)));
@@ -122,7 +122,7 @@ Notification chassisEvent(std::uint32_t seq, const Event& ev, const Snapshot& sn
         Trap t(mib::FanFailure, seq, snap);
         const FanSnapshot* f = findFanZone(snap, ev.objectIndex);
         std::uint32_t i = ev.objectIndex + 1;
-        t.cell(mib::kFanTable, mib::FanName, i, V::makeString(f ? f->name : std::string()));
+        t.cell(mib::kFanTable, mib::FanName, i, V::makeDisplay(f ? f->name : std::string()));
         t.cell(mib::kFanTable, mib::FanStatus, i, V::makeInt(mibFanStatus(true)));
         return t.take();
     }
@@ -157,7 +157,7 @@ Notification buildNotification(const Event& ev, std::uint32_t seq, const Snapsho
         Trap t(mib::PathAuthAlarm, seq, snap);
         const PathSnapshot* p = findPath(snap, ev.pathIndex);
         std::uint32_t i = ev.pathIndex;
-        t.cell(mib::kPathTable, mib::PathName, i, V::makeString(p ? p->name : std::string()));
+        t.cell(mib::kPathTable, mib::PathName, i, V::makeDisplay(p ? p->name : std::string()));
         t.cell(mib::kPathTable, mib::PathAuthFailures, i,
                V::makeCounter64(p ? p->counters.authFailures : 0));
         return t.take();
@@ -168,11 +168,25 @@ Notification buildNotification(const Event& ev, std::uint32_t seq, const Snapsho
     case EventType::SensorThreshold:
     case EventType::FanFailure:
         return chassisEvent(seq, ev, snap);
-    case EventType::StateDirUnwritable:
-    case EventType::StateDirRecovered:
-        break; // HOTSTANDBY-MIB objects for these come with the state-directory notification
+    case EventType::StateDirUnwritable: {
+        Trap t(mib::StateDirUnwritable, seq, snap);
+        t.general(mib::StateDirWritable, V::makeInt(mibTruth(false)));
+        t.general(mib::StateDirError,
+                  V::makeDisplay(ev.text.empty() ? snap.stateDirError : ev.text));
+        return t.take();
+    }
+    case EventType::StateDirRecovered: {
+        Trap t(mib::StateDirRecovered, seq, snap);
+        t.general(mib::StateDirWritable, V::makeInt(mibTruth(true)));
+        return t.take();
+    }
     }
     return buildResync(seq, snap);
+}
+
+Notification render(const PendingNotification& p, const Snapshot& latest) {
+    const Snapshot& snap = p.snapshot ? *p.snapshot : latest;
+    return p.resync ? buildResync(p.seq, snap) : buildNotification(p.event, p.seq, snap);
 }
 
 Notification buildResync(std::uint32_t seq, const Snapshot& snap) {

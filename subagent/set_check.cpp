@@ -5,6 +5,44 @@
 
 namespace hs::subagent {
 
+namespace {
+
+// Printable ASCII only, at most 64 characters, quoted: a log line cannot be forged through a
+// community string or a user name.
+std::string quoted(std::string_view v) {
+    std::string out = "\"";
+    for (char c : v.substr(0, 64)) {
+        auto u = static_cast<unsigned char>(c);
+        out += (u >= 0x20 && u < 0x7f && c != '"' && c != '\\') ? c : '?';
+    }
+    return out + "\"";
+}
+
+} // namespace
+
+std::string setOrigin(const SetRequester& r) {
+    std::string out = "snmp";
+    if (!r.securityName.empty()) {
+        out += " user=" + quoted(r.securityName);
+    }
+    if (!r.community.empty()) {
+        out += " community=" + quoted(r.community);
+    }
+    if (!r.context.empty()) {
+        out += " context=" + quoted(r.context);
+    }
+    if (!r.address.empty()) {
+        out += " address=" + quoted(r.address);
+    }
+    if (r.agentx) {
+        out += fmt::format(" via=agentx transaction={}", r.transactionId);
+        if (r.securityName.empty() && r.community.empty()) {
+            out += " manager=unknown"; // AgentX does not carry it: see the master's log
+        }
+    }
+    return out;
+}
+
 std::string_view toString(SetError e) {
     switch (e) {
     case SetError::NoError:

@@ -34,6 +34,21 @@ enum class SetStage { Syntax, Consistency };
 SetDecision checkSet(const Oid& oid, std::uint8_t type, std::int64_t value, const Snapshot& snap,
                      SetStage stage);
 
+// Who sent a SET, as the PDU handed to the handler tells it. Over AgentX (RFC 2741) the master
+// passes only the context and its transaction id, not the manager's security name, community or
+// address; those fields are filled only when the PDU carries them.
+struct SetRequester {
+    bool agentx = false;      // the request came through an AgentX master
+    std::string securityName; // USM user (SNMPv3) when known
+    std::string community;    // SNMPv1/v2c community when known
+    std::string context;      // SNMP context (non-default only)
+    std::string address;      // transport address of the sender (or of the master's session)
+    std::uint32_t transactionId = 0;
+};
+// "snmp user=admin address=udp:[127.0.0.1]:5000 ..." for the audit log line of a SET and for
+// ControlRequest::origin. Values are quoted and cut to 64 printable characters.
+std::string setOrigin(const SetRequester& r);
+
 std::string_view toString(SetError e);
 std::string_view toString(ControlOp op);
 std::string_view toString(ControlStatus s);

@@ -110,13 +110,48 @@ int onNetSnmpLog(int, int, void* serverarg, void*) {
     return 0;
 }
 
-struct Queued {
-    bool resync = false;
-    Event event;
-    std::uint32_t seq = 0;
-};
-
 } // namespace
+
+// What the PDU being handled says about who sent it. In a subagent the request arrives from the
+// AgentX master through Net-SNMP's internal callback session: the master forwards only the context
+// and its transaction id (RFC 2741), so user, community and manager address are unknown here and
+// the transport address is only that internal pipe.
+SetRequester requesterOf(const netsnmp_agent_request_info* reqinfo) {
+    SetRequester r;
+    r.agentx = netsnmp_ds_get_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE) != 0;
+    const netsnmp_agent_session* asp = reqinfo != nullptr ? reqinfo->asp : nullptr;
+    const netsnmp_pdu* pdu = asp != nullptr ? asp->pdu : nullptr;
+    if (pdu == nullptr) {
+        return r;
+    }
+    auto text = [](const void* p, size_t n) {
+        return p != nullptr ? std::string(static_cast<const char*>(p), n) : std::string();
+    };
+    r.transactionId = static_cast<std::uint32_t>(pdu->transid);
+    r.context = text(pdu->contextName, pdu->contextNameLen);
+    if (pdu->securityName != nullptr && pdu->securityNameLen > 0 &&
+        pdu->securityModel == SNMP_SEC_MODEL_USM) {
+        r.securityName = text(pdu->securityName, pdu->securityNameLen);
+    }
+    if (r.agentx) {
+        return r;
+    }
+    if (pdu->version == SNMP_VERSION_1 || pdu->version == SNMP_VERSION_2c) {
+        r.community = text(pdu->community, pdu->community_len);
+    }
+    if (asp->session != nullptr && pdu->transport_data != nullptr) {
+        netsnmp_transport* t = snmp_sess_transport(snmp_sess_pointer(asp->session));
+        if (t != nullptr) {
+            char* a =
+                netsnmp_transport_peer_string(t, pdu->transport_data, pdu->transport_data_length);
+            if (a != nullptr) {
+                r.address = a;
+                free(a); // NOLINT: allocated by Net-SNMP
+            }
+        }
+    }
+    return r;
+}
 
 struct Subagent::Impl : std::enable_shared_from_this<Impl> {
     Impl(SnmpConfig c, RequestHandler h) : cfg(std::move(c)), handler(std::move(h)) {}
@@ -131,7 +166,7 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
     // Shared with the core's threads: short critical sections, never held across Net-SNMP calls.
     mutable std::mutex mu;
     std::shared_ptr<const Snapshot> posted;
-    std::deque<Queued> queue;
+    std::deque<PendingNotification> queue;
     std::uint32_t seq = 0;
     std::uint64_t dropped = 0;
     std::atomic<bool> wakePending{false};
@@ -163,7 +198,7 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
         });
     }
 
-    std::uint32_t enqueue(Queued q) {
+    std::uint32_t enqueue(PendingNotification q) {
         std::uint32_t s = 0;
         bool overflow = false;
         std::uint64_t droppedNow = 0;
@@ -272,7 +307,7 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
         HS_INFO("snmp agentx connected to master socket={} connects={}", self->cfg.agentxSocket,
                 self->connects.load());
         // Resync after the registrations that follow this callback: queue it, send on drain.
-        self->enqueue(Queued{true, {}, 0});
+        self->enqueue(PendingNotification{true, {}, 0, nullptr});
         self->wake();
         return 0;
     }
@@ -314,7 +349,7 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
                 scheduleRetry(); // the master is not reading: keep the queue, try again soon
                 return;
             }
-            Queued q;
+            PendingNotification q;
             {
                 std::lock_guard lock(mu);
                 if (queue.empty()) {
@@ -323,7 +358,7 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
                 q = std::move(queue.front());
                 queue.pop_front();
             }
-            send(q.resync ? buildResync(q.seq, *snap) : buildNotification(q.event, q.seq, *snap));
+            send(render(q, *snap));
             ++sent;
             HS_DEBUG("snmp notification sent seq={} type={}", q.seq,
                      q.resync ? std::string_view("stateResync") : toString(q.event.type));
@@ -424,16 +459,23 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
                 reqinfo->mode == MODE_SET_RESERVE1 ? SetStage::Syntax : SetStage::Consistency;
             SetDecision d = decide(name, vb, stage);
             if (d.error != SetError::NoError) {
-                HS_WARN("snmp set refused oid={} error={} reason=\"{}\"", oidToString(name),
-                        toString(d.error), d.reason);
+                HS_WARN("snmp set refused oid={} error={} reason=\"{}\" origin={}",
+                        oidToString(name), toString(d.error), d.reason,
+                        setOrigin(requesterOf(reqinfo)));
                 netsnmp_set_request_error(reqinfo, r, static_cast<int>(d.error));
             }
             return;
         }
         case MODE_SET_COMMIT: {
             SetDecision d = decide(name, vb, SetStage::Syntax);
-            if (d.error == SetError::NoError && d.hasRequest) {
-                dispatch(std::move(d.request));
+            if (d.error == SetError::NoError) {
+                std::string origin = setOrigin(requesterOf(reqinfo));
+                HS_INFO("snmp set accepted oid={} value={} action=\"{}\" origin={}",
+                        oidToString(name), valueOf(vb), d.reason, origin);
+                if (d.hasRequest) {
+                    d.request.origin = std::move(origin);
+                    dispatch(std::move(d.request));
+                }
             }
             return;
         }
@@ -442,7 +484,8 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
         }
     }
 
-    SetDecision decide(const Oid& name, const netsnmp_variable_list* vb, SetStage stage) {
+    // The varbind's integer value; 0 for other types (checkSet reports a wrong type).
+    static std::int64_t valueOf(const netsnmp_variable_list* vb) {
         std::int64_t value = 0;
         switch (vb->type) {
         case ASN_INTEGER:
@@ -454,15 +497,19 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
             value = static_cast<std::int64_t>(*reinterpret_cast<const u_long*>(vb->val.integer));
             break;
         default:
-            break; // wrong type: checkSet reports it, the value is not read
+            break;
         }
-        return checkSet(name, vb->type, value, *snap, stage);
+        return value;
+    }
+
+    SetDecision decide(const Oid& name, const netsnmp_variable_list* vb, SetStage stage) {
+        return checkSet(name, vb->type, valueOf(vb), *snap, stage);
     }
 
     void dispatch(ControlRequest req) {
         ++requests;
-        HS_INFO("snmp control request op={} zone={} value={}", toString(req.op), req.zone,
-                req.value);
+        HS_INFO("snmp control request op={} zone={} value={} origin={}", toString(req.op), req.zone,
+                req.value, req.origin);
         if (!handler) {
             onControlResult(req.op, {ControlStatus::Unavailable, "no request handler"});
             return;
@@ -545,8 +592,8 @@ void Subagent::publish(std::shared_ptr<const Snapshot> snapshot) {
     impl_->wake();
 }
 
-std::uint32_t Subagent::notify(const Event& event) {
-    std::uint32_t s = impl_->enqueue(Queued{false, event, 0});
+std::uint32_t Subagent::notify(const Event& event, std::shared_ptr<const Snapshot> snapshot) {
+    std::uint32_t s = impl_->enqueue(PendingNotification{false, event, 0, std::move(snapshot)});
     impl_->wake();
     return s;
 }

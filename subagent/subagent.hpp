@@ -53,8 +53,10 @@ class Subagent {
     void publish(std::shared_ptr<const Snapshot> snapshot);
     // Thread-safe, never blocks on SNMP: numbers the notification (hsNotificationSeq) and queues
     // it; the queue is bounded by SnmpConfig::notifyQueue (oldest dropped) while the master is
-    // away. Returns the sequence number given to it.
-    std::uint32_t notify(const Event& event);
+    // away. Returns the sequence number given to it. The varbinds the event lacks (names,
+    // counters, hsSwitchoverCount) come from SNAPSHOT, the one made with the event, however late
+    // the notification leaves; without one, from the latest snapshot when it is sent.
+    std::uint32_t notify(const Event& event, std::shared_ptr<const Snapshot> snapshot = nullptr);
 
     SubagentStats stats() const;
 

@@ -117,6 +117,8 @@ const std::map<std::string, EventType>& eventTypes() {
         {"sensorThreshold", EventType::SensorThreshold},
         {"fanFailure", EventType::FanFailure},
         {"authAlarm", EventType::AuthAlarm},
+        {"stateDirUnwritable", EventType::StateDirUnwritable},
+        {"stateDirRecovered", EventType::StateDirRecovered},
     };
     return m;
 }

@@ -201,7 +201,7 @@ TEST(Notification, SeqFirstAndIndexes) {
 
 TEST(Notification, EveryEventTypeMaps) {
     Snapshot s = makeSnap(Role::Active);
-    for (int t = 0; t <= static_cast<int>(EventType::AuthAlarm); ++t) {
+    for (int t = 0; t <= static_cast<int>(EventType::StateDirRecovered); ++t) {
         Event e;
         e.type = static_cast<EventType>(t);
         e.pathIndex = 1;
@@ -210,6 +210,184 @@ TEST(Notification, EveryEventTypeMaps) {
         EXPECT_TRUE(oidHasPrefix(n.trapOid, mibOid({mib::kNotifications}))) << t;
         EXPECT_NE(n.trapOid, notificationOid(mib::StateResync)) << t;
     }
+}
+
+const VarBind* findVb(const Notification& n, const Oid& oid) {
+    for (const VarBind& vb : n.varbinds) {
+        if (vb.oid == oid) {
+            return &vb;
+        }
+    }
+    return nullptr;
+}
+
+// Every notification is rendered from the snapshot published with its own event: two switchovers
+// queued before the drain carry their own hsSwitchoverCount, not the latest one.
+TEST(Notification, QueuedNotificationsUseTheirOwnSnapshot) {
+    auto second = std::make_shared<Snapshot>(makeSnap(Role::Active));
+    second->switchoverCount = 2;
+    second->paths[0].name = "old-name";
+    auto third = std::make_shared<Snapshot>(makeSnap(Role::Active));
+    third->switchoverCount = 3;
+    Snapshot latest = makeSnap(Role::Active);
+    latest.switchoverCount = 3;
+    latest.paths[0].name = "new-name";
+
+    Event sw;
+    sw.type = EventType::Switchover;
+    sw.role = Role::Active;
+    PendingNotification a{false, sw, 10, second};
+    PendingNotification b{false, sw, 11, third};
+    const Oid count = scalarOid(mib::kGeneral, mib::SwitchoverCount);
+    Notification na = render(a, latest);
+    const VarBind* va = findVb(na, count);
+    Notification nb = render(b, latest);
+    const VarBind* vb = findVb(nb, count);
+    ASSERT_TRUE(va && vb);
+    EXPECT_EQ(va->value.unsigned_, 2U);
+    EXPECT_EQ(vb->value.unsigned_, 3U);
+
+    Event down;
+    down.type = EventType::PathDown;
+    down.pathIndex = 1;
+    Notification nd = render(PendingNotification{false, down, 12, second}, latest);
+    const VarBind* name = findVb(nd, columnOid(mib::kPathTable, mib::PathName, 1));
+    ASSERT_TRUE(name);
+    EXPECT_EQ(name->value.octets, "old-name");
+
+    // No snapshot of its own (a resync): the latest.
+    Notification r = render(PendingNotification{true, {}, 13, nullptr}, latest);
+    EXPECT_EQ(r.trapOid, notificationOid(mib::StateResync));
+    EXPECT_EQ(findVb(r, count)->value.unsigned_, 3U);
+}
+
+TEST(MibView, ForeignCounterAndStateDirectory) {
+    Snapshot s = makeSnap(Role::Standby);
+    s.paths[1].counters.foreign = (1ULL << 33) + 5;
+    s.stateDirWritable = false;
+    s.stateDirError = "/var/lib/hotstandby: No space left on device";
+    MibView v(s, {});
+    const VarBind* f = v.get(columnOid(mib::kPathTable, mib::PathForeign, 2));
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->value.type, SmiType::Counter64);
+    EXPECT_EQ(f->value.unsigned_, (1ULL << 33) + 5);
+    ASSERT_NE(v.get(columnOid(mib::kPathTable, mib::PathForeign, 1)), nullptr);
+    EXPECT_EQ(v.get(scalarOid(mib::kGeneral, mib::StateDirWritable))->value.integer, 2); // false
+    EXPECT_EQ(v.get(scalarOid(mib::kGeneral, mib::StateDirError))->value.octets, s.stateDirError);
+
+    s.stateDirWritable = true; // a stale error text is not shown once writable again
+    MibView ok(s, {});
+    EXPECT_EQ(ok.get(scalarOid(mib::kGeneral, mib::StateDirWritable))->value.integer, 1);
+    EXPECT_EQ(ok.get(scalarOid(mib::kGeneral, mib::StateDirError))->value.octets, "");
+}
+
+TEST(Notification, StateDirectory) {
+    Snapshot s = makeSnap(Role::Standby);
+    s.stateDirWritable = false;
+    s.stateDirError = "EROFS";
+    Event e;
+    e.type = EventType::StateDirUnwritable;
+    e.text = "/var/lib/hotstandby/epoch.tmp: Read-only file system";
+    Notification n = buildNotification(e, 5, s);
+    EXPECT_EQ(n.trapOid, notificationOid(mib::StateDirUnwritable));
+    ASSERT_EQ(n.varbinds.size(), 4U);
+    EXPECT_EQ(n.varbinds[0].oid, scalarOid(mib::kGeneral, mib::NotificationSeq));
+    EXPECT_EQ(n.varbinds[1].oid, scalarOid(mib::kGeneral, mib::LocalModuleIndex));
+    EXPECT_EQ(n.varbinds[2].oid, scalarOid(mib::kGeneral, mib::StateDirWritable));
+    EXPECT_EQ(n.varbinds[2].value.integer, 2);
+    EXPECT_EQ(n.varbinds[3].oid, scalarOid(mib::kGeneral, mib::StateDirError));
+    EXPECT_EQ(n.varbinds[3].value.octets, e.text);
+
+    e.text.clear(); // no detail in the event: the snapshot's
+    EXPECT_EQ(buildNotification(e, 6, s).varbinds[3].value.octets, "EROFS");
+
+    e.type = EventType::StateDirRecovered;
+    n = buildNotification(e, 7, s);
+    EXPECT_EQ(n.trapOid, notificationOid(mib::StateDirRecovered));
+    ASSERT_EQ(n.varbinds.size(), 3U);
+    EXPECT_EQ(n.varbinds[2].oid, scalarOid(mib::kGeneral, mib::StateDirWritable));
+    EXPECT_EQ(n.varbinds[2].value.integer, 1);
+}
+
+TEST(Encoding, DisplayStringAtMost255Octets) {
+    EXPECT_EQ(displayString("short"), "short");
+    EXPECT_EQ(displayString(std::string(255, 'a')).size(), 255U);
+    EXPECT_EQ(displayString(std::string(300, 'a')), std::string(255, 'a'));
+    // 254 ASCII then a two-octet character: cut before it, not through it.
+    std::string s = std::string(254, 'a') + "\xc3\xa9" + "tail";
+    EXPECT_EQ(displayString(s), std::string(254, 'a'));
+    // Three-octet characters from the start: 85 of them are 255 octets exactly.
+    std::string euro;
+    for (int i = 0; i < 100; ++i) {
+        euro += "\xe2\x82\xac";
+    }
+    EXPECT_EQ(displayString(euro).size(), 255U);
+}
+
+// Every DisplayString the view or a notification renders is cut to 255 octets.
+TEST(MibView, DisplayStringsTruncated) {
+    Snapshot s = makeSnap(Role::Active);
+    const std::string longText(1000, 'x');
+    for (auto& p : s.paths) {
+        p.name = longText;
+        p.endpoint = longText;
+    }
+    s.chassis.lastError = longText;
+    s.chassis.fanProfile = longText;
+    for (auto& x : s.chassis.sensors) {
+        x.name = x.type = x.unit = longText;
+    }
+    for (auto& f : s.chassis.fans) {
+        f.name = longText;
+    }
+    s.stateDirWritable = false;
+    s.stateDirError = longText;
+    ViewExtras extras;
+    extras.lastControlResult = longText;
+    MibView v(s, extras);
+    std::size_t strings = 0;
+    for (const VarBind& vb : v.entries()) {
+        if (vb.value.type == SmiType::OctetString) {
+            EXPECT_LE(vb.value.octets.size(), 255U) << oidToString(vb.oid);
+            strings += vb.value.octets.size() == 255U ? 1 : 0;
+        }
+    }
+    // LastControlResult, 2 paths x 2, lastError, fanProfile, 3 sensors x 3, 2 fans, stateDirError
+    EXPECT_EQ(strings, 1U + 4U + 2U + 9U + 2U + 1U);
+
+    for (EventType t :
+         {EventType::PathDown, EventType::AuthAlarm, EventType::BmcUnreachable,
+          EventType::SensorThreshold, EventType::FanFailure, EventType::StateDirUnwritable}) {
+        Event e;
+        e.type = t;
+        e.pathIndex = 1;
+        e.objectIndex = 1;
+        e.text = longText;
+        for (const VarBind& vb : buildNotification(e, 1, s).varbinds) {
+            if (vb.value.type == SmiType::OctetString) {
+                EXPECT_LE(vb.value.octets.size(), 255U) << static_cast<int>(t);
+            }
+        }
+    }
+}
+
+TEST(SetAudit, OriginNamesTheRequester) {
+    SetRequester v3;
+    v3.securityName = "hsadmin";
+    v3.address = "UDP: [127.0.0.1]:40000->[127.0.0.1]:161";
+    EXPECT_EQ(setOrigin(v3),
+              R"(snmp user="hsadmin" address="UDP: [127.0.0.1]:40000->[127.0.0.1]:161")");
+    SetRequester v2;
+    v2.community = "private\nforged line\"";
+    EXPECT_EQ(setOrigin(v2), R"(snmp community="private?forged line?")");
+    SetRequester ax;
+    ax.agentx = true;
+    ax.transactionId = 42;
+    ax.context = "ctx";
+    EXPECT_EQ(setOrigin(ax), R"(snmp context="ctx" via=agentx transaction=42 manager=unknown)");
+    SetRequester axUser = ax;
+    axUser.securityName = "hsadmin";
+    EXPECT_EQ(setOrigin(axUser), R"(snmp user="hsadmin" context="ctx" via=agentx transaction=42)");
 }
 
 toml::table parse(const std::string& text) {

@@ -96,7 +96,7 @@ def mib_objects(mib_dirs, mib_dir):
 def test_reads(bed, objects):
     walk = bed.walk()
     names = [n for n, _, _ in walk]
-    check(len(walk) == 486, "walk returns 486 instances (got %d)" % len(walk))
+    check(len(walk) == 490, "walk returns 490 instances (got %d)" % len(walk))
     check(all(n.startswith("HOTSTANDBY-MIB::hs") for n in names), "walk names are symbolic")
     readable = {n: t for n, (t, a) in objects.items() if a in ("readonly", "readwrite")}
     first_instance = {}
@@ -186,7 +186,9 @@ EVENTS = [("pathDown", 2, "hsPathDown"), ("pathUp", 2, "hsPathUp"), ("peerLost",
           ("redundancyRestored", 0, "hsRedundancyRestored"),
           ("chassisPowerChanged", 0, "hsChassisPowerChange"), ("bmcUnreachable", 0, "hsBmcUnreachable"),
           ("bmcRecovered", 0, "hsBmcRecovered"), ("sensorThreshold", 5, "hsSensorThresholdCrossed"),
-          ("fanFailure", 3, "hsFanFailure"), ("authAlarm", 1, "hsPathAuthAlarm")]
+          ("fanFailure", 3, "hsFanFailure"), ("authAlarm", 1, "hsPathAuthAlarm"),
+          ("stateDirUnwritable", 0, "hsStateDirUnwritable"),
+          ("stateDirRecovered", 0, "hsStateDirRecovered")]
 
 
 def test_notifications(bed, agent, notifications):

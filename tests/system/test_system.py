@@ -6,7 +6,7 @@ The bed is tests/fixtures/system/sysbed.py.
     test_system.py --daemon D --hsctl H --plugin hsfix_bmc.so --source-dir SRC --scenario NAME
 
 Scenarios (one ctest each): takeover, reconcile, fans, snmp_switchover, snmp_notifications,
-snmpd_sigstop, snmp_walk; `--scenario all` runs them in turn. Exit 0 pass, 1 fail, 77 skip.
+snmpd_sigstop, snmpd_kill, snmp_walk; `--scenario all` runs them in turn. Exit 0 pass, 1 fail, 77 skip.
 Nothing sleeps as an assertion: every check waits for a condition with a timeout.
 """
 import argparse
@@ -442,6 +442,83 @@ def sc_snmpd_sigstop(a):
         check(n1.role() == "ACTIVE" and n2.role() == "STANDBY", "roles unchanged at the end")
 
 
+# ---- 6b. snmpd killed while notifications stream (SIGPIPE) ------------------------------------
+def snmp_readable(bed, n):
+    try:
+        v = bed.snmp[n].get1("hsLocalRole.0", timeout="1")[1]
+    except RuntimeError:
+        return False
+    return "active" in v or "standby" in v
+
+
+def sc_snmpd_kill(a):
+    """Net-SNMP's AgentX transport writes without MSG_NOSIGNAL: a write racing snmpd's death must
+    not kill the daemon (SIGPIPE). Witnesses: the process table, the control socket, and the
+    restarted snmpd answering HOTSTANDBY-MIB (the subagent registered again)."""
+    rounds = int(os.environ.get("HS_SNMPD_KILL_ROUNDS", "12"))
+    with bed_for(a, "snmpdkill") as bed:
+        bed.start()
+        bed.wait_healthy()
+        n1, n2 = bed.nodes[1], bed.nodes[2]
+        for n in (1, 2):
+            check(wait_for(lambda: snmp_readable(bed, n), 10), "node%d's MIB readable" % n)
+        st0 = bed.statuses()
+        stop = threading.Event()
+        flaps = [0]
+
+        def flapper():  # serial path down/up, again and again: a steady stream of notifications
+            while not stop.is_set():
+                socat = bed.serial.child
+                socat.send(signal.SIGSTOP)
+                stop.wait(0.12)
+                socat.send(signal.SIGCONT)
+                flaps[0] += 1
+                stop.wait(0.12)
+
+        t = threading.Thread(target=flapper, daemon=True)
+        t.start()
+        dead = []
+        t0 = time.time()
+        try:
+            for i in range(rounds):
+                for n in (1, 2):
+                    bed.snmp[n].kill_snmpd()
+                time.sleep(0.05 * (i % 4))
+                for n in (1, 2):
+                    bed.snmp[n].start_snmpd()
+                for n in (1, 2):
+                    if not bed.nodes[n].alive():
+                        dead.append((i, n))
+                if dead:
+                    break
+                for n in (1, 2):
+                    check(wait_for(lambda: snmp_readable(bed, n), 10, interval=0.05),
+                          "round %d: node%d's subagent registered with the restarted snmpd" % (i, n))
+                time.sleep(0.3)  # notifications flow to the new master before the next kill
+        finally:
+            stop.set()
+            t.join()
+            bed.serial.child.send(signal.SIGCONT)
+        log("%d snmpd kills per node in %.1f s while the serial path flapped %d times" % (
+            rounds, time.time() - t0, flaps[0]))
+        for n in (1, 2):
+            node = bed.nodes[n]
+            check(node.alive(), "node%d's hotstandbyd is alive after %d snmpd kills" % (n, rounds),
+                  dead, node.tail(20))
+        check(not dead, "no daemon died while snmpd was killed (round, node)", dead)
+        bed.wait_healthy()
+        st1 = bed.statuses()
+        for n in (1, 2):
+            check(st1[n] is not None, "node%d answers its control socket" % n)
+            check(st1[n]["role"] == st0[n]["role"] and
+                  st1[n]["switchover_count"] == st0[n]["switchover_count"],
+                  "node%d: same role, no switchover" % n)
+        seq = {n: bed.notification_seq(n) for n in (1, 2)}
+        log("hsNotificationSeq after the kills: %s" % seq)
+        check(all(seq[n] and seq[n] > 20 for n in (1, 2)),
+              "notifications streamed meanwhile (hsNotificationSeq %s)" % seq)
+
+
 # ---- 7. snmpwalk ---------------------------------------------------------------------------------
 def sc_snmp_walk(a):
     with bed_for(a, "snmpwalk") as bed:
@@ -505,6 +582,7 @@ SCENARIOS = {
     "snmp_switchover": sc_snmp_switchover,
     "snmp_notifications": sc_snmp_notifications,
     "snmpd_sigstop": sc_snmpd_sigstop,
+    "snmpd_kill": sc_snmpd_kill,
     "snmp_walk": sc_snmp_walk,
 }
 
