@@ -493,14 +493,17 @@ TEST_F(ChassisSimTest, ExpiredLeaseLetsNoCommandReachTheBmc) {
     std::string ctlBefore = sim->statusField("ctl_cmds");
     std::string oemBefore = sim->statusField("oem_cmds");
 
-    // The temperature moves: the thermal policy wants 70 % but may not send it.
+    // The temperature moves: the thermal policy wants 70 % but may not send it. The BMC is the
+    // witness: no chassis-changing request arrives, the zone stays at 25 %.
     sim->console("sensor_set_value 0x20 0 1 60 0");
-    ASSERT_TRUE(waitFor([&] { return mgr->stats().commandsRefusedLease > 0; }, 5000ms));
     ASSERT_TRUE(waitFor([&] {
         auto s = sensor("CPU Temp");
         return s && s->value == 60;
     }));
-    waitFor([] { return false; }, 700ms); // two more sensor polls
+    waitFor([] { return false; }, 1000ms); // more sensor polls, each one a thermal round
+    EXPECT_EQ(sim->statusField("ctl_cmds"), ctlBefore);
+    EXPECT_EQ(sim->statusField("duty0"), "25");
+    EXPECT_GT(mgr->stats().commandsRefusedLease, 0u);
     // Operator commands of every kind: refused with a clear error, nothing sent.
     for (auto [op, value] :
          {std::pair{ControlOp::PowerOff, 0}, std::pair{ControlOp::PowerCycle, 0},
