@@ -145,6 +145,11 @@ void ChassisManager::stop() {
         return;
     }
     m_active = false;
+    {
+        std::lock_guard lk(m_leaseMu);
+        m_lease.revoke();
+    }
+    m_leaseCv.notify_all();
     if (m_fence) {
         asio::post(m_fence->io, [this] { m_fenceTimer->cancel(); });
         m_fence->join();
@@ -170,6 +175,14 @@ void ChassisManager::stop() {
 
 void ChassisManager::setActive(bool active) {
     bool was = m_active.exchange(active);
+    if (!active) {
+        // From this moment no command leaves, even one already waiting on ipmi-ctl.
+        {
+            std::lock_guard lk(m_leaseMu);
+            m_lease.revoke();
+        }
+        m_leaseCv.notify_all();
+    }
     if (was == active || !m_cfg.enabled() || m_stopping.load()) {
         return;
     }
@@ -233,20 +246,81 @@ void ChassisManager::onBecameStandby() {
     }
 }
 
+// ---------------------------------------------------------------- the command lease
+
+void ChassisManager::renewLease(TimePoint deadline) {
+    {
+        std::lock_guard lk(m_leaseMu);
+        m_lease.renew(deadline);
+    }
+    m_leaseCv.notify_all();
+}
+
+bool ChassisManager::leaseHeld() const {
+    std::lock_guard lk(m_leaseMu);
+    return m_lease.held(Clock::now());
+}
+
+// ipmi-ctl, immediately before a control command is handed to FreeIPMI (after any session
+// reopen). Blocking here is fine: this is the chassis worker, never the core thread.
+bool ChassisManager::leaseAllowsSend(const RawRequest& rq) {
+    std::unique_lock lk(m_leaseMu);
+    TimePoint now = Clock::now();
+    if (m_lease.held(now) && m_active.load()) {
+        return true;
+    }
+    // Expired while the node still believes it is active: the core may only be a few ms late
+    // on a loaded host. Give it up to m_leaseWait to renew; a stalled or demoted core will not.
+    Duration expired = m_lease.expiredFor(now);
+    auto stillWaiting = [this] {
+        return !m_lease.held(Clock::now()) && m_active.load() && !m_stopping.load();
+    };
+    if (stillWaiting() && m_leaseWait.count() > 0) {
+        m_leaseCv.wait_until(lk, now + m_leaseWait, [&] { return !stillWaiting(); });
+    }
+    bool ok = m_lease.held(Clock::now()) && m_active.load() && !m_stopping.load();
+    lk.unlock();
+    if (ok) {
+        std::lock_guard sl(m_mu);
+        ++m_stats.leaseWaits;
+        return true;
+    }
+    m_leaseRefused = true;
+    if (!m_active.load() || m_stopping.load()) {
+        m_leaseRefusal = "not active: this node does not send chassis control commands";
+        HS_INFO("chassis event=command_refused reason=not_active what=\"{}\"", rq.what);
+        return false; // demoted while the command waited
+    }
+    m_leaseRefusal = fmt::format(
+        "this node's right to command the chassis (its lease) expired {:.1f} ms before and was "
+        "not renewed within {} ms; nothing was sent",
+        std::chrono::duration<double, std::milli>(expired).count(),
+        std::chrono::duration_cast<milliseconds>(m_leaseWait).count());
+    HS_WARN("chassis event=command_refused reason=lease_expired what=\"{}\" expired_ms={:.1f}",
+            rq.what, std::chrono::duration<double, std::milli>(expired).count());
+    return false;
+}
+
 // ---------------------------------------------------------------- the BMC exchange (ipmi-ctl)
 
-std::error_code ChassisManager::transact(const RawRequest& rq, RawResponse& rs, std::string& text) {
+std::error_code ChassisManager::transact(const RawRequest& rq, RawResponse& rs, std::string& text,
+                                         const IpmiSession::SendCheck& mayLeave) {
     if (!m_session->isOpen() && Clock::now() < m_nextRetry) {
         text = m_lastText.empty() ? "backing off after an error" : m_lastText;
         return m_lastEc ? m_lastEc : freeipmiError(IPMI_ERR_SESSION_TIMEOUT);
     }
-    std::error_code ec = m_session->raw(rq.netfn, rq.cmd, rq.data, rs);
+    m_leaseRefused = false;
+    std::error_code ec = m_session->raw(rq.netfn, rq.cmd, rq.data, rs, mayLeave);
     if (m_session->opens() != m_sessionOpensSeen) {
         m_sessionOpensSeen = m_session->opens();
         m_manualModeSet = false; // a new session: re-assert the fan mode before any duty
         std::fill(m_commanded.begin(), m_commanded.end(), std::nullopt);
         std::lock_guard lk(m_mu);
         m_stats.sessionOpens = m_sessionOpensSeen;
+    }
+    if (m_leaseRefused) {
+        text = m_leaseRefusal; // nothing was sent: not a BMC error, no backoff, access unchanged
+        return ec;
     }
     if (ec) {
         text = m_session->lastErrorText();
@@ -291,8 +365,19 @@ ChassisManager::GateResult ChassisManager::sendControl(const RawRequest& rq) {
         return r;
     }
     RawResponse rs;
-    r.ec = transact(rq, rs, r.text);
+    r.ec = transact(rq, rs, r.text, [this, &rq] { return leaseAllowsSend(rq); });
     std::lock_guard lk(m_mu);
+    if (m_leaseRefused) {
+        if (!m_active.load() || m_stopping.load()) {
+            r.gate = Gate::NotActive; // demoted while the command waited
+            r.text = "not active: this node does not send chassis control commands";
+            ++m_stats.commandsRefused;
+            return r;
+        }
+        r.gate = Gate::LeaseExpired;
+        ++m_stats.commandsRefusedLease;
+        return r;
+    }
     if (r.ec) {
         r.gate = Gate::Failed;
         ++m_stats.commandErrors;
@@ -517,7 +602,7 @@ ControlResult ChassisManager::runPower(const ControlRequest& req) {
     RawRequest rq{
         kNetfnChassis, kCmdChassisControl, {static_cast<std::uint8_t>(pc)}, "chassis control"};
     GateResult g = sendControl(rq);
-    if (g.gate == Gate::NotActive) {
+    if (g.gate == Gate::NotActive || g.gate == Gate::LeaseExpired) {
         return {ControlStatus::NotActive, g.text};
     }
     if (g.gate == Gate::Failed) {

@@ -9,12 +9,19 @@
 //   ipmi-fence (only with [chassis.fencing] enabled) a separate session to the PEER's BMC.
 //
 // The single control gate: sendControl() on ipmi-ctl is the only function that sends a command
-// changing the local chassis (power or fans). It refuses unless the node is active at the moment
-// the command would leave. submit(), the fail-safe, the thermal policy and the operator fan
-// commands all go through it.
+// changing the local chassis (power or fans). submit(), the fail-safe, the thermal policy and the
+// operator fan and fan-mode commands all go through it. It refuses unless the node is active AND
+// holds the command lease (chassis/command_lease.hpp) at the moment the command leaves: the lease
+// is checked after the session is (re)opened, immediately before FreeIPMI sends the request.
+// The core renews the lease on every tick while it drives the chassis; nobody else does, so after
+// a stop of the whole process (SIGSTOP, a VM pause) the lease has expired before any thread runs
+// again, whichever thread runs first. A command that finds it expired while the node is still
+// active waits on ipmi-ctl (never on the core) up to setLeaseWait() for a renewal, then is
+// refused (ChassisStats::commandsRefusedLease) and nothing is sent.
 #pragma once
 
 #include "chassis/chassis_config.hpp"
+#include "chassis/command_lease.hpp"
 #include "chassis/fan_curve.hpp"
 #include "chassis/fan_profile.hpp"
 #include "chassis/ipmi_session.hpp"
@@ -23,6 +30,7 @@
 #include "core/types.hpp"
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -34,10 +42,12 @@
 namespace hs::chassis {
 
 struct ChassisStats {
-    std::uint64_t commandsSent = 0;    // control commands the BMC acknowledged (cc 0)
-    std::uint64_t commandsRefused = 0; // refused by the gate (not active)
-    std::uint64_t commandErrors = 0;   // control commands that failed
-    std::uint64_t statusPolls = 0;     // chassis status reads that succeeded
+    std::uint64_t commandsSent = 0;         // control commands the BMC acknowledged (cc 0)
+    std::uint64_t commandsRefused = 0;      // refused by the gate (not active)
+    std::uint64_t commandsRefusedLease = 0; // active, but the lease expired and was not renewed
+    std::uint64_t leaseWaits = 0;    // commands that found the lease expired and got a renewal
+    std::uint64_t commandErrors = 0; // control commands that failed
+    std::uint64_t statusPolls = 0;   // chassis status reads that succeeded
     std::uint64_t statusErrors = 0;
     std::uint64_t sensorPolls = 0; // sensor reads that succeeded
     std::uint64_t sensorErrors = 0;
@@ -72,6 +82,15 @@ class ChassisManager {
     void setActive(bool active);
     bool isActive() const { return m_active.load(); }
 
+    // The command lease (see the top of this file). renewLease: called by the core on every tick
+    // while it drives the chassis, with the deadline the heartbeat timing allows
+    // (commandLeaseLength after the tick); extends, never shortens. setActive(false) revokes it.
+    void renewLease(TimePoint deadline);
+    // How long a command that finds the lease expired waits for a renewal before it is refused
+    // (the daemon: one detection time). Default 100 ms. Set before start().
+    void setLeaseWait(Duration wait) { m_leaseWait = wait; }
+    bool leaseHeld() const;
+
     // Power on/off/cycle/reset/soft and fan mode/duty. `done` runs on the core io_context.
     // On a standby the result is ControlStatus::NotActive (the daemon names the active node).
     void submit(const ControlRequest& req, ControlDone done);
@@ -103,7 +122,7 @@ class ChassisManager {
         void start();
         void join();
     };
-    enum class Gate { Sent, NotActive, Failed };
+    enum class Gate { Sent, NotActive, LeaseExpired, Failed };
     struct GateResult {
         Gate gate = Gate::Failed;
         std::error_code ec;
@@ -111,8 +130,10 @@ class ChassisManager {
     };
 
     // ---- ipmi-ctl thread ----
-    std::error_code transact(const RawRequest& rq, RawResponse& rs, std::string& text);
+    std::error_code transact(const RawRequest& rq, RawResponse& rs, std::string& text,
+                             const IpmiSession::SendCheck& mayLeave = {});
     GateResult sendControl(const RawRequest& rq);
+    bool leaseAllowsSend(const RawRequest& rq);
     void scheduleStatus(std::chrono::milliseconds delay);
     void afterStatusTimer(std::error_code ec);
     void pollStatus();
@@ -189,6 +210,14 @@ class ChassisManager {
     // ipmi-fence state
     std::unique_ptr<asio::steady_timer> m_fenceTimer;
     FenceDone m_fenceDone;
+
+    // the command lease: renewed/revoked by the core, checked on ipmi-ctl
+    mutable std::mutex m_leaseMu;
+    std::condition_variable m_leaseCv;
+    CommandLease m_lease;
+    Duration m_leaseWait{std::chrono::milliseconds(100)};
+    bool m_leaseRefused = false; // ipmi-ctl: the last send was stopped by the lease check
+    std::string m_leaseRefusal;  // ipmi-ctl: why the last lease refusal (runFan reports it)
 
     mutable std::mutex m_mu; // guards m_snap and m_stats
     ChassisSnapshot m_snap;

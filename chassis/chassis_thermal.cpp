@@ -280,7 +280,7 @@ void ChassisManager::applyThermal() {
 
 ControlResult ChassisManager::runFan(const ControlRequest& req) {
     auto failed = [](const GateResult& g) -> ControlResult {
-        if (g.gate == Gate::NotActive) {
+        if (g.gate == Gate::NotActive || g.gate == Gate::LeaseExpired) {
             return {ControlStatus::NotActive, g.text};
         }
         return {ControlStatus::BmcError, fmt::format("{}: {}", g.ec.message(), g.text)};
@@ -328,6 +328,9 @@ ControlResult ChassisManager::runFan(const ControlRequest& req) {
             return failed(g); // refused by the gate, as every control command on a standby
         }
         auto duty = static_cast<unsigned>(req.value);
+        m_leaseRefusal.clear();
+        std::optional<unsigned> oldFloor = m_floor[i];
+        bool oldAuto = m_operatorAuto;
         m_floor[i] = duty;
         m_operatorAuto = false;
         if (m_policyArmed && m_haveSensors) {
@@ -336,6 +339,11 @@ ControlResult ChassisManager::runFan(const ControlRequest& req) {
             setZoneDuty(i, std::max(duty, m_cfg.failsafeDutyPct), FanMode::FailSafe);
         }
         unsigned now = m_commanded[i].value_or(0);
+        if (!m_commanded[i] && !m_leaseRefusal.empty()) {
+            m_floor[i] = oldFloor; // refused: the operator's floor does not take effect later
+            m_operatorAuto = oldAuto;
+            return {ControlStatus::NotActive, m_leaseRefusal};
+        }
         if (!m_commanded[i]) {
             return {ControlStatus::BmcError,
                     fmt::format("zone {} duty not acknowledged: {}", req.zone, m_lastText)};

@@ -78,7 +78,8 @@ void IpmiSession::close() {
 }
 
 std::error_code IpmiSession::raw(std::uint8_t netfn, std::uint8_t cmd,
-                                 std::span<const std::uint8_t> data, RawResponse& out) {
+                                 std::span<const std::uint8_t> data, RawResponse& out,
+                                 const SendCheck& mayLeave) {
     if (std::error_code ec = open()) {
         return ec;
     }
@@ -90,6 +91,11 @@ std::error_code IpmiSession::raw(std::uint8_t netfn, std::uint8_t cmd,
     rq[0] = cmd;
     std::copy(data.begin(), data.end(), rq.begin() + 1);
     std::array<std::uint8_t, 256> rs{};
+    // The last moment before the bytes leave: nothing but FreeIPMI's packet assembly follows.
+    if (mayLeave && !mayLeave()) {
+        m_lastError = "not sent: refused immediately before sending";
+        return std::make_error_code(std::errc::operation_canceled);
+    }
     int n = ipmi_cmd_raw(m_ctx, 0, netfn, rq.data(), static_cast<unsigned>(data.size() + 1),
                          rs.data(), static_cast<unsigned>(rs.size()));
     if (n < 0) {

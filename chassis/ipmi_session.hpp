@@ -6,6 +6,7 @@
 #include "chassis/chassis_config.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <system_error>
@@ -32,11 +33,17 @@ class IpmiSession {
     bool isOpen() const { return m_ctx != nullptr; }
     // Closes the session properly (the BMC frees its slot at once) and destroys the context.
     void close();
+    // Asked after the session is open (a reopen can take up to the session timeout) and
+    // immediately before the request is handed to FreeIPMI, whose ipmi_cmd_raw() builds the
+    // packet and sends it at once: false means "do not send".
+    using SendCheck = std::function<bool()>;
+
     // Sends one request (opening the session first if needed). A response with a non-zero
     // completion code is a success here: look at out.cc. On a lost session the context is closed
-    // so the next call reopens it.
+    // so the next call reopens it. With `mayLeave` set and answering false, nothing is sent and
+    // the result is std::errc::operation_canceled.
     std::error_code raw(std::uint8_t netfn, std::uint8_t cmd, std::span<const std::uint8_t> data,
-                        RawResponse& out);
+                        RawResponse& out, const SendCheck& mayLeave = {});
     // FreeIPMI's text for the last failure (no secrets in it).
     const std::string& lastErrorText() const { return m_lastError; }
     const BmcEndpoint& endpoint() const { return m_ep; }

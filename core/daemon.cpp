@@ -134,6 +134,11 @@ struct Daemon::Impl {
     std::unique_ptr<subagent::Subagent> snmp;
     std::vector<std::uint8_t> txBuf;
     bool drives = false;
+    // The command lease: renewed after every core tick while this node drives the chassis, up
+    // to leaseLength past that tick (chassis/command_lease.hpp derives it).
+    Duration leaseLength{};
+    Duration detection{};
+    std::optional<TimePoint> lastTick; // `now` of the last NodeCore::onTimer (heartbeats sent)
     bool dirty = true;
     int publishTicks = 0; // counters are republished every kPublishEvery even when nothing changed
     bool stopping = false;
@@ -219,6 +224,10 @@ bool Daemon::Impl::onRx(std::size_t path, std::span<const std::uint8_t> bytes, T
 
 // Moves everything the node logic produced to where it goes, then re-arms the timer.
 void Daemon::Impl::pump() {
+    if (drives && !core.drivesChassis() && chassisMgr) {
+        // Stop commanding the chassis before the frames that may let the peer take over leave.
+        chassisMgr->setActive(false);
+    }
     for (const Outgoing& o : core.takeOutgoing()) {
         txBuf.clear();
         hb::encode(o.frame, key, txBuf);
@@ -248,9 +257,14 @@ void Daemon::Impl::pump() {
         HS_INFO("event=chassis_control state={} role={} epoch={}", drives ? "driving" : "idle",
                 toString(core.role()), core.epoch());
         if (chassisMgr) {
-            chassisMgr->setActive(drives);
+            chassisMgr->setActive(drives); // false also revokes the command lease at once
         }
         dirty = true;
+    }
+    // Renewed only while the core, right now, drives the chassis (confirmed ACTIVE, not stalled),
+    // and only as far as the last tick allows: every heartbeat due by then has been sent.
+    if (drives && chassisMgr && lastTick) {
+        chassisMgr->renewLease(*lastTick + leaseLength);
     }
     if (!stopping) {
         armTimer();
@@ -290,7 +304,9 @@ void Daemon::Impl::afterTimer(const boost::system::error_code& ec) {
     if (ec || stopping) {
         return; // re-armed (operation_aborted) or shutting down
     }
-    core.onTimer(Clock::now());
+    TimePoint now = Clock::now();
+    core.onTimer(now); // notices a stall of this node first, then sends what is due
+    lastTick = now;
     pump();
 }
 
@@ -597,12 +613,37 @@ void Daemon::Impl::finish() {
 }
 
 int Daemon::Impl::run() {
+    Duration shortest = Duration::max();
+    Duration longest{0};
+    for (const NodePathConfig& p : core.config().paths) {
+        shortest = std::min(shortest, p.interval);
+        longest = std::max(longest, p.interval);
+    }
+    if (shortest == Duration::max()) {
+        shortest = longest = milliseconds(10);
+    }
+    std::uint32_t n = core.config().missThreshold;
+    leaseLength = chassis::commandLeaseLength(n, shortest);
+    detection = longest * n;
+    if (chassisCfg.enabled()) {
+        HS_INFO("event=chassis_lease lease_ms={:.1f} renewal_wait_ms={:.1f} miss_threshold={} "
+                "shortest_interval_ms={:.1f}",
+                std::chrono::duration<double, std::milli>(leaseLength).count(),
+                std::chrono::duration<double, std::milli>(detection).count(), n,
+                std::chrono::duration<double, std::milli>(shortest).count());
+        if (n < 2) {
+            HS_WARN("event=chassis_lease_unsafe miss_threshold={}: with one missed interval the "
+                    "peer may take over before this node can notice a stall; use 3 or more",
+                    n);
+        }
+    }
     HS_INFO("event=start node={} slot={} epoch={} incarnation={} paths={} key_fingerprint={}",
             cfg.node.id, slot, state.epoch(), state.incarnation(), cfg.paths.size(),
             key.fingerprint());
     persister = std::make_unique<EpochPersister>(io, state);
     if (chassisCfg.enabled()) {
         chassisMgr = std::make_unique<chassis::ChassisManager>(io, chassisCfg);
+        chassisMgr->setLeaseWait(detection);
         chassisMgr->onEvent([this](const Event& e) { handleEvent(e); });
         chassisMgr->start();
     }
@@ -638,7 +679,9 @@ int Daemon::Impl::run() {
     }
     signals.async_wait([this](const boost::system::error_code& e, int s) { onSignal(e, s); });
     startLinks();
-    core.start(Clock::now());
+    TimePoint t0 = Clock::now();
+    core.start(t0); // sends the first heartbeats
+    lastTick = t0;
     pump();
     publishTimer.expires_after(kFitCheckEvery);
     publishTimer.async_wait([this](const boost::system::error_code& e) { afterPublishTimer(e); });

@@ -111,6 +111,8 @@ int main(int argc, char** argv) {
                 io.run_for(10ms);
             }
             m.setActive(true);
+            m.renewLease(std::chrono::steady_clock::now() +
+                         1h); // the core's grant, held throughout
             auto deadline = std::chrono::steady_clock::now() + 5s;
             while (!m.stats().takeoverToFirstAckMs && std::chrono::steady_clock::now() < deadline) {
                 io.restart();

@@ -62,18 +62,50 @@ class ChassisSimTest : public ::testing::Test {
         return c;
     }
 
-    void make(ChassisConfig c) {
+    void make(ChassisConfig c, std::optional<Duration> leaseWait = std::nullopt) {
         mgr = std::make_unique<ChassisManager>(io, std::move(c));
         mgr->onEvent([this](const Event& e) { events.push_back(e); });
+        if (leaseWait) {
+            mgr->setLeaseWait(*leaseWait);
+        }
         mgr->start();
     }
 
+    // Stands for the core: renews the lease every 50 ms by `length` while `ticking` (the timer
+    // runs on the test's io_context, as the core's on the daemon's). ticking = false is a core
+    // that stopped while the chassis threads go on (what a SIGCONT after SIGSTOP looks like).
+    void startCoreTicks(std::chrono::milliseconds length) {
+        ticking = true;
+        tickLength = length;
+        coreTick = std::make_unique<asio::steady_timer>(io);
+        onCoreTick({});
+    }
+    void onCoreTick(std::error_code ec) {
+        if (ec || !ticking) {
+            return;
+        }
+        mgr->renewLease(std::chrono::steady_clock::now() + tickLength);
+        coreTick->expires_after(50ms);
+        coreTick->async_wait([this](std::error_code e) { onCoreTick(e); });
+    }
+
     void TearDown() override {
+        ticking = false;
+        if (coreTick) {
+            coreTick->cancel();
+        }
         if (mgr) {
             mgr->stop();
         }
         mgr.reset();
         io.poll();
+    }
+
+    // What the daemon does when its core starts driving the chassis: the role, then the command
+    // lease (here held for the whole test unless a test says otherwise).
+    void activate(std::chrono::milliseconds lease = 3600s) {
+        mgr->setActive(true);
+        mgr->renewLease(std::chrono::steady_clock::now() + lease);
     }
 
     template <typename P> bool waitFor(P pred, std::chrono::milliseconds timeout = 5000ms) {
@@ -120,13 +152,16 @@ class ChassisSimTest : public ::testing::Test {
     std::unique_ptr<hs::testing::IpmiSim> sim;
     std::unique_ptr<ChassisManager> mgr;
     std::vector<Event> events;
+    std::unique_ptr<asio::steady_timer> coreTick;
+    bool ticking = false;
+    std::chrono::milliseconds tickLength{0};
 };
 
 } // namespace
 
 TEST_F(ChassisSimTest, PowerControlObservedByIpmitool) {
     make(config());
-    mgr->setActive(true);
+    activate();
     ASSERT_TRUE(waitFor([&] { return mgr->snapshot().power == PowerState::On; }));
     EXPECT_NE(sim->ipmitool("chassis power status").find("Chassis Power is on"), std::string::npos);
 
@@ -222,7 +257,7 @@ TEST_F(ChassisSimTest, SensorReadingsMatchConsole) {
 TEST_F(ChassisSimTest, RaisedTemperatureRaisesFanDutyPerCurve) {
     make(config());
     sim->console("sensor_set_value 0x20 0 1 35 0");
-    mgr->setActive(true);
+    activate();
     ASSERT_TRUE(activeAndArmed());
     ASSERT_TRUE(waitFor([&] { return sim->statusField("duty0") == "25"; })); // curve(35)
     EXPECT_EQ(sim->statusField("sm_mode"), "1");                             // full: manual
@@ -264,7 +299,7 @@ TEST_F(ChassisSimTest, FailSafeWhileReadingsAreMissing) {
     ChassisConfig c = config();
     c.zones[0].tempSensors = {"No Such Sensor"};
     make(c);
-    mgr->setActive(true);
+    activate();
     ASSERT_TRUE(waitFor([&] { return sim->statusField("duty0") == "100"; }));
     ASSERT_TRUE(waitFor([&] { return sim->statusField("duty1") == "40"; })); // zone 1 has readings
     ChassisSnapshot s = mgr->snapshot();
@@ -284,7 +319,7 @@ TEST_F(ChassisSimTest, StandbyRefusesEveryControlCommand) {
     }
     EXPECT_EQ(mgr->stats().commandsRefused, 8u);
     // Active, then standby again: the thermal policy stops too.
-    mgr->setActive(true);
+    activate();
     ASSERT_TRUE(activeAndArmed());
     mgr->setActive(false);
     waitFor([] { return false; }, 300ms);
@@ -310,7 +345,7 @@ TEST_F(ChassisSimTest, WrongPasswordIsAuthFailedWithinTimeout) {
     ChassisSnapshot s = mgr->snapshot();
     EXPECT_NE(s.lastError.find("password"), std::string::npos) << s.lastError;
     EXPECT_EQ(s.lastError.find("wrong"), std::string::npos); // no secret in messages
-    mgr->setActive(true);
+    activate();
     ControlResult r = control(ControlOp::PowerOff);
     EXPECT_EQ(r.status, ControlStatus::BmcError) << r.message;
     EXPECT_EQ(sim->statusField("power_offs"), "0");
@@ -318,7 +353,7 @@ TEST_F(ChassisSimTest, WrongPasswordIsAuthFailedWithinTimeout) {
 
 TEST_F(ChassisSimTest, StoppedBmcTimesOutAndRecoversAfterSigcont) {
     make(config());
-    mgr->setActive(true);
+    activate();
     ASSERT_TRUE(activeAndArmed());
     sim->pause();
     auto t0 = std::chrono::steady_clock::now();
@@ -437,4 +472,102 @@ TEST_F(ChassisSimTest, FencingDisabledByDefault) {
     ASSERT_TRUE(waitFor([&] { return res.has_value(); }));
     EXPECT_FALSE(res->first);
     EXPECT_EQ(res->second, "fencing disabled");
+}
+
+// The command lease, with the BMC's own counters as the witness: while the core has stopped
+// renewing (the node still believes it is active: m_active is true), neither the thermal policy
+// nor an operator's power, fan duty or fan mode command reaches the BMC; once renewed, they do.
+TEST_F(ChassisSimTest, ExpiredLeaseLetsNoCommandReachTheBmc) {
+    make(config(), 50ms);
+    sim->console("sensor_set_value 0x20 0 1 35 0");
+    mgr->setActive(true);
+    startCoreTicks(600ms);
+    ASSERT_TRUE(activeAndArmed());
+    ASSERT_TRUE(waitFor([&] { return sim->statusField("duty0") == "25"; })); // curve(35)
+    ASSERT_TRUE(mgr->isActive());
+
+    // The core stops: no renewal. Wait until the last one has run out.
+    ticking = false;
+    coreTick->cancel();
+    ASSERT_TRUE(waitFor([&] { return !mgr->leaseHeld(); }, 2000ms));
+    std::string ctlBefore = sim->statusField("ctl_cmds");
+    std::string oemBefore = sim->statusField("oem_cmds");
+
+    // The temperature moves: the thermal policy wants 70 % but may not send it. The BMC is the
+    // witness: no chassis-changing request arrives, the zone stays at 25 %.
+    sim->console("sensor_set_value 0x20 0 1 60 0");
+    ASSERT_TRUE(waitFor([&] {
+        auto s = sensor("CPU Temp");
+        return s && s->value == 60;
+    }));
+    waitFor([] { return false; }, 1000ms); // more sensor polls, each one a thermal round
+    EXPECT_EQ(sim->statusField("ctl_cmds"), ctlBefore);
+    EXPECT_EQ(sim->statusField("duty0"), "25");
+    EXPECT_GT(mgr->stats().commandsRefusedLease, 0u);
+    // Operator commands of every kind: refused with a clear error, nothing sent.
+    for (auto [op, value] :
+         {std::pair{ControlOp::PowerOff, 0}, std::pair{ControlOp::PowerCycle, 0},
+          std::pair{ControlOp::FanDuty, 90}, std::pair{ControlOp::FanModeAuto, 0},
+          std::pair{ControlOp::FanModeManual, 0}}) {
+        ControlResult r = control(op, 0, value);
+        EXPECT_EQ(r.status, ControlStatus::NotActive) << static_cast<int>(op) << " " << r.message;
+        EXPECT_NE(r.message.find("lease"), std::string::npos) << r.message;
+    }
+    EXPECT_TRUE(mgr->isActive()); // still believes it is active: only the lease stopped it
+    EXPECT_EQ(sim->statusField("ctl_cmds"), ctlBefore);
+    EXPECT_EQ(sim->statusField("oem_cmds"), oemBefore);
+    EXPECT_EQ(sim->statusField("duty0"), "25");
+    EXPECT_EQ(sim->statusField("sm_mode"), "1");
+    EXPECT_EQ(sim->statusField("power_offs"), "0");
+    EXPECT_GE(mgr->stats().commandsRefusedLease, 5u);
+    EXPECT_EQ(mgr->stats().commandsRefused, 0u);
+
+    // Renewed again: the thermal policy's 70 % and an operator's power command go out.
+    startCoreTicks(600ms);
+    ASSERT_TRUE(waitFor([&] { return sim->statusField("duty0") == "70"; }));
+    ControlResult r = control(ControlOp::PowerOff);
+    EXPECT_EQ(r.status, ControlStatus::Ok) << r.message;
+    EXPECT_EQ(sim->statusField("power_offs"), "1");
+    EXPECT_NE(sim->statusField("ctl_cmds"), ctlBefore);
+}
+
+// An operator's command that finds the lease just expired is not failed at once: it waits (on
+// the chassis worker, not the core) for the core's renewal and goes out once it comes.
+TEST_F(ChassisSimTest, CommandWaitsForALateRenewal) {
+    ChassisConfig c = config();
+    c.fanProfile = FanProfileKind::None; // no thermal policy: only the operator's command waits
+    c.zones.clear();
+    make(c, 5000ms);
+    mgr->setActive(true);
+    mgr->renewLease(std::chrono::steady_clock::now() + 300ms);
+    ASSERT_TRUE(waitFor([&] { return mgr->snapshot().access == BmcAccess::Ok; }));
+    ASSERT_TRUE(waitFor([&] { return !mgr->leaseHeld(); }, 2000ms));
+    std::optional<ControlResult> res;
+    ControlRequest rq;
+    rq.op = ControlOp::PowerOff;
+    rq.origin = "test";
+    mgr->submit(rq, [&res](ControlResult r) { res = r; });
+    waitFor([] { return false; }, 500ms);
+    EXPECT_FALSE(res.has_value()); // waiting for the renewal, nothing sent
+    EXPECT_EQ(sim->statusField("power_offs"), "0");
+    mgr->renewLease(std::chrono::steady_clock::now() + 3600s); // the core, late
+    ASSERT_TRUE(waitFor([&] { return res.has_value(); }));
+    EXPECT_EQ(res->status, ControlStatus::Ok) << res->message;
+    EXPECT_EQ(sim->statusField("power_offs"), "1");
+    EXPECT_EQ(mgr->stats().leaseWaits, 1u);
+    EXPECT_EQ(mgr->stats().commandsRefusedLease, 0u);
+
+    // Demoted while a command waits: refused as not active, nothing sent.
+    ASSERT_TRUE(waitFor([&] { return mgr->snapshot().power == PowerState::Off; }));
+    mgr->setActive(false);
+    mgr->setActive(true); // active again, but without a lease
+    res.reset();
+    rq.op = ControlOp::PowerOn;
+    mgr->submit(rq, [&res](ControlResult r) { res = r; });
+    waitFor([] { return false; }, 300ms);
+    EXPECT_FALSE(res.has_value());
+    mgr->setActive(false);
+    ASSERT_TRUE(waitFor([&] { return res.has_value(); }));
+    EXPECT_EQ(res->status, ControlStatus::NotActive) << res->message;
+    EXPECT_EQ(sim->statusField("power_ons"), "0");
 }

@@ -1,5 +1,7 @@
-// Pure chassis logic: fan curve and hysteresis, OEM command bytes, [chassis] config validation.
+// Pure chassis logic: fan curve and hysteresis, OEM command bytes, [chassis] config validation,
+// the command lease.
 #include "chassis/chassis_config.hpp"
+#include "chassis/command_lease.hpp"
 #include "chassis/fan_curve.hpp"
 #include "chassis/fan_profile.hpp"
 #include "core/config_error.hpp"
@@ -218,4 +220,92 @@ TEST(ChassisConfigTest, RejectsBadSettingsWithFileLineKey) {
               std::string::npos);
     ::unlink(pw.c_str());
     ::unlink(open.c_str());
+}
+
+// ---- the command lease (virtual time: every question takes `now`) ----
+
+using hs::Duration;
+using hs::TimePoint;
+using namespace std::chrono_literals;
+
+TEST(CommandLease, LengthIsDetectionMinusIntervalMinusHalfAnInterval) {
+    EXPECT_EQ(commandLeaseLength(3, 20ms), 30ms); // 60 - 20 - 10
+    EXPECT_EQ(commandLeaseLength(3, 10ms), 15ms);
+    EXPECT_EQ(commandLeaseLength(5, 50ms), 175ms); // 250 - 50 - 25
+    EXPECT_EQ(commandLeaseLength(2, 20ms), 10ms);
+    EXPECT_EQ(commandLeaseLength(2, 1ms), 500us); // short intervals are not clamped up
+    // No safe lease exists with one missed interval: clamped, never zero or negative.
+    EXPECT_EQ(commandLeaseLength(1, 20ms), kMinCommandLease);
+    EXPECT_EQ(commandLeaseLength(0, 20ms), kMinCommandLease);
+}
+
+// The guarantee: a lease renewed at a tick (after the heartbeats due then were sent) ends
+// before the earliest moment the peer can declare this node lost, for every N >= 2 and interval.
+TEST(CommandLease, EndsBeforeThePeerCanDeclareUsLost) {
+    for (std::uint32_t n = 2; n <= 10; ++n) {
+        for (Duration i : {Duration(100us), Duration(1ms), Duration(5ms), Duration(10ms),
+                           Duration(20ms), Duration(50ms), Duration(1000ms)}) {
+            TimePoint tick{std::chrono::seconds(100)};
+            // Worst case: the last heartbeat on the path left just under one interval before
+            // the tick (it was not yet due again at the tick).
+            TimePoint lastHeartbeat = tick - i + 1ns;
+            TimePoint peerDeclaresLost = lastHeartbeat + n * i;
+            CommandLease lease;
+            lease.renew(tick + commandLeaseLength(n, i));
+            ASSERT_LT(*lease.deadline(), peerDeclaresLost) << "N=" << n << " I=" << i.count();
+            ASSERT_GE(peerDeclaresLost - *lease.deadline(), i / 2 - 1ns); // the margin
+            EXPECT_FALSE(lease.held(peerDeclaresLost));
+            EXPECT_TRUE(lease.held(tick));
+        }
+    }
+}
+
+TEST(CommandLease, ExpiresByItselfAndIsRevokedAtOnce) {
+    CommandLease lease;
+    TimePoint t0{std::chrono::seconds(10)};
+    EXPECT_FALSE(lease.held(t0)); // never granted
+    EXPECT_EQ(lease.remaining(t0), Duration::zero());
+    lease.renew(t0 + 30ms);
+    EXPECT_TRUE(lease.held(t0));
+    EXPECT_TRUE(lease.held(t0 + 30ms - 1ns));
+    EXPECT_FALSE(lease.held(t0 + 30ms)); // the deadline itself is past the right
+    EXPECT_EQ(lease.remaining(t0 + 10ms), 20ms);
+    EXPECT_EQ(lease.expiredFor(t0 + 45ms), 15ms);
+    // A renewal never shortens it: an older tick's deadline arriving late changes nothing.
+    lease.renew(t0 + 50ms);
+    lease.renew(t0 + 40ms);
+    EXPECT_EQ(*lease.deadline(), t0 + 50ms);
+    EXPECT_TRUE(lease.held(t0 + 45ms));
+    // Revoked: gone at once, whatever the deadline was; the next renewal grants it again.
+    lease.revoke();
+    EXPECT_FALSE(lease.held(t0));
+    EXPECT_FALSE(lease.deadline().has_value());
+    lease.renew(t0 + 5ms);
+    EXPECT_TRUE(lease.held(t0));
+    EXPECT_EQ(lease.renewals(), 4u);
+}
+
+// The core ticking every interval (late by up to half of one, as on a loaded host) keeps the
+// lease held without a gap; a stop of the whole process for three detection times leaves it
+// expired at the moment any thread runs again, before the core has noticed anything.
+TEST(CommandLease, TickingKeepsItHeldAndAStopLetsItExpire) {
+    const std::uint32_t n = 3;
+    const Duration interval = 20ms;
+    const Duration lease = commandLeaseLength(n, interval);
+    CommandLease l;
+    TimePoint t{std::chrono::seconds(1)};
+    const Duration lateness[] = {0ms, 3ms, 9ms, 1ms, 0ms, 9ms, 9ms, 2ms};
+    TimePoint scheduled = t;
+    for (int k = 0; k < 400; ++k) {
+        TimePoint tick = scheduled + lateness[k % 8];
+        if (k > 0) {
+            ASSERT_TRUE(l.held(tick - 1ns)) << "gap before tick " << k; // no lapse between ticks
+        }
+        l.renew(tick + lease);
+        scheduled += interval;
+    }
+    TimePoint stoppedAt = scheduled - interval + 1ms; // SIGSTOP just after the last tick
+    TimePoint resumedAt = stoppedAt + 3 * n * interval;
+    EXPECT_FALSE(l.held(resumedAt));
+    EXPECT_GT(l.expiredFor(resumedAt), 100ms);
 }

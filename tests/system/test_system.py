@@ -6,7 +6,8 @@ The bed is tests/fixtures/system/sysbed.py.
     test_system.py --daemon D --hsctl H --plugin hsfix_bmc.so --source-dir SRC --scenario NAME
 
 Scenarios (one ctest each): takeover, reconcile, fans, snmp_switchover, snmp_notifications,
-snmpd_sigstop, snmpd_kill, snmp_walk; `--scenario all` runs them in turn. Exit 0 pass, 1 fail, 77 skip.
+snmpd_sigstop, snmpd_kill, snmp_walk, stale_command; `--scenario all` runs them in turn. Exit 0 pass,
+1 fail, 77 skip.
 Nothing sleeps as an assertion: every check waits for a condition with a timeout.
 """
 import argparse
@@ -575,6 +576,100 @@ def sc_snmp_walk(a):
               vals.get("hsChassisBmcAccess.0"))
 
 
+# ---- 8. a resumed active must not command the chassis after its successor took over -----------
+def sc_stale_command(a):
+    """Rounds of: the temperature moves, the active is SIGSTOPped for three detection times (the
+    standby takes over), SIGCONT. The BMC is the witness: the plugin logs every chassis-changing
+    request with its CLOCK_MONOTONIC arrival time and UDP source port, and the ports are mapped to
+    the two daemons with `ss -uanp`. Asserted: in no round does a request from the old active
+    arrive after the new active's first one.
+
+    Without real-time scheduling (real-time mode makes the race rarer on a quiet machine; it does
+    not remove it) and with a 100 ms sensor poll (more rounds with a sensor read in flight at the
+    SIGCONT), the code before the command lease let a stale fan duty through in about one round
+    in ten here; HS_SYS_STALE_ROUNDS sets the number of rounds (default 40, ~30 s)."""
+    rounds = int(os.environ.get("HS_SYS_STALE_ROUNDS", "40"))
+    with bed_for(a, "stalecmd", realtime=False) as bed:
+        cmd_log = os.path.join(bed.bmc.dir, "ctl.log")
+        bed.bmc.plugin_options = "fan_sensor0=4 fan_sensor1=5 cmd_log=%s" % cmd_log
+        bed.sensor_poll_ms = 100
+        bed.start()
+        bed.wait_healthy()
+        detection = bed.interval_ms * bed.miss / 1000.0
+        pause = 3 * detection
+        ports = {}
+        temps = [36, 44, 52, 60, 68, 60, 52, 44]
+        ti = 0
+        results = []
+        rng = __import__("random").Random(7)
+        t_start = time.monotonic()
+        for r in range(rounds):
+            st = bed.wait_healthy()
+            old = 1 if st[1]["role"] == "ACTIVE" else 2
+            new = 3 - old
+            bed.wait_driving(old)
+            pids = {bed.nodes[n].child.pid: n for n in (1, 2)}
+            ports.update({p: pids[pid] for p, pid in S.udp_ports_of(set(pids)).items()})
+            sw0 = st[new]["switchover_count"]
+            ti = (ti + 1) % len(temps)
+            bed.bmc.set_sensor(1, temps[ti])
+            time.sleep(rng.uniform(0.0, 0.25))   # land the stop anywhere in a sensor poll
+            t_stop = time.monotonic_ns()
+            bed.nodes[old].child.send(signal.SIGSTOP)
+            ti = (ti + 1) % len(temps)
+            bed.bmc.set_sensor(1, temps[ti])      # the temperature moves while it is stopped
+            time.sleep(max(0.0, pause - (time.monotonic_ns() - t_stop) / 1e9))
+            t_cont = time.monotonic_ns()
+            bed.nodes[old].child.send(signal.SIGCONT)
+            ok = wait_for(lambda: bed.nodes[new].role() == "ACTIVE" and
+                          bed.nodes[old].role() == "STANDBY", 10)
+            time.sleep(0.3)                       # let anything late reach the BMC
+            pids = {bed.nodes[n].child.pid: n for n in (1, 2)}
+            ports.update({p: pids[pid] for p, pid in S.udp_ports_of(set(pids)).items()})
+            st1 = bed.statuses()
+            t_end = time.monotonic_ns()
+            clean = bool(ok and st1[new] and st1[new]["switchover_count"] == sw0 + 1 and
+                         st1[old] and st1[old]["role"] == "STANDBY")
+            results.append(dict(round=r, old=old, new=new, t_stop=t_stop, t_cont=t_cont,
+                                t_end=t_end, clean=clean))
+        log("%d rounds in %.1f s" % (rounds, time.monotonic() - t_start))
+        entries = bed.bmc.ctl_log(cmd_log)
+        stale, after_cont, unknown, no_takeover, disturbed = [], 0, [], 0, 0
+        for res in results:
+            win = [e for e in entries if res["t_stop"] <= e["t_ns"] <= res["t_end"]]
+            if not res["clean"]:
+                disturbed += 1
+                continue
+            first_new = next((e["t_ns"] for e in win if ports.get(e["port"]) == res["new"]), None)
+            if first_new is None:
+                no_takeover += 1
+                continue
+            for e in win:
+                who = ports.get(e["port"])
+                if who is None:
+                    unknown.append((res["round"], e))
+                if who == res["old"] and e["t_ns"] > res["t_cont"]:
+                    after_cont += 1
+                if who != res["new"] and e["t_ns"] > first_new:
+                    stale.append((res["round"], "node%s" % who, e["kind"], e["data"],
+                                  "%.1f ms after the new active's first command" %
+                                  ((e["t_ns"] - first_new) / 1e6),
+                                  "%.1f ms after SIGCONT" % ((e["t_ns"] - res["t_cont"]) / 1e6)))
+        log("BMC log: %d requests; %d rounds clean, %d disturbed (another role change), %d without "
+            "a takeover command; requests from the old active after SIGCONT: %d; stale (after the "
+            "new active's first): %d" % (len(entries), rounds - disturbed, disturbed, no_takeover,
+                                         after_cont, len(stale)))
+        for x in stale:
+            log("  stale: round %d from %s %s data=%s, %s, %s" % x)
+        check(rounds - disturbed - no_takeover >= rounds * 2 // 3,
+              "at least two thirds of the rounds were a clean takeover the BMC saw",
+              "disturbed %d, no takeover command %d" % (disturbed, no_takeover))
+        check(not unknown, "every chassis-changing request came from one of the two daemons",
+              unknown[:5])
+        check(not stale, "no chassis command from a resumed old active after the new active's "
+              "first (%d rounds)" % rounds, *stale[:10])
+
+
 SCENARIOS = {
     "takeover": sc_takeover,
     "reconcile": sc_reconcile,
@@ -584,14 +679,16 @@ SCENARIOS = {
     "snmpd_sigstop": sc_snmpd_sigstop,
     "snmpd_kill": sc_snmpd_kill,
     "snmp_walk": sc_snmp_walk,
+    "stale_command": sc_stale_command,
 }
 
 ARGS = None
 
 
-def bed_for(a, test_id, plugin_options=None):
+def bed_for(a, test_id, plugin_options=None, realtime=None):
     bed = SystemBed(test_id, daemon=a.daemon, hsctl=a.hsctl, plugin=a.plugin,
-                    source_dir=a.source_dir, ietf_dir=a.ietf_dir, keep=a.keep or None)
+                    source_dir=a.source_dir, ietf_dir=a.ietf_dir, keep=a.keep or None,
+                    realtime=realtime)
     if plugin_options is not None:
         bed.bmc.plugin_options = plugin_options
     return bed
