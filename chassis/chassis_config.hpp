@@ -32,8 +32,8 @@ struct BmcEndpoint {
     SharedSecret password;         // read from password_file at parse time; NEVER logged
     std::string passwordFile;      // for messages
     std::uint8_t cipherSuite = 17; // IPMI 2.0 cipher suite id (0-17)
-    // Least privilege: OPERATOR covers chassis control (power) and sensor reads; some BMCs' OEM
-    // fan commands want ADMINISTRATOR, which must then be asked for explicitly.
+    // Least privilege: OPERATOR covers chassis control (power), status and sensor reads. The
+    // parser defaults [chassis] to ADMINISTRATOR only when a fan profile needs OEM commands.
     Privilege privilege = Privilege::Operator;
     unsigned workaroundFlags =
         0; // FreeIPMI IPMI_WORKAROUND_FLAGS_* (same bits as ipmimonitoring's)

@@ -261,14 +261,31 @@ class ChassisSecurityTest : public ::testing::Test {
     std::string pw;
 };
 
-TEST_F(ChassisSecurityTest, PrivilegeDefaultsToOperatorAdminWarns) {
+TEST_F(ChassisSecurityTest, PrivilegeDefaultsToTheLeastThatWorks) {
+    // Power, status and sensors: OPERATOR.
     ChassisConfig c = parse(lan());
     EXPECT_EQ(c.bmc.privilege, Privilege::Operator);
     EXPECT_TRUE(c.warnings.empty()) << firstWarning(c);
     EXPECT_EQ(BmcEndpoint{}.privilege, Privilege::Operator);
+    // OEM fan commands: ADMINISTRATOR, without a warning.
+    const std::string fans = "fan_profile = \"supermicro\"\n[[chassis.zone]]\nid = 0\n"
+                             "temp_sensors = [\"T\"]\ncurve = [[30, 20], [60, 80]]\n";
+    c = parse(lan(fans));
+    EXPECT_EQ(c.bmc.privilege, Privilege::Admin);
+    EXPECT_TRUE(c.warnings.empty()) << firstWarning(c);
+    // An explicit choice is kept; administrator that nothing needs is a warning.
+    c = parse(lan("privilege = \"operator\"\n" + fans));
+    EXPECT_EQ(c.bmc.privilege, Privilege::Operator);
     c = parse(lan("privilege = \"admin\"\n"));
     EXPECT_EQ(c.bmc.privilege, Privilege::Admin);
     EXPECT_TRUE(hasWarning(c, "test.toml:7: chassis.privilege")) << firstWarning(c);
+    // Fencing (a power-off of the peer) defaults to OPERATOR, whatever the fans need.
+    c = parse(lan(fans +
+                  "[chassis.fencing]\nenabled = true\nhost = \"127.0.0.1\"\n"
+                  "user = \"a\"\npassword_file = \"" +
+                  pw + "\"\n"));
+    EXPECT_EQ(c.fencing.peer.privilege, Privilege::Operator);
+    EXPECT_TRUE(c.warnings.empty()) << firstWarning(c);
 }
 
 TEST_F(ChassisSecurityTest, CipherSuiteZeroRefusedUnlessAllowed) {
