@@ -161,7 +161,10 @@ hb::Key loadKey(const Config& cfg) {
     if (!warning.empty()) {
         HS_WARN("event=key_file_suspect detail=\"{}\"", warning);
     }
-    return material.forCluster(cfg.node.clusterId);
+    hb::Key key = material.forCluster(cfg.node.clusterId);
+    HS_INFO("event=heartbeat_key file={} cluster={} key_fingerprint={}", cfg.node.keyFile.string(),
+            cfg.node.clusterId, key.fingerprint());
+    return key;
 }
 
 chassis::ChassisConfig chassisConfig(const Config& cfg) {
@@ -576,10 +579,9 @@ void Daemon::Impl::finish() {
 }
 
 int Daemon::Impl::run() {
-    HS_INFO("event=start node={} slot={} epoch={} incarnation={} paths={} cluster={} "
-            "key_fingerprint={}",
+    HS_INFO("event=start node={} slot={} epoch={} incarnation={} paths={} key_fingerprint={}",
             cfg.node.id, slot, state.epoch(), state.incarnation(), cfg.paths.size(),
-            cfg.node.clusterId, key.fingerprint());
+            key.fingerprint());
     persister = std::make_unique<EpochPersister>(io, state);
     if (chassisCfg.enabled()) {
         chassisMgr = std::make_unique<chassis::ChassisManager>(io, chassisCfg);
