@@ -5,11 +5,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fmt/core.h>
 #include <freeipmi/freeipmi.h>
-#include <fstream>
 #include <set>
-#include <sys/stat.h>
 
 namespace hs::chassis {
 
@@ -54,6 +53,18 @@ std::string BmcEndpoint::describe() const {
         break;
     }
     return "none";
+}
+
+CipherSuiteInfo cipherSuiteInfo(std::uint8_t id) {
+    CipherSuiteInfo i;
+    if (id == 0 || id > 17) {
+        return i;
+    }
+    i.authentication = true;
+    i.integrity = id != 1 && id != 6 && id != 15;
+    i.confidentiality =
+        (id >= 3 && id <= 5) || (id >= 8 && id <= 10) || (id >= 12 && id <= 14) || id == 17;
+    return i;
 }
 
 bool parseWorkaroundFlag(BmcInterface i, std::string_view name, unsigned& flag) {
@@ -112,6 +123,15 @@ class Reader {
     [[noreturn]] void fail(std::string_view key, const std::string& why) const {
         const toml::node* n = m_table.get(key);
         failAt(n ? n->source() : m_table.source(), key, why);
+    }
+    // "FILE:LINE: chassis.KEY: why", for a setting that is accepted but weakens security.
+    std::string warning(std::string_view key, const std::string& why) const {
+        const toml::node* n = m_table.get(key);
+        toml::source_region s = n ? n->source() : m_table.source();
+        if (!s.path && !m_file.empty()) {
+            s.path = std::make_shared<const std::string>(m_file);
+        }
+        return configWhere(s, qualified(key)) + ": " + why;
     }
     std::string qualified(std::string_view key) const {
         return m_prefix.empty() ? std::string(key) : m_prefix + "." + std::string(key);
@@ -212,36 +232,67 @@ class Reader {
     std::set<std::string, std::less<>> m_used;
 };
 
-std::string readPasswordFile(Reader& r, const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-        r.fail("password_file", fmt::format("cannot use {}: {}", path, std::strerror(errno)));
+constexpr std::size_t kMaxPasswordFileBytes = 4096;
+
+// The first line of the password file, trailing whitespace removed. The file is checked on its
+// open descriptor (see hs::openSecretFile); an empty password is refused unless allowEmpty.
+SharedSecret readPasswordFile(Reader& r, const std::string& path, bool allowEmpty) {
+    std::string error;
+    SecretBytes pw = readSecretFile(path, "password file", kMaxPasswordFileBytes, error);
+    if (!error.empty()) {
+        r.fail("password_file", error);
     }
-    if (!S_ISREG(st.st_mode)) {
-        r.fail("password_file", fmt::format("{} is not a regular file", path));
+    const auto bytes = pw.bytes();
+    std::size_t n =
+        static_cast<std::size_t>(std::find(bytes.begin(), bytes.end(), '\n') - bytes.begin());
+    while (n > 0 && (bytes[n - 1] == '\r' || bytes[n - 1] == ' ' || bytes[n - 1] == '\t')) {
+        --n;
     }
-    if ((st.st_mode & 077) != 0) {
-        r.fail("password_file",
-               fmt::format("{} is group/world accessible (mode {:04o}); run chmod 600 {}", path,
-                           st.st_mode & 07777, path));
-    }
-    std::ifstream in(path);
-    std::string pw;
-    if (!in || !std::getline(in, pw)) {
-        pw.clear();
-    }
-    while (!pw.empty() && (pw.back() == '\r' || pw.back() == ' ' || pw.back() == '\t')) {
-        pw.pop_back();
-    }
+    pw.truncate(n);
     if (pw.size() > IPMI_2_0_MAX_PASSWORD_LENGTH) {
         r.fail("password_file", fmt::format("the password in {} is longer than {} bytes", path,
                                             IPMI_2_0_MAX_PASSWORD_LENGTH));
     }
-    return pw;
+    if (pw.empty() && !allowEmpty) {
+        r.fail("password_file",
+               fmt::format("{} holds no password (its first line is empty): the BMC would be used "
+                           "without one; write the BMC user's password into it, or set "
+                           "allow_insecure = true in [chassis] (test benches only)",
+                           path));
+    }
+    return SharedSecret(std::move(pw));
+}
+
+// Suite 0 (no authentication) is refused unless allow_insecure; suites without integrity or
+// confidentiality are accepted with a warning.
+void checkCipherSuite(Reader& r, std::uint8_t id, bool allowInsecure,
+                      std::vector<std::string>& warnings) {
+    const CipherSuiteInfo cs = cipherSuiteInfo(id);
+    if (!cs.authentication) {
+        if (!allowInsecure) {
+            r.fail("cipher_suite",
+                   "0 has no authentication: anyone on the BMC network could command the chassis; "
+                   "use 17 (or 3 where the BMC has no 17), or set allow_insecure = true in "
+                   "[chassis] (test benches only)");
+        }
+        warnings.push_back(r.warning(
+            "cipher_suite", "0: no authentication, integrity or confidentiality (allow_insecure)"));
+    } else if (!cs.integrity) {
+        warnings.push_back(r.warning(
+            "cipher_suite", fmt::format("{}: no integrity: an attacker on the BMC network can "
+                                        "alter or inject commands in a session; use 17 or 3",
+                                        id)));
+    } else if (!cs.confidentiality) {
+        warnings.push_back(r.warning(
+            "cipher_suite", fmt::format("{}: no confidentiality: commands and readings are "
+                                        "readable on the BMC network; use 17 or 3",
+                                        id)));
+    }
 }
 
 // Keys shared by [chassis] and [chassis.fencing]: how to reach one BMC.
-BmcEndpoint parseEndpoint(Reader& r, bool requireLan) {
+BmcEndpoint parseEndpoint(Reader& r, bool requireLan, bool allowInsecure,
+                          std::vector<std::string>& warnings) {
     BmcEndpoint e;
     std::string iface = r.string("interface").value_or(requireLan ? "lanplus" : "none");
     if (iface == "lanplus") {
@@ -298,7 +349,7 @@ BmcEndpoint parseEndpoint(Reader& r, bool requireLan) {
             r.fail("user", fmt::format("longer than {} bytes", IPMI_MAX_USER_NAME_LENGTH));
         }
         e.passwordFile = *pwFile;
-        e.password = readPasswordFile(r, *pwFile);
+        e.password = readPasswordFile(r, *pwFile, allowInsecure);
         if (e.retransmissionTimeout >= e.sessionTimeout) {
             r.fail("retransmission_timeout_ms",
                    fmt::format("{} ms must be shorter than session_timeout_ms ({} ms)",
@@ -312,6 +363,7 @@ BmcEndpoint parseEndpoint(Reader& r, bool requireLan) {
                    fmt::format("{} is not supported by FreeIPMI (use 0-3, 6-8, 11, 12, 15-17)",
                                e.cipherSuite));
         }
+        checkCipherSuite(r, e.cipherSuite, allowInsecure, warnings);
     } else if (e.interface == BmcInterface::Inband) {
         if (host || user || pwFile) {
             r.fail(host ? "host" : (user ? "user" : "password_file"),
@@ -401,7 +453,13 @@ std::vector<ZoneConfig> parseZones(Reader& parent, FanProfileKind profile) {
 ChassisConfig parseChassisConfig(const toml::table& chassisTable, const std::string& file) {
     ChassisConfig c;
     Reader r(chassisTable, "chassis", file);
-    c.bmc = parseEndpoint(r, false);
+    c.allowInsecure = r.boolean("allow_insecure").value_or(false);
+    if (c.allowInsecure) {
+        c.warnings.push_back(r.warning("allow_insecure",
+                                       "true: cipher suite 0 and an empty BMC password are "
+                                       "accepted; never use this outside a test bench"));
+    }
+    c.bmc = parseEndpoint(r, false, c.allowInsecure, c.warnings);
     c.statusPoll = r.ms("status_poll_ms", 100, 3600000).value_or(c.statusPoll);
     c.sensorPoll = r.ms("sensor_poll_ms", 100, 3600000).value_or(c.sensorPoll);
     c.retryMin = r.ms("retry_min_ms", 10, 600000).value_or(c.retryMin);
@@ -415,6 +473,14 @@ ChassisConfig parseChassisConfig(const toml::table& chassisTable, const std::str
     c.sdrCacheDir = r.string("sdr_cache_dir").value_or("");
     if (c.enabled() && c.sdrCacheDir.empty()) {
         r.fail("sdr_cache_dir", "missing required key (one directory per daemon instance)");
+    }
+    // The SDR cache tells the daemon how to read every sensor: it must be the daemon's own. A
+    // missing directory is created 0700 at the first sensor read.
+    std::error_code fsec;
+    if (c.enabled() && std::filesystem::exists(c.sdrCacheDir, fsec)) {
+        if (std::string why = checkPrivateDir(c.sdrCacheDir); !why.empty()) {
+            r.fail("sdr_cache_dir", why);
+        }
     }
     std::string profile = r.string("fan_profile").value_or("none");
     if (profile == "supermicro") {
@@ -433,6 +499,16 @@ ChassisConfig parseChassisConfig(const toml::table& chassisTable, const std::str
     if (c.fanProfile != FanProfileKind::None && !c.enabled()) {
         r.fail("fan_profile", "needs a BMC (interface is \"none\")");
     }
+    // Least privilege that works: power, status and sensors need OPERATOR; the OEM fan commands
+    // of a fan profile need ADMINISTRATOR on many BMCs (and on the test bed's ipmi_sim).
+    const bool wantsAdmin = c.fanProfile != FanProfileKind::None;
+    if (!chassisTable.contains("privilege")) {
+        c.bmc.privilege = wantsAdmin ? Privilege::Admin : Privilege::Operator;
+    } else if (c.bmc.privilege == Privilege::Admin && !wantsAdmin) {
+        c.warnings.push_back(r.warning("privilege", "administrator is more than chassis control "
+                                                    "and sensors need (no fan_profile); use "
+                                                    "\"operator\""));
+    }
     if (const toml::node* f = r.get("fencing")) {
         const toml::table* ft = f->as_table();
         if (!ft) {
@@ -445,7 +521,12 @@ ChassisConfig parseChassisConfig(const toml::table& chassisTable, const std::str
         c.fencing.confirmTimeout =
             fr.ms("confirm_timeout_ms", 1000, 600000).value_or(c.fencing.confirmTimeout);
         if (c.fencing.enabled) {
-            c.fencing.peer = parseEndpoint(fr, true);
+            c.fencing.peer = parseEndpoint(fr, true, c.allowInsecure, c.warnings);
+            if (c.fencing.peer.privilege == Privilege::Admin) {
+                c.warnings.push_back(fr.warning("privilege", "administrator is more than fencing "
+                                                             "(a power-off) needs; use "
+                                                             "\"operator\""));
+            }
         } else {
             // Still validate the keys' names so a typo does not hide until fencing is enabled.
             for (std::string_view k :

@@ -3,6 +3,7 @@
 // throws hs::ConfigError "FILE:LINE: chassis.KEY: reason" on the first problem.
 #pragma once
 
+#include "core/secret.hpp"
 #include "core/types.hpp"
 
 #include <chrono>
@@ -28,10 +29,12 @@ struct BmcEndpoint {
     std::string host;              // lanplus: IP literal or name
     std::uint16_t port = 623;      // lanplus
     std::string user;              // lanplus
-    std::string password;          // read from password_file at parse time; NEVER logged
+    SharedSecret password;         // read from password_file at parse time; NEVER logged
     std::string passwordFile;      // for messages
     std::uint8_t cipherSuite = 17; // IPMI 2.0 cipher suite id (0-17)
-    Privilege privilege = Privilege::Admin;
+    // Least privilege: OPERATOR covers chassis control (power), status and sensor reads. The
+    // parser defaults [chassis] to ADMINISTRATOR only when a fan profile needs OEM commands.
+    Privilege privilege = Privilege::Operator;
     unsigned workaroundFlags =
         0; // FreeIPMI IPMI_WORKAROUND_FLAGS_* (same bits as ipmimonitoring's)
     milliseconds sessionTimeout{5000};
@@ -78,6 +81,11 @@ struct ChassisConfig {
     std::vector<ZoneConfig> zones;
     unsigned failsafeDutyPct = 100;
     FencingConfig fencing;
+    // allow_insecure: accept cipher suite 0 and an empty password (test benches only).
+    bool allowInsecure = false;
+    // Settings that are accepted but weaken security (suites without integrity or
+    // confidentiality, administrator privilege, allow_insecure in use); the daemon logs them.
+    std::vector<std::string> warnings;
 
     bool enabled() const { return bmc.interface != BmcInterface::None; }
 };
@@ -85,6 +93,14 @@ struct ChassisConfig {
 // Parses the [chassis] table (an empty table means "no BMC": interface none). FILE names the
 // configuration file for messages when the nodes carry no source path.
 ChassisConfig parseChassisConfig(const toml::table& chassisTable, const std::string& file);
+
+// What an IPMI 2.0 cipher suite (0-17, IPMI v2.0 table 22-20) protects.
+struct CipherSuiteInfo {
+    bool authentication = false;  // RAKP key exchange authenticated (all but 0)
+    bool integrity = false;       // every message carries an integrity code (not 0, 1, 6, 15)
+    bool confidentiality = false; // messages encrypted (3-5, 8-10, 12-14, 17)
+};
+CipherSuiteInfo cipherSuiteInfo(std::uint8_t id);
 
 // Workaround flag names as FreeIPMI's tools spell them (-W): authcap, intel20, supermicro20, sun20,
 // opensesspriv, integritycheckvalue, nochecksumcheck (lanplus); assumeio, spinpoll (inband).

@@ -1,6 +1,7 @@
 #include "core/config.hpp"
 
 #include "core/config_error.hpp"
+#include "core/secret.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -11,7 +12,6 @@
 #include <fmt/format.h>
 #include <grp.h>
 #include <set>
-#include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
 
@@ -138,18 +138,12 @@ class TableReader {
 };
 
 void checkKeyFile(TableReader& r, const std::filesystem::path& file) {
-    struct stat st {};
-    if (::stat(file.c_str(), &st) != 0) {
-        r.fail("key_file", fmt::format("cannot use {}: {}", file.string(), std::strerror(errno)));
+    std::string error;
+    const int fd = openSecretFile(file.string(), "key file", error);
+    if (fd < 0) {
+        r.fail("key_file", error);
     }
-    if (!S_ISREG(st.st_mode)) {
-        r.fail("key_file", fmt::format("{} is not a regular file", file.string()));
-    }
-    if ((st.st_mode & 077) != 0) {
-        r.fail("key_file",
-               fmt::format("{} is group/world accessible (mode {:04o}); run chmod 600 {}",
-                           file.string(), st.st_mode & 07777, file.string()));
-    }
+    ::close(fd);
 }
 
 void ensureStateDir(TableReader& r, const std::filesystem::path& dir) {
@@ -164,10 +158,21 @@ void ensureStateDir(TableReader& r, const std::filesystem::path& dir) {
     if (!std::filesystem::is_directory(dir, ec)) {
         r.fail("state_dir", fmt::format("{} is not a directory", dir.string()));
     }
+    if (std::string why = checkPrivateDir(dir); !why.empty()) {
+        r.fail("state_dir", why);
+    }
     if (::access(dir.c_str(), W_OK | X_OK) != 0) {
         r.fail("state_dir",
                fmt::format("{} is not writable: {}", dir.string(), std::strerror(errno)));
     }
+}
+
+bool validClusterId(std::string_view s) {
+    auto ok = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+               c == ':';
+    };
+    return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), ok);
 }
 
 bool validGpioSpec(std::string_view s) {
@@ -203,6 +208,15 @@ NodeConfig parseNode(const toml::table& t) {
     }
     n.stateDir = r.string("state_dir").value_or(n.stateDir.string());
     n.keyFile = r.string("key_file").value_or(n.keyFile.string());
+    if (!r.has("cluster_id")) {
+        configFail(t.source(), "node.cluster_id",
+                   "missing required key: name this pair with a string both nodes share and no "
+                   "other pair uses (e.g. \"rack12-mm\"); it binds the heartbeat key to the pair");
+    }
+    n.clusterId = *r.string("cluster_id");
+    if (!validClusterId(n.clusterId)) {
+        r.fail("cluster_id", "use 1 to 64 letters, digits, '_', '-', '.' or ':'");
+    }
     n.controlSocket = r.string("control_socket").value_or(n.controlSocket);
     if (n.controlSocket.front() != '/' || n.controlSocket.size() > 107) {
         r.fail("control_socket", "must be an absolute path of at most 107 bytes");

@@ -23,6 +23,9 @@ struct NodeConfig {
     std::string slotGpio;              // "gpiochip0:17"
     std::filesystem::path stateDir = "/var/lib/hotstandby";
     std::filesystem::path keyFile = "/etc/hotstandby/hb.key";
+    // Required: names the pair. Mixed into the frame key (hb::Key::forCluster), so nodes that
+    // share a key file but not a cluster id never accept each other's frames.
+    std::string clusterId;
     std::string controlSocket = "/run/hotstandby/hotstandbyd.sock";
     std::string controlGroup;     // empty: only root and the daemon's user
     std::string controlReadGroup; // read-only commands only (status, journal, chassis status)
@@ -59,7 +62,8 @@ inline constexpr std::size_t kSerialHeartbeatBytes = 82;
 std::chrono::microseconds serialFrameTime(std::uint32_t baud);
 bool isStandardBaud(std::uint32_t baud);
 
-// Parses and validates PATH; creates state_dir (0700) when missing. Throws hs::ConfigError.
+// Parses and validates PATH; creates state_dir (0700) when missing and checks that it is the
+// daemon's own (owner, no group/other write). Throws hs::ConfigError.
 Config loadConfig(const std::string& path);
 
 // "host:port" or "[v6addr]:port" with an IP literal host. Returns false and sets why on error.

@@ -164,17 +164,29 @@ std::uint32_t checkedSlot(const Config& cfg) {
     return slot;
 }
 
+// The frame key: the key file's material bound to this pair's cluster id. Only the bound key is
+// kept; the material is wiped when the temporary goes.
 hb::Key loadKey(const Config& cfg) {
     std::string error;
-    hb::Key key = hb::Key::fromFile(cfg.node.keyFile.string(), error);
+    std::string warning;
+    hb::Key material = hb::Key::fromFile(cfg.node.keyFile.string(), error, &warning);
     if (!error.empty()) {
         throw ConfigError(cfg.file + ": node.key_file: " + error);
     }
+    if (!warning.empty()) {
+        HS_WARN("event=key_file_suspect detail=\"{}\"", warning);
+    }
+    hb::Key key = material.forCluster(cfg.node.clusterId);
+    HS_INFO("event=heartbeat_key file={} cluster={} key_fingerprint={}", cfg.node.keyFile.string(),
+            cfg.node.clusterId, key.fingerprint());
     return key;
 }
 
 chassis::ChassisConfig chassisConfig(const Config& cfg) {
     chassis::ChassisConfig c = chassis::parseChassisConfig(cfg.chassis, cfg.file);
+    for (const std::string& w : c.warnings) {
+        HS_WARN("event=weak_chassis_setting detail=\"{}\"", w);
+    }
     if (c.fencing.enabled && !c.enabled()) {
         throw ConfigError(cfg.file + ": chassis.fencing: fencing needs a BMC configured for this "
                                      "node ([chassis] interface)");

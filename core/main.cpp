@@ -3,6 +3,7 @@
 #include "core/config_error.hpp"
 #include "core/daemon.hpp"
 #include "core/log.hpp"
+#include "core/state_files.hpp"
 #include "hb/serial_ports.hpp"
 
 #include <csignal>
@@ -81,6 +82,9 @@ int main(int argc, char** argv) {
     } catch (const hs::ConfigError& e) {
         std::fprintf(stderr, "hotstandbyd: configuration error: %s\n", e.what());
         return 78; // EX_CONFIG: systemd does not restart on it (RestartPreventExitStatus)
+    } catch (const hs::CorruptStateError& e) {
+        std::fprintf(stderr, "hotstandbyd: corrupt state: %s\n", e.what());
+        return hs::kExitCorruptState; // 65, EX_DATAERR: not restarted either
     } catch (const std::exception& e) {
         std::fprintf(stderr, "hotstandbyd: cannot start: %s\n", e.what());
         return 1;

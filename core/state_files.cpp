@@ -46,7 +46,7 @@ std::error_code writeAll(int fd, std::string_view data) {
 
 // Returns nullopt when the file does not exist; throws StateError when it is unreadable/corrupt.
 std::optional<std::uint64_t> readCounter(const std::filesystem::path& file, std::uint64_t max) {
-    Fd f(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    Fd f(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (f.fd < 0) {
         if (errno == ENOENT) {
             return std::nullopt;
@@ -68,10 +68,11 @@ std::optional<std::uint64_t> readCounter(const std::filesystem::path& file, std:
     std::uint64_t v = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v > max) {
-        throw StateError(fmt::format("{} is corrupt (expected one decimal number, found '{}'); "
-                                     "restore it from the peer's value or remove it only if "
-                                     "you know this node must start from 0",
-                                     file.string(), std::string(text.substr(0, 24))));
+        throw CorruptStateError(
+            fmt::format("{} is corrupt (expected one decimal number, found '{}'); "
+                        "restore it from the peer's value or remove it only if "
+                        "you know this node must start from 0",
+                        file.string(), std::string(text.substr(0, 24))));
     }
     return v;
 }
@@ -81,8 +82,13 @@ std::optional<std::uint64_t> readCounter(const std::filesystem::path& file, std:
 std::error_code writeFileAtomic(const std::filesystem::path& file, std::string_view content) {
     auto tmp = file;
     tmp += ".tmp";
+    // A temp file left by a crash, or anything placed at its name, is removed, never written
+    // through: O_EXCL|O_NOFOLLOW create a new file or fail.
+    if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) {
+        return lastError();
+    }
     {
-        Fd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+        Fd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (f.fd < 0) {
             return lastError();
         }

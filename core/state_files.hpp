@@ -21,7 +21,17 @@ class StateError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// Writes CONTENT to FILE atomically and durably, mode 0600. Returns the first error.
+// A state file holds something other than what this daemon writes. Restarting cannot fix it: the
+// daemon exits with kExitCorruptState, which the systemd unit names in RestartPreventExitStatus.
+class CorruptStateError : public StateError {
+  public:
+    using StateError::StateError;
+};
+inline constexpr int kExitCorruptState = 65; // EX_DATAERR (sysexits.h)
+
+// Writes CONTENT to FILE atomically and durably, mode 0600, through FILE.tmp: whatever is at that
+// name (a stale temp file, a symbolic link) is removed first and the temp file is created with
+// O_EXCL|O_NOFOLLOW, so nothing placed there is ever followed. Returns the first error.
 std::error_code writeFileAtomic(const std::filesystem::path& file, std::string_view content);
 
 class StateFiles {

@@ -3,16 +3,11 @@
 #include "hb/frame.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
 #include <fmt/core.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdexcept>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace hs::hb {
 namespace {
@@ -82,24 +77,43 @@ bool isSpace(std::uint8_t c) {
 }
 
 // Hex text (whitespace around it trimmed, even number of digits) decodes; anything else is raw.
-std::vector<std::uint8_t> keyMaterial(const std::vector<std::uint8_t>& content, bool& wasHex) {
-    auto first = std::find_if_not(content.begin(), content.end(), isSpace);
-    auto last = std::find_if_not(content.rbegin(),
-                                 std::vector<std::uint8_t>::const_reverse_iterator(first), isSpace)
+// WARNING is set when raw content looks like hex text with a typo.
+SecretBytes keyMaterial(const SecretBytes& content, std::string& warning) {
+    const auto bytes = content.bytes();
+    auto first = std::find_if_not(bytes.begin(), bytes.end(), isSpace);
+    auto last = std::find_if_not(std::make_reverse_iterator(bytes.end()),
+                                 std::make_reverse_iterator(first), isSpace)
                     .base();
-    const auto digits = static_cast<std::size_t>(last - first);
-    wasHex = digits > 0 && digits % 2 == 0 && std::all_of(first, last, isHexDigit);
-    if (!wasHex)
-        return content;
-    std::vector<std::uint8_t> key;
-    key.reserve(digits / 2);
-    for (auto it = first; it != last; it += 2)
-        key.push_back(static_cast<std::uint8_t>((hexValue(*it) << 4) | hexValue(*(it + 1))));
-    return key;
-}
-
-std::string errnoText(int err) {
-    return std::error_code(err, std::generic_category()).message();
+    const auto length = static_cast<std::size_t>(last - first);
+    const auto digits = static_cast<std::size_t>(std::count_if(first, last, isHexDigit));
+    if (length > 0 && digits == length && length % 2 == 0) {
+        SecretBytes key(length / 2);
+        auto out = key.mutableBytes().begin();
+        for (auto it = first; it != last; it += 2)
+            *out++ = static_cast<std::uint8_t>((hexValue(*it) << 4) | hexValue(*(it + 1)));
+        return key;
+    }
+    // Raw. Random bytes are hex digits only 22 times in 256, so mostly-hex content is a typo.
+    const std::size_t others = length - digits;
+    const bool separatorsOnly = std::all_of(first, last, [](std::uint8_t c) {
+        return isHexDigit(c) || isSpace(c) || c == ':' || c == '-' || c == ',';
+    });
+    if (digits >= 2 * kMinKeyBytes - 1 &&
+        (others <= std::max<std::size_t>(2, length / 16) || separatorsOnly)) {
+        std::string why;
+        if (others == 0)
+            why = fmt::format("an odd number of hex digits ({})", digits);
+        else if (separatorsOnly)
+            why = "hex digits with separators (write them without ':', '-', ',' or spaces)";
+        else
+            why = fmt::format("{} hex digits and {} other character(s), such as a typo or a "
+                              "'0x' prefix",
+                              digits, others);
+        warning = fmt::format("looks like hex text but is not: {}; it is used as {} bytes of raw "
+                              "key material. If it was meant as hex, fix the file on both nodes",
+                              why, content.size());
+    }
+    return SecretBytes(bytes);
 }
 
 } // namespace
@@ -128,73 +142,58 @@ std::string_view toString(DecodeError e) {
 
 // ---- Key ----
 
-Key Key::fromFile(const std::string& path, std::string& error) {
-    error.clear();
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        error = fmt::format("key file {}: cannot open: {}", path, errnoText(errno));
-        return {};
-    }
-    struct FdCloser {
-        int fd;
-        ~FdCloser() { ::close(fd); }
-    } closer{fd};
+Key::Key(std::vector<std::uint8_t> bytes) : bytes_(std::span<const std::uint8_t>(bytes)) {
+    OPENSSL_cleanse(bytes.data(), bytes.size());
+}
 
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        error = fmt::format("key file {}: cannot stat: {}", path, errnoText(errno));
+Key Key::fromFile(const std::string& path, std::string& error, std::string* warning) {
+    error.clear();
+    if (warning != nullptr)
+        warning->clear();
+    const SecretBytes content = readSecretFile(path, "key file", kMaxKeyFileBytes, error);
+    if (!error.empty())
         return {};
-    }
-    if (!S_ISREG(st.st_mode)) {
-        error = fmt::format("key file {}: not a regular file", path);
-        return {};
-    }
-    const unsigned mode = static_cast<unsigned>(st.st_mode) & 07777u;
-    if ((mode & 077u) != 0) {
-        error = fmt::format("key file {}: mode {:04o} lets group/other access the key; "
-                            "run 'chmod 600 {}'",
-                            path, mode, path);
-        return {};
-    }
-    std::vector<std::uint8_t> content;
-    std::array<std::uint8_t, 512> chunk{};
-    for (;;) {
-        const ssize_t n = ::read(fd, chunk.data(), chunk.size());
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            error = fmt::format("key file {}: read failed: {}", path, errnoText(errno));
-            return {};
-        }
-        if (n == 0)
-            break;
-        content.insert(content.end(), chunk.begin(), chunk.begin() + n);
-        if (content.size() > kMaxKeyFileBytes) {
-            error = fmt::format("key file {}: larger than {} bytes", path, kMaxKeyFileBytes);
-            return {};
-        }
-    }
     if (content.empty()) {
         error = fmt::format("key file {}: empty", path);
         return {};
     }
-    bool wasHex = false;
-    auto key = keyMaterial(content, wasHex);
-    OPENSSL_cleanse(content.data(), content.size());
+    std::string typo;
+    SecretBytes key = keyMaterial(content, typo);
     if (key.size() < kMinKeyBytes) {
-        error = fmt::format("key file {}: {} bytes of key material ({}), at least {} needed", path,
-                            key.size(), wasHex ? "hex" : "raw", kMinKeyBytes);
-        OPENSSL_cleanse(key.data(), key.size());
+        error = fmt::format("key file {}: {} bytes of key material, at least {} needed", path,
+                            key.size(), kMinKeyBytes);
+        if (!typo.empty())
+            error += " (the content " + typo + ")";
         return {};
     }
+    if (warning != nullptr && !typo.empty())
+        *warning = fmt::format("key file {}: {}", path, typo);
     return Key(std::move(key));
+}
+
+Key Key::forCluster(std::string_view clusterId) const {
+    static constexpr std::string_view kLabel = "hotstandby cluster ";
+    std::string info;
+    info.reserve(kLabel.size() + clusterId.size());
+    info.append(kLabel).append(clusterId);
+    SecretBytes derived(EVP_MAX_MD_SIZE);
+    unsigned int len = 0;
+    static const std::uint8_t kNoKey = 0;
+    const void* k = bytes_.empty() ? &kNoKey : bytes_.bytes().data();
+    if (HMAC(EVP_sha256(), k, static_cast<int>(bytes_.size()),
+             reinterpret_cast<const unsigned char*>(info.data()), info.size(),
+             derived.mutableBytes().data(), &len) == nullptr ||
+        len < kTagSize)
+        return {}; // cannot happen with a working libcrypto; an empty key never verifies
+    derived.truncate(len);
+    return Key(std::move(derived));
 }
 
 std::string Key::fingerprint() const {
     std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
     unsigned int len = 0;
     static const std::uint8_t kNone = 0;
-    const void* data = bytes_.empty() ? &kNone : bytes_.data();
+    const void* data = bytes_.empty() ? &kNone : bytes_.bytes().data();
     if (EVP_Digest(data, bytes_.size(), md.data(), &len, EVP_sha256(), nullptr) != 1 || len < 4)
         return "unavailable";
     return fmt::format("{:02x}{:02x}{:02x}{:02x}", md[0], md[1], md[2], md[3]);

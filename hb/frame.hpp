@@ -19,13 +19,15 @@
 //   52   4   the sender's heartbeat interval on this path, us
 //   56   2   payload length L (<= kMaxPayload)
 //   58   L   payload
-//  58+L 16   tag: HMAC-SHA256 over bytes [0, 58+L), truncated to 128 bits (as RFC 4868)
+//  58+L 16   tag: HMAC-SHA256 over bytes [0, 58+L), truncated to 128 bits (as RFC 4868), under
+//            the frame key, which binds the key material to the pair's cluster id (Key::forCluster)
 //
 // Stream paths (TCP, serial) wrap each frame as:
 //   0xA5 0x5A, length u16 (of the frame), frame, CRC-32C u32 of the frame (serial and TCP alike)
 // and resynchronise on the next 0xA5 0x5A after garbage.
 #pragma once
 
+#include "core/secret.hpp"
 #include "core/types.hpp"
 
 #include <array>
@@ -35,6 +37,7 @@
 #include <span>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 namespace hs::hb {
@@ -80,23 +83,39 @@ struct Frame {
     bool operator==(const Frame&) const = default;
 };
 
-// The pre-shared key. Loaded from a file that must not be group- or world-readable.
+// The key that authenticates frames. Move-only: the bytes live in one SecretBytes and are wiped
+// when the Key is destroyed.
+//
+// The key file holds the pre-shared key material; the daemon binds it to its pair with
+// forCluster(): the frame key is HMAC-SHA256(material, "hotstandby cluster " || cluster id), so
+// two nodes that share a key file but not a cluster id reject each other's frames as
+// authentication failures. The frame format and size do not change.
 class Key {
   public:
     Key() = default;
-    explicit Key(std::vector<std::uint8_t> bytes) : bytes_(std::move(bytes)) {}
-    // Reads a key file: raw bytes or hex text, at least 16 bytes of key material. Fails (with a
+    // Uses BYTES as the frame key as they are (tests, fuzzing); the vector is wiped.
+    explicit Key(std::vector<std::uint8_t> bytes);
+    explicit Key(SecretBytes bytes) : bytes_(std::move(bytes)) {}
+    // Reads key material: raw bytes or hex text, at least 16 bytes of key material. Fails (with a
     // message that names the file and never prints key material) if the file is missing, empty,
-    // too short, not a regular file, or readable by group/other.
-    static Key fromFile(const std::string& path, std::string& error);
-    std::span<const std::uint8_t> bytes() const { return bytes_; }
+    // too short, a symbolic link, not a regular file, readable by group/other or owned by a user
+    // other than the daemon's or root. When the content looks like hex text with a typo (an odd
+    // number of digits, a stray non-hex character, separators) and is therefore taken as raw
+    // bytes, WARNING (if given) says so, again without key material.
+    static Key fromFile(const std::string& path, std::string& error,
+                        std::string* warning = nullptr);
+    // The frame key of cluster CLUSTERID, derived from this key material.
+    Key forCluster(std::string_view clusterId) const;
+    std::span<const std::uint8_t> bytes() const { return bytes_.bytes(); }
     bool empty() const { return bytes_.empty(); }
     // Short non-secret fingerprint (first 4 bytes of SHA-256 of the key, hex) for logs.
     std::string fingerprint() const;
 
   private:
-    std::vector<std::uint8_t> bytes_;
+    SecretBytes bytes_;
 };
+static_assert(!std::is_copy_constructible_v<Key> && !std::is_copy_assignable_v<Key>);
+static_assert(std::is_nothrow_move_constructible_v<Key>);
 
 enum class DecodeError : std::uint8_t {
     Ok = 0,

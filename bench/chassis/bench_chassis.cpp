@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
     ep.user = "admin";
     ep.password = "secret";
     ep.cipherSuite = 3;
+    ep.privilege = Privilege::Admin; // ipmi_sim wants ADMINISTRATOR for the OEM fan commands
     ep.workaroundFlags = IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_OPEN_SESSION_PRIVILEGE;
     ep.sessionTimeout = 2000ms;
     ep.retransmissionTimeout = 500ms;

@@ -37,6 +37,9 @@ class ChassisSimTest : public ::testing::Test {
     ChassisConfig config(const std::string& password = "secret") {
         ChassisConfig c;
         c.bmc = endpoint(*sim, password);
+        // ipmi_sim refuses the OEM fan commands (netfn 0x30) below ADMINISTRATOR (0xD4); power,
+        // status and sensors work at the default, OPERATOR (the fencing tests use it).
+        c.bmc.privilege = Privilege::Admin;
         c.statusPoll = 200ms;
         c.sensorPoll = 300ms;
         c.retryMin = 100ms;
@@ -393,8 +396,19 @@ TEST_F(ChassisSimTest, StoppedBmcTimesOutAndRecoversAfterSigcont) {
 }
 
 TEST_F(ChassisSimTest, OemCommandsAnswerWrongRequestsWithCompletionCodes) {
-    IpmiSession s(endpoint(*sim));
     RawResponse rs;
+    const std::uint8_t fanModeFull[] = {0x01, 0x01};
+    {
+        // At the default privilege, OPERATOR, the test bed's BMC refuses OEM commands (0xD4):
+        // this is why a fan profile makes the parser default to ADMINISTRATOR.
+        IpmiSession op(endpoint(*sim));
+        ASSERT_EQ(op.endpoint().privilege, Privilege::Operator);
+        ASSERT_FALSE(op.raw(0x30, 0x45, fanModeFull, rs));
+        EXPECT_EQ(rs.cc, 0xD4);
+    }
+    BmcEndpoint admin = endpoint(*sim);
+    admin.privilege = Privilege::Admin;
+    IpmiSession s(admin);
     const std::uint8_t badZone[] = {0x66, 0x01, 0x07, 0x40};
     ASSERT_FALSE(s.raw(0x30, 0x70, badZone, rs));
     EXPECT_EQ(rs.cc, 0xC9);

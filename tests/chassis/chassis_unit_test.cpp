@@ -6,7 +6,9 @@
 #include "chassis/fan_profile.hpp"
 #include "core/config_error.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -40,6 +42,177 @@ std::string parseError(const std::string& text) {
         return e.what();
     }
     return "no error";
+}
+
+} // namespace
+
+// ---- Insecure BMC settings (cipher suite, password, privilege, SDR cache directory) ----
+
+namespace {
+
+class ChassisSecurityTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/hs-chassis-sec.XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        dir = tmpl;
+        pw = write("pw", "secret\n", 0600);
+    }
+    void TearDown() override { std::filesystem::remove_all(dir); }
+    std::string write(const std::string& name, const std::string& content, unsigned mode) {
+        std::string path = dir + "/" + name;
+        std::ofstream(path) << content;
+        ::chmod(path.c_str(), mode);
+        return path;
+    }
+    // A lanplus [chassis] table (password file on line 7) with EXTRA appended.
+    std::string lan(const std::string& extra = "", const std::string& password = "") const {
+        return "[chassis]\ninterface = \"lanplus\"\nhost = \"127.0.0.1\"\nuser = \"admin\"\n"
+               "sdr_cache_dir = \"" +
+               dir + "/sdr\"\npassword_file = \"" + (password.empty() ? pw : password) + "\"\n" +
+               extra;
+    }
+    static bool hasWarning(const ChassisConfig& c, const std::string& part) {
+        return std::any_of(c.warnings.begin(), c.warnings.end(), [&part](const std::string& w) {
+            return w.find(part) != std::string::npos;
+        });
+    }
+    static std::string firstWarning(const ChassisConfig& c) {
+        return c.warnings.empty() ? std::string() : c.warnings.front();
+    }
+
+    std::string dir;
+    std::string pw;
+};
+
+TEST_F(ChassisSecurityTest, PrivilegeDefaultsToTheLeastThatWorks) {
+    // Power, status and sensors: OPERATOR.
+    ChassisConfig c = parse(lan());
+    EXPECT_EQ(c.bmc.privilege, Privilege::Operator);
+    EXPECT_TRUE(c.warnings.empty()) << firstWarning(c);
+    EXPECT_EQ(BmcEndpoint{}.privilege, Privilege::Operator);
+    // OEM fan commands: ADMINISTRATOR, without a warning.
+    const std::string fans = "fan_profile = \"supermicro\"\n[[chassis.zone]]\nid = 0\n"
+                             "temp_sensors = [\"T\"]\ncurve = [[30, 20], [60, 80]]\n";
+    c = parse(lan(fans));
+    EXPECT_EQ(c.bmc.privilege, Privilege::Admin);
+    EXPECT_TRUE(c.warnings.empty()) << firstWarning(c);
+    // An explicit choice is kept; administrator that nothing needs is a warning.
+    c = parse(lan("privilege = \"operator\"\n" + fans));
+    EXPECT_EQ(c.bmc.privilege, Privilege::Operator);
+    c = parse(lan("privilege = \"admin\"\n"));
+    EXPECT_EQ(c.bmc.privilege, Privilege::Admin);
+    EXPECT_TRUE(hasWarning(c, "test.toml:7: chassis.privilege")) << firstWarning(c);
+    // Fencing (a power-off of the peer) defaults to OPERATOR, whatever the fans need.
+    c = parse(lan(fans +
+                  "[chassis.fencing]\nenabled = true\nhost = \"127.0.0.1\"\n"
+                  "user = \"a\"\npassword_file = \"" +
+                  pw + "\"\n"));
+    EXPECT_EQ(c.fencing.peer.privilege, Privilege::Operator);
+    EXPECT_TRUE(c.warnings.empty()) << firstWarning(c);
+}
+
+TEST_F(ChassisSecurityTest, CipherSuiteZeroRefusedUnlessAllowed) {
+    std::string e = parseError(lan("cipher_suite = 0\n"));
+    EXPECT_NE(e.find("test.toml:7: chassis.cipher_suite: 0 has no authentication"),
+              std::string::npos)
+        << e;
+    EXPECT_NE(e.find("allow_insecure"), std::string::npos) << e;
+    // The peer's BMC (fencing) is held to the same rule.
+    e = parseError(lan("[chassis.fencing]\nenabled = true\nhost = \"127.0.0.1\"\nuser = \"a\"\n"
+                       "password_file = \"" +
+                       pw + "\"\ncipher_suite = 0\n"));
+    EXPECT_NE(e.find("chassis.fencing.cipher_suite: 0 has no authentication"), std::string::npos)
+        << e;
+    ChassisConfig c = parse(lan("cipher_suite = 0\nallow_insecure = true\n"));
+    EXPECT_EQ(c.bmc.cipherSuite, 0);
+    EXPECT_TRUE(c.allowInsecure);
+    EXPECT_TRUE(hasWarning(c, "chassis.allow_insecure"));
+    EXPECT_TRUE(hasWarning(c, "chassis.cipher_suite: 0: no authentication"));
+}
+
+TEST_F(ChassisSecurityTest, CipherSuiteTableAndWarnings) {
+    // IPMI v2.0 table 22-20: no integrity in 0, 1, 6, 15; confidentiality in 3-5, 8-10, 12-14, 17.
+    for (int id = 0; id <= 17; ++id) {
+        CipherSuiteInfo i = cipherSuiteInfo(static_cast<std::uint8_t>(id));
+        EXPECT_EQ(i.authentication, id != 0) << id;
+        EXPECT_EQ(i.integrity, id != 0 && id != 1 && id != 6 && id != 15) << id;
+        bool conf =
+            (id >= 3 && id <= 5) || (id >= 8 && id <= 10) || (id >= 12 && id <= 14) || id == 17;
+        EXPECT_EQ(i.confidentiality, conf) << id;
+    }
+    for (int id : {1, 6, 15}) {
+        ChassisConfig c = parse(lan("cipher_suite = " + std::to_string(id) + "\n"));
+        EXPECT_TRUE(hasWarning(c, "no integrity")) << id;
+    }
+    for (int id : {2, 7, 11, 16}) {
+        ChassisConfig c = parse(lan("cipher_suite = " + std::to_string(id) + "\n"));
+        EXPECT_TRUE(hasWarning(c, "no confidentiality")) << id;
+    }
+    for (int id : {3, 8, 12, 17}) {
+        ChassisConfig c = parse(lan("cipher_suite = " + std::to_string(id) + "\n"));
+        EXPECT_TRUE(c.warnings.empty()) << id << ": " << firstWarning(c);
+    }
+}
+
+TEST_F(ChassisSecurityTest, EmptyPasswordRefusedUnlessAllowed) {
+    for (const char* content : {"", "\n", "  \r\n", "\nsecond-line\n"}) {
+        std::string empty = write("empty", content, 0600);
+        std::string e = parseError(lan("", empty));
+        EXPECT_NE(e.find("chassis.password_file"), std::string::npos) << e;
+        EXPECT_NE(e.find("holds no password"), std::string::npos) << e;
+        ChassisConfig c = parse(lan("allow_insecure = true\n", empty));
+        EXPECT_TRUE(c.bmc.password.empty());
+    }
+}
+
+TEST_F(ChassisSecurityTest, PasswordFileIsCheckedOnTheOpenFile) {
+    std::string link = dir + "/pw-link";
+    ASSERT_EQ(::symlink(pw.c_str(), link.c_str()), 0);
+    std::string e = parseError(lan("", link));
+    EXPECT_NE(e.find("symbolic link"), std::string::npos) << e;
+    e = parseError(lan("", write("open", "secret\n", 0644)));
+    EXPECT_NE(e.find("0644"), std::string::npos) << e;
+    EXPECT_NE(e.find("chmod 600"), std::string::npos) << e;
+    e = parseError(lan("", dir));
+    EXPECT_NE(e.find("not a regular file"), std::string::npos) << e;
+    std::string other = write("other", "secret\n", 0600);
+    if (::geteuid() == 0) {
+        // A file owned by another user is refused: that user could change the password.
+        ASSERT_EQ(::chown(other.c_str(), 4242, 4242), 0);
+        e = parseError(lan("", other));
+        EXPECT_NE(e.find("owned by uid 4242"), std::string::npos) << e;
+    } else {
+        ::chmod(other.c_str(), 0000);
+        e = parseError(lan("", other));
+        EXPECT_NE(e.find("cannot open"), std::string::npos) << e;
+    }
+    EXPECT_EQ(e.find("secret"), std::string::npos) << "password leaked: " << e;
+}
+
+TEST_F(ChassisSecurityTest, PasswordHeldOnceAcrossCopies) {
+    ChassisConfig c = parse(lan());
+    BmcEndpoint copy = c.bmc;
+    EXPECT_EQ(copy.password.view(), "secret");
+    EXPECT_EQ(copy.password.c_str(), c.bmc.password.c_str()) << "the copy holds its own bytes";
+}
+
+TEST_F(ChassisSecurityTest, SdrCacheDirMustBeTheDaemons) {
+    const std::string sdr = dir + "/sdr";
+    EXPECT_NO_THROW(parse(lan())); // missing: created 0700 at the first sensor read
+    ASSERT_EQ(::mkdir(sdr.c_str(), 0700), 0);
+    EXPECT_NO_THROW(parse(lan()));
+    ::chmod(sdr.c_str(), 0777);
+    std::string e = parseError(lan());
+    EXPECT_NE(e.find("chassis.sdr_cache_dir"), std::string::npos) << e;
+    EXPECT_NE(e.find("chmod go-w " + sdr), std::string::npos) << e;
+    ::chmod(sdr.c_str(), 0700);
+    if (::geteuid() == 0) {
+        ASSERT_EQ(::chown(sdr.c_str(), 4242, 4242), 0);
+        e = parseError(lan());
+        EXPECT_NE(e.find("owned by uid 4242"), std::string::npos) << e;
+        EXPECT_NE(e.find("chown 0 " + sdr), std::string::npos) << e;
+    }
 }
 
 } // namespace
@@ -139,7 +312,7 @@ workaround_flags = ["opensesspriv"]
 session_timeout_ms = 2000
 retransmission_timeout_ms = 250
 sensor_poll_ms = 500
-sdr_cache_dir = "/tmp/x"
+sdr_cache_dir = "/nonexistent-hs/sdr"
 fan_profile = "dell"
 failsafe_duty_pct = 90
 [[chassis.zone]]
@@ -158,7 +331,7 @@ cipher_suite = 3
 delay_per_slot_ms = 1000
 )");
     EXPECT_TRUE(c.enabled());
-    EXPECT_EQ(c.bmc.password, "secret");
+    EXPECT_EQ(c.bmc.password.view(), "secret");
     EXPECT_EQ(c.bmc.target(), "127.0.0.1:6230");
     EXPECT_EQ(c.bmc.cipherSuite, 3);
     EXPECT_EQ(c.bmc.privilege, Privilege::Operator);
@@ -179,13 +352,13 @@ TEST(ChassisConfigTest, RejectsBadSettingsWithFileLineKey) {
     std::string pw = tempFile("secret\n", 0600);
     std::string open = tempFile("secret\n", 0644);
     std::string base = "[chassis]\ninterface = \"lanplus\"\nhost = \"127.0.0.1\"\nuser = "
-                       "\"admin\"\nsdr_cache_dir = \"/tmp/x\"\n";
+                       "\"admin\"\nsdr_cache_dir = \"/nonexistent-hs/sdr\"\n";
     EXPECT_NE(parseError(base + "password_file = \"" + open + "\"\n").find("group/world"),
               std::string::npos);
     EXPECT_NE(parseError(base + "password_file = \"/nonexistent/pw\"\n").find("password_file"),
               std::string::npos);
     std::string ok = base + "password_file = \"" + pw + "\"\n";
-    EXPECT_EQ(parse(ok).bmc.password, "secret");
+    EXPECT_EQ(parse(ok).bmc.password.view(), "secret");
     std::string e = parseError(ok + "bogus = 1\n");
     EXPECT_NE(e.find("test.toml:7: chassis.bogus: unknown key"), std::string::npos) << e;
     EXPECT_NE(parseError(ok + "cipher_suite = 5\n").find("not supported"), std::string::npos);

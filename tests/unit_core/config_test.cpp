@@ -14,7 +14,7 @@ slot = 0
 state_dir = "@DIR@/state"
 key_file = "@DIR@/hb.key"
 control_socket = "@DIR@/ctl.sock"
-
+cluster_id = "rack1-mm"
 [heartbeat]
 interval_ms = 10
 miss_threshold = 3
@@ -81,6 +81,7 @@ TEST_F(ConfigTest, GoodFileParses) {
     EXPECT_EQ(c.node.stateDir, dir.path() / "state");
     EXPECT_TRUE(std::filesystem::is_directory(dir.path() / "state"));
     EXPECT_EQ(c.node.logLevel, log::Level::Info);
+    EXPECT_EQ(c.node.clusterId, "rack1-mm");
     EXPECT_EQ(c.heartbeat.interval, std::chrono::milliseconds(10));
     EXPECT_EQ(c.heartbeat.missThreshold, 3U);
     EXPECT_EQ(c.heartbeat.initDead, std::chrono::milliseconds(2000));
@@ -190,6 +191,17 @@ const BadCase kBadCases[] = {
     {"StateDirNotCreatable", "state_dir = \"", "state_dir = \"/proc/hs-nope\" # \"",
      "node.state_dir", 4, "cannot create"},
     {"Syntax", "id = 1", "id = = 1", "syntax error", 2, ""},
+    {"ClusterIdMissing", "cluster_id = \"rack1-mm\"", "", "node.cluster_id", 1,
+     "missing required key"},
+    {"ClusterIdEmpty", "cluster_id = \"rack1-mm\"", "cluster_id = \"\"", "node.cluster_id", 7,
+     "must not be empty"},
+    {"ClusterIdBadChars", "cluster_id = \"rack1-mm\"", "cluster_id = \"rack 1\"", "node.cluster_id",
+     7, "letters, digits"},
+    {"ClusterIdTooLong", "cluster_id = \"rack1-mm\"",
+     "cluster_id = \"0123456789012345678901234567890123456789012345678901234567890123x\"",
+     "node.cluster_id", 7, "1 to 64"},
+    {"ClusterIdType", "cluster_id = \"rack1-mm\"", "cluster_id = 12", "node.cluster_id", 7,
+     "expected a string"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Bad, ConfigBadTest, ::testing::ValuesIn(kBadCases),
@@ -201,6 +213,35 @@ TEST_F(ConfigTest, KeyFileGroupReadableRejected) {
     EXPECT_NE(msg.find(file() + ":5: node.key_file"), std::string::npos) << msg;
     EXPECT_NE(msg.find("0640"), std::string::npos) << msg;
     EXPECT_NE(msg.find("chmod 600"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, KeyFileSymlinkRejected) {
+    ASSERT_EQ(::symlink(dir.str("hb.key").c_str(), dir.str("link.key").c_str()), 0);
+    std::string msg = error(text("hb.key", "link.key"));
+    EXPECT_NE(msg.find(file() + ":5: node.key_file"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("symbolic link"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, StateDirWritableByOthersRejected) {
+    std::filesystem::create_directory(dir.path() / "state");
+    ::chmod((dir.path() / "state").c_str(), 0777);
+    std::string msg = error(text());
+    EXPECT_NE(msg.find(file() + ":4: node.state_dir"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("chmod go-w " + dir.str("state")), std::string::npos) << msg;
+    ::chmod((dir.path() / "state").c_str(), 0700);
+    EXPECT_NO_THROW(load(text()));
+}
+
+TEST_F(ConfigTest, StateDirOfAnotherUserRejected) {
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "needs root to give the directory to another user";
+    }
+    std::filesystem::create_directory(dir.path() / "state");
+    ASSERT_EQ(::chown((dir.path() / "state").c_str(), 4242, 4242), 0);
+    std::string msg = error(text());
+    EXPECT_NE(msg.find(file() + ":4: node.state_dir"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("owned by uid 4242"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("chown 0 " + dir.str("state")), std::string::npos) << msg;
 }
 
 TEST_F(ConfigTest, ZeroPathsRejected) {

@@ -122,3 +122,50 @@ TEST(EpochPersister, ReportsWriteErrors) {
 
 } // namespace
 } // namespace hs
+
+namespace hs {
+namespace {
+
+TEST(StateFiles, CorruptFileIsItsOwnError) {
+    test::TempDir dir;
+    test::writeFile(dir.path() / "epoch", "12x\n");
+    StateFiles s(dir.path());
+    EXPECT_THROW(s.load(), CorruptStateError);
+}
+
+TEST(WriteFileAtomic, SymlinkAtTempPathIsNotFollowed) {
+    test::TempDir dir;
+    test::TempDir elsewhere;
+    const auto victim = elsewhere.path() / "victim";
+    test::writeFile(victim, "precious\n", 0644);
+    const auto file = dir.path() / "epoch";
+    ASSERT_EQ(::symlink(victim.c_str(), (dir.path() / "epoch.tmp").c_str()), 0);
+    ASSERT_FALSE(writeFileAtomic(file, "7\n"));
+    EXPECT_EQ(test::readFile(victim), "precious\n") << "wrote through a symlink";
+    EXPECT_EQ(modeOf(victim), 0644U);
+    struct stat st {};
+    ASSERT_EQ(::lstat(file.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode)) << "the file became a symlink";
+    EXPECT_EQ(test::readFile(file), "7\n");
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "epoch.tmp"));
+}
+
+TEST(WriteFileAtomic, StaleTempFileIsReplaced) {
+    test::TempDir dir;
+    test::writeFile(dir.path() / "x.tmp", "half-written garbage", 0644);
+    ASSERT_FALSE(writeFileAtomic(dir.path() / "x", "9\n"));
+    EXPECT_EQ(test::readFile(dir.path() / "x"), "9\n");
+    EXPECT_EQ(modeOf(dir.path() / "x"), 0600U);
+}
+
+TEST(StateFiles, SymlinkedStateFileIsNotFollowed) {
+    test::TempDir dir;
+    test::TempDir elsewhere;
+    test::writeFile(elsewhere.path() / "epoch", "5\n");
+    ASSERT_EQ(::symlink((elsewhere.path() / "epoch").c_str(), (dir.path() / "epoch").c_str()), 0);
+    StateFiles s(dir.path());
+    EXPECT_THROW(s.load(), StateError);
+}
+
+} // namespace
+} // namespace hs

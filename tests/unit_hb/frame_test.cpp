@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <sys/stat.h>
+#include <type_traits>
+#include <unistd.h>
 
 namespace hs::hb {
 namespace {
@@ -280,6 +282,126 @@ TEST(Key, FingerprintIsShortAndKeyDependent) {
     EXPECT_EQ(a.fingerprint().size(), 8u);
     EXPECT_NE(a.fingerprint(), b.fingerprint());
     EXPECT_EQ(a.fingerprint(), testKey().fingerprint());
+}
+
+} // namespace
+} // namespace hs::hb
+
+namespace hs::hb {
+namespace {
+
+// ---- Key: held once, bound to the pair, files checked on the descriptor ----
+
+static_assert(!std::is_copy_constructible_v<Key>, "a Key must not be copied");
+static_assert(!std::is_copy_assignable_v<Key>, "a Key must not be copied");
+static_assert(std::is_move_constructible_v<Key>);
+
+TEST(Key, MoveLeavesTheSourceEmpty) {
+    Key a = testKey();
+    const std::vector<std::uint8_t> bytes(a.bytes().begin(), a.bytes().end());
+    Key b(std::move(a));
+    EXPECT_TRUE(a.empty()); // NOLINT(bugprone-use-after-move): what a move leaves is the point
+    EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), b.bytes().begin(), b.bytes().end()));
+}
+
+TEST(Key, ClusterIdBindsTheTag) {
+    const Key material = testKey();
+    const Key a = material.forCluster("rack1-mm");
+    const Key a2 = material.forCluster("rack1-mm");
+    const Key b = material.forCluster("rack2-mm");
+    ASSERT_EQ(a.bytes().size(), 32u);
+    EXPECT_TRUE(
+        std::equal(a.bytes().begin(), a.bytes().end(), a2.bytes().begin(), a2.bytes().end()));
+    EXPECT_NE(a.fingerprint(), b.fingerprint());
+    EXPECT_NE(a.fingerprint(), material.fingerprint());
+
+    // Same key file, same cluster: accepted. Same key file, another cluster: an auth failure,
+    // and the frame size does not change.
+    const auto bytes = encode(sampleFrame(5, 12), a);
+    EXPECT_EQ(bytes.size(), encode(sampleFrame(5, 12), material).size());
+    Frame f;
+    EXPECT_EQ(decode(bytes, a2, f), DecodeError::Ok);
+    EXPECT_EQ(f, sampleFrame(5, 12));
+    EXPECT_EQ(decode(bytes, b, f), DecodeError::AuthFailure);
+    EXPECT_EQ(decode(encode(sampleFrame(5), b), a, f), DecodeError::AuthFailure);
+    // Nor is the unbound material a way in.
+    EXPECT_EQ(decode(bytes, material, f), DecodeError::AuthFailure);
+
+    // Derivation: HMAC-SHA256(material, "hotstandby cluster " || id), as documented.
+    const std::string info = "hotstandby cluster rack1-mm";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    ASSERT_NE(HMAC(EVP_sha256(), material.bytes().data(), static_cast<int>(material.bytes().size()),
+                   reinterpret_cast<const unsigned char*>(info.data()), info.size(), md, &len),
+              nullptr);
+    ASSERT_EQ(len, 32u);
+    EXPECT_TRUE(std::equal(md, md + len, a.bytes().begin(), a.bytes().end()));
+}
+
+TEST_F(KeyFile, SymlinkRefused) {
+    const std::string target = write("real", kHex, 0600);
+    const std::string link = dir_.path() + "/link";
+    ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+    std::string err;
+    EXPECT_TRUE(Key::fromFile(link, err).empty());
+    EXPECT_NE(err.find(link), std::string::npos) << err;
+    EXPECT_NE(err.find("symbolic link"), std::string::npos) << err;
+    EXPECT_FALSE(Key::fromFile(target, err).empty()) << err;
+}
+
+TEST_F(KeyFile, Mode0644Refused) {
+    std::string err;
+    EXPECT_TRUE(Key::fromFile(write("k", kHex, 0644), err).empty());
+    EXPECT_NE(err.find("0644"), std::string::npos) << err;
+}
+
+TEST_F(KeyFile, OtherOwnerRefused) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root to give the file to another user";
+    const std::string path = write("k", kHex, 0600);
+    ASSERT_EQ(::chown(path.c_str(), 4242, 4242), 0);
+    std::string err;
+    EXPECT_TRUE(Key::fromFile(path, err).empty());
+    EXPECT_NE(err.find("owned by uid 4242"), std::string::npos) << err;
+    EXPECT_NE(err.find("chown 0 " + path), std::string::npos) << err;
+    ASSERT_EQ(::chown(path.c_str(), 0, 0), 0); // root's own file is fine
+    EXPECT_FALSE(Key::fromFile(path, err).empty()) << err;
+}
+
+TEST_F(KeyFile, HexTypoWarnsWithoutKeyMaterial) {
+    const std::string hex64 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    struct Case {
+        std::string content;
+        const char* part; // of the warning
+    };
+    const Case cases[] = {
+        {hex64.substr(0, 63), "odd number of hex digits (63)"},
+        {hex64.substr(0, 40) + "g" + hex64.substr(41), "other character"},
+        {"0x" + hex64, "other character"},
+        {"00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff", "separators"},
+    };
+    for (const Case& c : cases) {
+        std::string err, warning;
+        const Key k = Key::fromFile(write("typo", c.content + "\n", 0600), err, &warning);
+        ASSERT_TRUE(err.empty()) << err;
+        EXPECT_FALSE(k.empty());
+        EXPECT_NE(warning.find("looks like hex"), std::string::npos) << c.content;
+        EXPECT_NE(warning.find(c.part), std::string::npos) << warning;
+        EXPECT_NE(warning.find(dir_.path() + "/typo"), std::string::npos) << warning;
+        EXPECT_EQ(warning.find("0011"), std::string::npos) << "key material leaked: " << warning;
+        EXPECT_EQ(warning.find("aabb"), std::string::npos) << "key material leaked: " << warning;
+    }
+    // Good hex and random raw bytes give no warning.
+    std::string err, warning = "stale";
+    EXPECT_FALSE(Key::fromFile(write("hex", hex64 + "\n", 0600), err, &warning).empty());
+    EXPECT_TRUE(warning.empty()) << warning;
+    std::string raw;
+    for (int i = 0; i < 32; ++i)
+        raw.push_back(static_cast<char>(i * 37 + 1));
+    EXPECT_FALSE(Key::fromFile(write("raw", raw, 0600), err, &warning).empty());
+    EXPECT_TRUE(warning.empty()) << warning;
+    // Without a warning sink, the typo'd file still loads (as raw bytes).
+    EXPECT_FALSE(Key::fromFile(write("typo2", hex64.substr(0, 63), 0600), err).empty());
 }
 
 } // namespace
