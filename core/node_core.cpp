@@ -195,14 +195,10 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
         return;
     }
     bool echoed = p.sentByUs(f.echoTimeNs);
-    if ((!peerIncarnation_ || f.incarnation != *peerIncarnation_) &&
-        !adoptIncarnation(now, f, echoed)) {
+    bool current = peerIncarnation_ && f.incarnation == *peerIncarnation_ && f.seq > p.lastSeq;
+    if (!current && !adoptIncarnation(now, f, echoed)) {
         ++p.counters.replayed;
         echoUnadopted(now, path, f);
-        return;
-    }
-    if (f.seq <= p.lastSeq) {
-        ++p.counters.replayed;
         return;
     }
     p.lastSeq = f.seq;
@@ -306,25 +302,29 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
     drainFsm(now);
 }
 
-// A frame from a peer incarnation other than the one we follow: a restarted peer, or a recording
-// of an old one. Adopted only with proof of liveness (the frame echoes a send time of this
-// incarnation of ours); a lower incarnation (the peer's state was wiped, or the module replaced)
-// also only once it has answered for a detection time while the one we follow stayed silent.
+// A frame that is not news from the peer incarnation we follow: a restarted peer, a recording of
+// an old one, or a replayed sequence number. Adopted (as a new life of the peer) only with proof
+// of liveness (the frame echoes a send time of this incarnation of ours). A lower incarnation, or
+// the same one counting its sequence numbers again (the peer's state was wiped, or the module
+// replaced), also only once it has answered for a detection time while the life we follow
+// stayed silent: a recent frame replayed within our echo window never passes that.
 bool NodeCore::adoptIncarnation(TimePoint now, const hb::Frame& f, bool echoed) {
     if (!echoed) {
         return false; // possibly a recording; the peer answers our frames within a round trip
     }
     std::optional<std::uint32_t> known = peerIncarnation_;
+    bool older = peerIncarnation_ && f.incarnation <= *peerIncarnation_;
     if (!known && storedPeerIncarnation_ != 0) {
         known = storedPeerIncarnation_;
+        older = f.incarnation < storedPeerIncarnation_;
     }
-    if (known && f.incarnation < *known) {
+    if (older) {
         Duration detection = fsm_.config().detection;
         if (!lowerIncarnation_ || lowerIncarnation_->incarnation != f.incarnation) {
             lowerIncarnation_ = LowerIncarnation{f.incarnation, now};
-            HS_WARN("event=peer_incarnation_lower incarnation={} known={}: the peer answers "
-                    "with an older incarnation (state wiped or module replaced?); adopting it "
-                    "if the known one stays silent",
+            HS_INFO("event=peer_incarnation_lower incarnation={} known={}: the peer answers "
+                    "with an incarnation that is not newer (state wiped or module replaced?); "
+                    "adopting it if the known one stays silent",
                     f.incarnation, *known);
             return false;
         }

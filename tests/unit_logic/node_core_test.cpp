@@ -508,13 +508,13 @@ TEST(NodeCore, RecordedFrameOnANotYetVerifiedPathChangesNoRole) {
     NodeCore recorder = p.a;
     recorder.shutdown(p.now);
     auto recorded = recorder.takeOutgoing();
-    p.now += 3ms;
+    p.now += 25ms; // b restarts: its old incarnation falls silent
     p.b = NodeCore(cfg(2, 1), p.b.epoch(), 2, 1);
     p.cut[1] = true; // the live active reaches b on path 0 only
     p.b.start(p.now);
-    p.flush();
-    p.run(50ms);
+    p.flush(); // within a round trip: b and a have proven themselves to each other on path 0
     ASSERT_EQ(p.b.role(), Role::Standby);
+    // (replayed within the detection time of its recording, so it is not merely stale)
     for (const auto& o : recorded) {
         if (o.path == 1) {
             p.b.onFrame(p.now, o.path, o.frame);
@@ -532,10 +532,15 @@ TEST(NodeCore, RestartedPeerRejoinsWithinARoundTrip) {
     Pair p;
     p.start();
     p.a.takePeerIncarnationWrite();
+    TimePoint back = p.now + 100ms; // b is down for 100 ms; a keeps sending into the void
+    while (p.now < back) {
+        p.now = std::min(p.a.nextWakeup(), back);
+        p.a.onTimer(p.now);
+        p.a.takeOutgoing();
+    }
     p.b = NodeCore(cfg(2, 1), p.b.epoch(), 2, 1);
     p.b.start(p.now);
-    p.flush();
-    p.run(30ms); // three intervals, far less than init_dead
+    p.flush(); // b's first frames, a's answers echoing them, b's answers: no interval waited
     EXPECT_EQ(p.b.role(), Role::Standby);
     EXPECT_EQ(p.a.role(), Role::Active);
     ASSERT_TRUE(p.b.peer());
