@@ -212,7 +212,6 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
     TimePoint sentAt = now - *age;
     ++p.counters.framesReceived;
     p.authStreak = 0;
-    lastCurrentHeard_ = now;
     if (echoed) {
         p.trusted = true;
         std::int64_t rtt = toNs(now) - static_cast<std::int64_t>(f.echoTimeNs) -
@@ -220,6 +219,9 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
         if (rtt >= 0 && rtt < 10'000'000'000) {
             p.rttUs = static_cast<std::uint32_t>(rtt / 1000);
         }
+    }
+    if (p.trusted) {
+        lastCurrentHeard_ = now; // (a replayed recording must not look like the peer we follow)
     }
     bool firstEcho = p.peerSendNs == 0 || !p.echoAdopted;
     p.peerSendNs = f.sendTimeNs;
@@ -328,7 +330,10 @@ bool NodeCore::adoptIncarnation(TimePoint now, const hb::Frame& f, bool echoed) 
                     f.incarnation, *known);
             return false;
         }
-        if (now - lowerIncarnation_->since < detection || now - lastCurrentHeard_ < detection) {
+        // The echo must also be of a frame we sent after the last one we heard of the life we
+        // followed: no frame of that life that reached us can carry one.
+        if (now - lowerIncarnation_->since < detection || now - lastCurrentHeard_ < detection ||
+            static_cast<std::int64_t>(f.echoTimeNs) <= toNs(lastCurrentHeard_)) {
             return false;
         }
         HS_WARN("event=peer_incarnation_adopted incarnation={} previous={}", f.incarnation, *known);
