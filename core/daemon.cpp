@@ -73,6 +73,7 @@ hb::LinkConfig linkConfig(const Config& cfg, const PathConfig& p) {
 
 NodeCoreConfig withFencing(NodeCoreConfig c, bool fencing) {
     c.fencing = fencing;
+    c.wallClockMs = unixNowMs;
     return c;
 }
 
@@ -100,6 +101,7 @@ struct Daemon::Impl {
     void armTimer();
     void afterTimer(const boost::system::error_code& ec);
     void afterPersist(std::uint64_t epoch, std::error_code ec);
+    void afterPeerIncarnationPersist(std::uint32_t incarnation, std::error_code ec);
     void handleEvent(Event e);
     void publish();
     void afterPublishTimer(const boost::system::error_code& ec);
@@ -152,6 +154,7 @@ namespace {
 StateFiles loadState(const std::filesystem::path& dir) {
     StateFiles s(dir);
     s.load();
+    s.loadPeerIncarnation();
     return s;
 }
 
@@ -200,7 +203,7 @@ Daemon::Impl::Impl(Config c)
     : cfg(std::move(c)), key(loadKey(cfg)), slot(checkedSlot(cfg)), chassisCfg(chassisConfig(cfg)),
       snmpCfg(subagent::parseSnmpConfig(cfg.snmp, cfg.file)), state(loadState(cfg.node.stateDir)),
       core(withFencing(nodeCoreConfig(cfg, slot), chassisCfg.fencing.enabled), state.epoch(),
-           state.incarnation()) {}
+           state.incarnation(), state.peerIncarnation()) {}
 
 void Daemon::Impl::startLinks() {
     for (std::size_t i = 0; i < cfg.paths.size(); ++i) {
@@ -249,6 +252,11 @@ void Daemon::Impl::pump() {
         persister->persist(
             e, [this](std::uint64_t epoch, std::error_code ec) { afterPersist(epoch, ec); });
     }
+    if (auto inc = core.takePeerIncarnationWrite()) {
+        persister->persistPeerIncarnation(*inc, [this](std::uint32_t i, std::error_code ec) {
+            afterPeerIncarnationPersist(i, ec);
+        });
+    }
     if (core.takeFenceRequest() && chassisMgr) {
         chassisMgr->fencePeer(slot, [this](bool ok, std::string msg) {
             HS_LOG(ok ? log::Level::Info : log::Level::Error,
@@ -285,13 +293,22 @@ void Daemon::Impl::pump() {
 
 void Daemon::Impl::afterPersist(std::uint64_t epoch, std::error_code ec) {
     if (ec) {
-        // Never act on an epoch that is not durable: stay as we are and say why, loudly.
-        HS_ERROR("event=epoch_persist_failed epoch={} dir={} error=\"{}\": not taking over", epoch,
-                 state.dir().string(), ec.message());
-        return;
+        // Never act on an epoch that is not durable: the core marks itself unfit and retries.
+        core.onEpochPersistFailed(Clock::now(), epoch,
+                                  state.epochFile().string() + ": " + ec.message());
+    } else {
+        core.onEpochPersisted(Clock::now(), epoch);
     }
-    core.onEpochPersisted(Clock::now(), epoch);
     pump();
+}
+
+// Only a safeguard across restarts (a new incarnation must prove itself anyway): a failed write
+// is logged and written again with the next change.
+void Daemon::Impl::afterPeerIncarnationPersist(std::uint32_t incarnation, std::error_code ec) {
+    if (ec) {
+        HS_WARN("event=peer_incarnation_persist_failed incarnation={} file={} error=\"{}\"",
+                incarnation, state.peerIncarnationFile().string(), ec.message());
+    }
 }
 
 void Daemon::Impl::armTimer() {
@@ -336,7 +353,7 @@ void Daemon::Impl::handleEvent(Event e) {
 }
 
 Snapshot Daemon::Impl::snapshot() {
-    Snapshot s = core.snapshot(Clock::now(), unixNowMs());
+    Snapshot s = core.snapshot();
     s.generation = ++generation;
     // What only the links see: stream resynchronisation, CRC errors, full send queues.
     for (std::size_t i = 0; i < s.paths.size() && i < links.size(); ++i) {

@@ -3,6 +3,7 @@
 #include "core/log.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 namespace hs {
@@ -45,12 +46,28 @@ SwitchoverReason receiverReason(SwitchoverReason senderReason) {
 constexpr Duration kFreshnessWindow = seconds(5);
 constexpr std::uint32_t kAuthAlarmStreak = 5;
 constexpr Duration kAuthAlarmEvery = seconds(10);
+constexpr Duration kPersistRetryFirst = milliseconds(100);
+constexpr Duration kPersistRetryMax = seconds(5);
+
+// Authenticated is not the same as sane: a key holder or a broken peer can still send values
+// that would wrap an epoch (epoch + 1), overflow time arithmetic (send and echo times are
+// subtracted as signed 64-bit nanoseconds) or stretch the detection time without bound.
+constexpr std::uint64_t kMaxEpoch = std::uint64_t{1} << 62;
+constexpr std::uint64_t kMaxTimeNs = std::uint64_t{1} << 62; // 146 years of uptime
+constexpr std::uint32_t kMaxIntervalUs = 10'000'000;         // the configuration's maximum
+
+bool inRange(const hb::Frame& f) {
+    return f.epoch <= kMaxEpoch && f.sendTimeNs <= kMaxTimeNs && f.echoTimeNs <= kMaxTimeNs &&
+           f.intervalUs <= kMaxIntervalUs;
+}
 
 } // namespace
 
-NodeCore::NodeCore(NodeCoreConfig cfg, std::uint64_t storedEpoch, std::uint32_t incarnation)
+NodeCore::NodeCore(NodeCoreConfig cfg, std::uint64_t storedEpoch, std::uint32_t incarnation,
+                   std::uint32_t storedPeerIncarnation)
     : cfg_(std::move(cfg)), fsm_(fsmConfig(cfg_)), storedEpoch_(storedEpoch),
-      durableEpoch_(storedEpoch), requestedEpoch_(storedEpoch), incarnation_(incarnation) {
+      durableEpoch_(storedEpoch), requestedEpoch_(storedEpoch), incarnation_(incarnation),
+      storedPeerIncarnation_(storedPeerIncarnation), persistBackoff_(kPersistRetryFirst) {
     for (const auto& pc : cfg_.paths) {
         hb::PathMonitorConfig mc{pc.interval, cfg_.missThreshold, cfg_.recoveryThreshold};
         paths_.push_back(PathRuntime{pc, hb::PathMonitor(mc)});
@@ -63,9 +80,27 @@ NodeCore::NodeCore(NodeCoreConfig cfg, std::uint64_t storedEpoch, std::uint32_t 
     stallThreshold_ = cfg_.stallThreshold.count() > 0 ? cfg_.stallThreshold : thr;
 }
 
+bool NodeCore::PathRuntime::sentByUs(std::uint64_t ns) const {
+    return ns != 0 && std::find(sent.begin(), sent.end(), ns) != sent.end();
+}
+
+std::int64_t NodeCore::wallMs(TimePoint now) const {
+    if (cfg_.wallClockMs) {
+        return cfg_.wallClockMs();
+    }
+    return std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count();
+}
+
+// A path changed state at `at` (a frame is credited with its send time), noticed at `now`.
+void NodeCore::notePathChange(TimePoint now, PathRuntime& p, TimePoint at) {
+    p.lastChangeUnixMs =
+        wallMs(now) - std::chrono::duration_cast<milliseconds>(now - std::min(at, now)).count();
+}
+
 void NodeCore::start(TimePoint now) {
     fsm_.start(now, storedEpoch_);
-    localRoleChange_ = now;
+    localRoleChangeUnixMs_ = wallMs(now);
+    lastCurrentHeard_ = now;
     for (auto& p : paths_) {
         p.nextSend = now;
         p.windowStart = now;
@@ -146,27 +181,24 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
                 p.cfg.name, f.nodeId);
         return;
     }
-    if (peerIncarnation_ && f.incarnation < *peerIncarnation_) {
-        ++p.counters.replayed;
+    // A frame relayed from another path (a 10 ms path into a 50 ms one) would push that path's
+    // sequence number ahead of the genuine sender's: the authenticated path index must match.
+    if (f.pathIndex != path + 1) {
+        ++p.counters.malformed;
+        HS_DEBUG("event=frame_wrong_path path={} frame_path_index={}", p.cfg.name, f.pathIndex);
         return;
     }
-    if (!peerIncarnation_ || f.incarnation > *peerIncarnation_) {
-        if (peerIncarnation_) {
-            HS_INFO("event=peer_restarted incarnation={} previous={}", f.incarnation,
-                    *peerIncarnation_);
-        }
-        peerIncarnation_ = f.incarnation;
-        peerNewestNs_ = 0;
-        for (auto& r : paths_) {
-            r.lastSeq = 0;
-            r.curMin.reset();
-            r.prevMin.reset();
-            r.windowStart = now;
-            r.peerSendNs = 0;
-        }
+    if (!inRange(f)) {
+        ++p.counters.malformed;
+        HS_DEBUG("event=frame_out_of_range path={} epoch={} send_ns={} echo_ns={} interval_us={}",
+                 p.cfg.name, f.epoch, f.sendTimeNs, f.echoTimeNs, f.intervalUs);
+        return;
     }
-    if (f.seq <= p.lastSeq) {
+    bool echoed = p.sentByUs(f.echoTimeNs);
+    bool current = peerIncarnation_ && f.incarnation == *peerIncarnation_ && f.seq > p.lastSeq;
+    if (!current && !adoptIncarnation(now, f, echoed)) {
         ++p.counters.replayed;
+        echoUnadopted(now, path, f);
         return;
     }
     p.lastSeq = f.seq;
@@ -180,19 +212,43 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
     TimePoint sentAt = now - *age;
     ++p.counters.framesReceived;
     p.authStreak = 0;
-    if (f.echoTimeNs != 0) {
+    if (echoed) {
+        p.trusted = true;
         std::int64_t rtt = toNs(now) - static_cast<std::int64_t>(f.echoTimeNs) -
                            static_cast<std::int64_t>(f.echoHoldUs) * 1000;
         if (rtt >= 0 && rtt < 10'000'000'000) {
             p.rttUs = static_cast<std::uint32_t>(rtt / 1000);
         }
     }
+    if (p.trusted) {
+        lastCurrentHeard_ = now; // (a replayed recording must not look like the peer we follow)
+    }
+    bool firstEcho = p.peerSendNs == 0 || !p.echoAdopted;
     p.peerSendNs = f.sendTimeNs;
     p.peerRxTime = now;
+    p.echoAdopted = true;
+    if (firstEcho) {
+        answerNow(now, path); // our frames on this path echoed nothing of the peer's yet
+    }
     if (peerNodeId_ && *peerNodeId_ != f.nodeId) {
         HS_WARN("event=peer_changed node_id={} previous={}", f.nodeId, *peerNodeId_);
     }
     peerNodeId_ = f.nodeId;
+    if (!p.trusted) {
+        // Nothing shows this frame was sent after our start (it may be a recording): it proves
+        // the path alive, but its content changes no role until the peer echoes one of ours.
+        if (p.mon.onFrame(sentAt, microseconds(f.intervalUs))) {
+            notePathChange(now, p, sentAt);
+            emit({.type = EventType::PathUp,
+                  .pathIndex = static_cast<std::uint32_t>(path + 1),
+                  .pathState = PathState::Up,
+                  .pathDiag = PathDiag::NoDiag});
+            HS_INFO("event=path_up path={} verified=no", p.cfg.name);
+        }
+        updatePeerView(now);
+        drainFsm(now);
+        return;
+    }
 
     PeerInfo info;
     info.role = f.role;
@@ -204,12 +260,13 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
     info.takingOver = (f.flags & hb::flag::TakingOver) != 0;
     if (!lastPeerRole_ || *lastPeerRole_ != f.role) {
         lastPeerRole_ = f.role;
-        peerRoleChange_ = now;
+        peerRoleChangeUnixMs_ = wallMs(now);
     }
 
     if (f.role == Role::Stopped) {
         for (std::size_t i = 0; i < paths_.size(); ++i) {
             if (paths_[i].mon.forceDown(now, PathDiag::NeighborSignaledDown)) {
+                notePathChange(now, paths_[i], now);
                 emit({.type = EventType::PathDown,
                       .pathIndex = static_cast<std::uint32_t>(i + 1),
                       .pathState = PathState::Down,
@@ -217,6 +274,7 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
             }
         }
     } else if (p.mon.onFrame(sentAt, microseconds(f.intervalUs))) {
+        notePathChange(now, p, sentAt);
         emit({.type = EventType::PathUp,
               .pathIndex = static_cast<std::uint32_t>(path + 1),
               .pathState = PathState::Up,
@@ -244,6 +302,86 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
         fsm_.onPeerFrame(now, info);
     }
     drainFsm(now);
+}
+
+// A frame that is not news from the peer incarnation we follow: a restarted peer, a recording of
+// an old one, or a replayed sequence number. Adopted (as a new life of the peer) only with proof
+// of liveness (the frame echoes a send time of this incarnation of ours). A lower incarnation, or
+// the same one counting its sequence numbers again (the peer's state was wiped, or the module
+// replaced), also only once it has answered for a detection time while the life we follow
+// stayed silent: a recent frame replayed within our echo window never passes that.
+bool NodeCore::adoptIncarnation(TimePoint now, const hb::Frame& f, bool echoed) {
+    if (!echoed) {
+        return false; // possibly a recording; the peer answers our frames within a round trip
+    }
+    std::optional<std::uint32_t> known = peerIncarnation_;
+    bool older = peerIncarnation_ && f.incarnation <= *peerIncarnation_;
+    if (!known && storedPeerIncarnation_ != 0) {
+        known = storedPeerIncarnation_;
+        older = f.incarnation < storedPeerIncarnation_;
+    }
+    if (older) {
+        Duration detection = fsm_.config().detection;
+        if (!lowerIncarnation_ || lowerIncarnation_->incarnation != f.incarnation) {
+            lowerIncarnation_ = LowerIncarnation{f.incarnation, now};
+            HS_INFO("event=peer_incarnation_lower incarnation={} known={}: the peer answers "
+                    "with an incarnation that is not newer (state wiped or module replaced?); "
+                    "adopting it if the known one stays silent",
+                    f.incarnation, *known);
+            return false;
+        }
+        // The echo must also be of a frame we sent after the last one we heard of the life we
+        // followed: no frame of that life that reached us can carry one.
+        if (now - lowerIncarnation_->since < detection || now - lastCurrentHeard_ < detection ||
+            static_cast<std::int64_t>(f.echoTimeNs) <= toNs(lastCurrentHeard_)) {
+            return false;
+        }
+        HS_WARN("event=peer_incarnation_adopted incarnation={} previous={}", f.incarnation, *known);
+    } else if (peerIncarnation_) {
+        HS_INFO("event=peer_restarted incarnation={} previous={}", f.incarnation,
+                *peerIncarnation_);
+    }
+    peerIncarnation_ = f.incarnation;
+    lowerIncarnation_.reset();
+    peerNewestNs_ = 0;
+    for (auto& r : paths_) {
+        r.lastSeq = 0;
+        r.trusted = false;
+        r.curMin.reset();
+        r.prevMin.reset();
+        r.windowStart = now;
+        r.peerSendNs = 0;
+    }
+    if (f.incarnation != storedPeerIncarnation_) {
+        storedPeerIncarnation_ = f.incarnation;
+        peerIncarnationWrite_ = f.incarnation;
+    }
+    return true;
+}
+
+// A new peer incarnation proves itself by echoing us, so we must echo it before we adopt it.
+// The incarnation we follow keeps the echo while it is heard, so replays of old frames cannot
+// spoil the challenge it answers.
+void NodeCore::echoUnadopted(TimePoint now, std::size_t path, const hb::Frame& f) {
+    PathRuntime& p = paths_[path];
+    if (p.echoAdopted && p.peerSendNs != 0 && now - p.peerRxTime < 2 * p.mon.interval()) {
+        return;
+    }
+    p.peerSendNs = f.sendTimeNs;
+    p.peerRxTime = now;
+    p.echoAdopted = false;
+    answerNow(now, path);
+}
+
+// Sends a frame on `path` now, echoing the peer's latest: the round trip of the proof of liveness
+// is then all a restarted peer (or a path heard again) waits for. At most once an interval per
+// path, whatever a replayer sends.
+void NodeCore::answerNow(TimePoint now, std::size_t path) {
+    PathRuntime& p = paths_[path];
+    if (!p.lastAnswer || now - *p.lastAnswer >= p.cfg.interval) {
+        p.lastAnswer = now;
+        outgoing_.push_back({path, buildFrame(now, path)});
+    }
 }
 
 void NodeCore::onRejected(TimePoint now, std::size_t path, hb::DecodeError e) {
@@ -343,6 +481,7 @@ void NodeCore::onTimer(TimePoint now) {
     for (std::size_t i = 0; i < paths_.size(); ++i) {
         PathRuntime& p = paths_[i];
         if (p.mon.onTimer(now)) {
+            notePathChange(now, p, now);
             HS_WARN("event=path_down path={} diag={}", p.cfg.name, toString(p.mon.diag()));
             emit({.type = EventType::PathDown,
                   .pathIndex = static_cast<std::uint32_t>(i + 1),
@@ -356,6 +495,13 @@ void NodeCore::onTimer(TimePoint now) {
         fenceRetryAt_.reset();
         if (!peerAlive_) {
             fsm_.onPeerLost(now); // try the fenced takeover again
+        }
+    }
+    if (persistRetryAt_ && now >= *persistRetryAt_) {
+        persistRetryAt_.reset();
+        if (requestedEpoch_ > durableEpoch_) {
+            HS_INFO("event=epoch_persist_retry epoch={}", requestedEpoch_);
+            persist_.push_back(requestedEpoch_);
         }
     }
     drainFsm(now);
@@ -397,7 +543,7 @@ void NodeCore::drainFsm(TimePoint now) {
                 HS_INFO("event=role_change from={} role={} epoch={}", toString(lastRole_),
                         toString(r), fsm_.epoch());
                 lastRole_ = r;
-                localRoleChange_ = now;
+                localRoleChangeUnixMs_ = wallMs(now);
             }
             sendAll(now);
             break;
@@ -433,8 +579,8 @@ void NodeCore::drainFsm(TimePoint now) {
 void NodeCore::journal(TimePoint now, const FsmAction& a) {
     ++switchoverCount_;
     lastReason_ = a.reason;
-    lastSwitchover_ = now;
-    journal_.push_back({journalNext_++, now, a.reason, a.from, a.to, a.epoch});
+    lastSwitchoverUnixMs_ = wallMs(now);
+    journal_.push_back({journalNext_++, lastSwitchoverUnixMs_, a.reason, a.from, a.to, a.epoch});
     while (journal_.size() > cfg_.journalSize) {
         journal_.pop_front();
     }
@@ -467,6 +613,8 @@ hb::Frame NodeCore::buildFrame(TimePoint now, std::size_t path) {
     f.epoch = fsm_.epoch();
     f.seq = ++p.txSeq;
     f.sendTimeNs = static_cast<std::uint64_t>(toNs(now));
+    p.sent[p.sentNext] = f.sendTimeNs;
+    p.sentNext = (p.sentNext + 1) % kSentWindow;
     f.echoTimeNs = p.peerSendNs;
     if (p.peerSendNs != 0) {
         auto hold = std::chrono::duration_cast<microseconds>(now - p.peerRxTime).count();
@@ -481,12 +629,48 @@ hb::Frame NodeCore::buildFrame(TimePoint now, std::size_t path) {
 void NodeCore::onEpochPersisted(TimePoint now, std::uint64_t epoch) {
     checkStall(now);
     durableEpoch_ = std::max(durableEpoch_, epoch);
+    if (!stateDirWritable_ && durableEpoch_ >= requestedEpoch_) {
+        HS_INFO("event=state_dir_recovered epoch={}", durableEpoch_);
+        stateDirWritable_ = true;
+        stateDirError_.clear();
+        persistRetryAt_.reset();
+        persistBackoff_ = kPersistRetryFirst;
+        emit({.type = EventType::StateDirRecovered, .epoch = durableEpoch_});
+        applyFit(now);
+    }
     if (pendingTakeover_ && *pendingTakeover_ <= durableEpoch_) {
         std::uint64_t e = *pendingTakeover_;
         pendingTakeover_.reset();
         fsm_.onEpochPersisted(now, e);
     }
     drainFsm(now);
+}
+
+// The epoch could not be made durable: never act on it. The node is unfit (a fit peer keeps or
+// takes the active role) and tries again, 100 ms after the first failure, doubling up to 5 s.
+void NodeCore::onEpochPersistFailed(TimePoint now, std::uint64_t epoch, std::string reason) {
+    checkStall(now);
+    if (epoch <= durableEpoch_) {
+        return; // a later write made it durable meanwhile
+    }
+    HS_ERROR("event=epoch_persist_failed epoch={} error=\"{}\" retry_ms={}: this node is unfit "
+             "and does not act on an epoch that is not durable",
+             epoch, reason, std::chrono::duration_cast<milliseconds>(persistBackoff_).count());
+    stateDirError_ = std::move(reason);
+    if (stateDirWritable_) {
+        stateDirWritable_ = false;
+        emit({.type = EventType::StateDirUnwritable, .epoch = epoch, .text = stateDirError_});
+        applyFit(now);
+    }
+    if (!persistRetryAt_) {
+        persistRetryAt_ = now + persistBackoff_;
+        persistBackoff_ = std::min(persistBackoff_ * 2, kPersistRetryMax);
+    }
+    drainFsm(now);
+}
+
+void NodeCore::applyFit(TimePoint now) {
+    fsm_.setFit(now, bmcFit_ && stateDirWritable_);
 }
 
 void NodeCore::proceedTakeover(TimePoint now, std::uint64_t epoch) {
@@ -496,7 +680,11 @@ void NodeCore::proceedTakeover(TimePoint now, std::uint64_t epoch) {
         drainFsm(now);
     } else {
         pendingTakeover_ = epoch;
-        requestPersist(epoch);
+        if (!requestPersist(epoch) && !stateDirWritable_) {
+            // The reservation failed earlier: a takeover is waiting, so try again now.
+            persistBackoff_ = kPersistRetryFirst;
+            persistRetryAt_ = now;
+        }
         sendAll(now); // tell the peer we are taking over (TakingOver flag)
     }
 }
@@ -527,18 +715,22 @@ bool NodeCore::takeCancelFence() {
     return std::exchange(fenceCancel_, false);
 }
 
-void NodeCore::requestPersist(std::uint64_t epoch) {
+bool NodeCore::requestPersist(std::uint64_t epoch) {
     if (epoch > requestedEpoch_) {
         requestedEpoch_ = epoch;
         persist_.push_back(epoch);
+        return true;
     }
+    return false;
 }
 
 // Keeps the next epoch this node could take over with already on disk, so that a takeover needs
 // no fsync on its critical path. A restarted node starts from the reservation: epochs only jump
 // forward, never back.
 void NodeCore::reserveNextEpoch() {
-    requestPersist(fsm_.epoch() + 1);
+    if (fsm_.epoch() < std::numeric_limits<std::uint64_t>::max()) {
+        requestPersist(fsm_.epoch() + 1);
+    }
 }
 
 ControlResult NodeCore::requestSwitchover(TimePoint now, bool force) {
@@ -548,7 +740,8 @@ ControlResult NodeCore::requestSwitchover(TimePoint now, bool force) {
 }
 
 void NodeCore::setFit(TimePoint now, bool fit) {
-    fsm_.setFit(now, fit);
+    bmcFit_ = fit;
+    applyFit(now);
     drainFsm(now);
 }
 
@@ -588,6 +781,9 @@ TimePoint NodeCore::nextWakeup() const {
     if (fenceRetryAt_) {
         t = std::min(t, *fenceRetryAt_);
     }
+    if (persistRetryAt_) {
+        t = std::min(t, *persistRetryAt_);
+    }
     return t;
 }
 
@@ -603,33 +799,31 @@ std::vector<std::uint64_t> NodeCore::takePersistRequests() {
     return out;
 }
 
+std::optional<std::uint32_t> NodeCore::takePeerIncarnationWrite() {
+    return std::exchange(peerIncarnationWrite_, std::nullopt);
+}
+
 std::vector<Event> NodeCore::takeEvents() {
     std::vector<Event> out;
     out.swap(events_);
     return out;
 }
 
-Snapshot NodeCore::snapshot(TimePoint steadyNow, std::int64_t unixNowMs) const {
-    auto wall = [&](TimePoint t) -> std::int64_t {
-        if (t == TimePoint{}) {
-            return 0;
-        }
-        return unixNowMs - std::chrono::duration_cast<milliseconds>(steadyNow - t).count();
-    };
+Snapshot NodeCore::snapshot() const {
     Snapshot s;
     s.local.slot = cfg_.slot;
     s.local.nodeId = cfg_.nodeId;
     s.local.role = fsm_.role();
     s.local.present = true;
     s.local.bmcOk = bmcOk_;
-    s.local.lastChangeUnixMs = wall(localRoleChange_);
+    s.local.lastChangeUnixMs = localRoleChangeUnixMs_;
     if (const auto& p = fsm_.peer()) {
         s.peer.slot = p->slot;
         s.peer.nodeId = p->nodeId;
         s.peer.role = peerAlive_ ? p->role : Role::Init;
         s.peer.bmcOk = p->fit;
         s.peer.present = peerAlive_;
-        s.peer.lastChangeUnixMs = wall(peerRoleChange_);
+        s.peer.lastChangeUnixMs = peerRoleChangeUnixMs_;
     }
     s.epoch = fsm_.epoch();
     s.peerAlive = peerAlive_;
@@ -638,7 +832,9 @@ Snapshot NodeCore::snapshot(TimePoint steadyNow, std::int64_t unixNowMs) const {
     s.preemption = fsm_.config().preempt;
     s.switchoverCount = switchoverCount_;
     s.lastSwitchoverReason = lastReason_;
-    s.lastSwitchoverUnixMs = wall(lastSwitchover_);
+    s.lastSwitchoverUnixMs = lastSwitchoverUnixMs_;
+    s.stateDirWritable = stateDirWritable_;
+    s.stateDirError = stateDirError_;
     for (std::size_t i = 0; i < paths_.size(); ++i) {
         const PathRuntime& p = paths_[i];
         PathSnapshot ps;
@@ -654,12 +850,12 @@ Snapshot NodeCore::snapshot(TimePoint steadyNow, std::int64_t unixNowMs) const {
         ps.recoveryThreshold = cfg_.recoveryThreshold;
         ps.rttUs = p.rttUs;
         ps.counters = p.counters;
-        ps.counters.missed = p.mon.missedAt(steadyNow); // the monitor keeps the one count
-        ps.lastChangeUnixMs = wall(p.mon.lastChange());
+        ps.counters.missed = p.mon.missed(); // the monitor keeps the one count
+        ps.lastChangeUnixMs = p.lastChangeUnixMs;
         s.paths.push_back(std::move(ps));
     }
     for (const auto& j : journal_) {
-        s.journal.push_back({j.index, wall(j.at), j.reason, j.from, j.to, j.epoch});
+        s.journal.push_back({j.index, j.unixMs, j.reason, j.from, j.to, j.epoch});
     }
     return s;
 }

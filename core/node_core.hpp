@@ -9,8 +9,10 @@
 #include "hb/frame.hpp"
 #include "hb/path_monitor.hpp"
 
+#include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +41,9 @@ struct NodeCoreConfig {
     // Fence the peer (power it off through its BMC) before taking over for peer loss.
     bool fencing = false;
     Duration fenceRetry{seconds(2)};
+    // Read once when something happens (role, path or peer change, switchover) to stamp it with
+    // the wall-clock time in unix ms. Empty: the steady time in ms (tests, simulation).
+    std::function<std::int64_t()> wallClockMs;
 };
 
 struct Outgoing {
@@ -48,7 +53,9 @@ struct Outgoing {
 
 class NodeCore {
   public:
-    NodeCore(NodeCoreConfig cfg, std::uint64_t storedEpoch, std::uint32_t incarnation);
+    // storedPeerIncarnation: the peer incarnation persisted by an earlier run (0: none).
+    NodeCore(NodeCoreConfig cfg, std::uint64_t storedEpoch, std::uint32_t incarnation,
+             std::uint32_t storedPeerIncarnation = 0);
 
     void start(TimePoint now);
     // An authenticated frame from path `path` (0-based) received at `now`.
@@ -58,6 +65,9 @@ class NodeCore {
     void onLinkError(TimePoint now, std::size_t path);
     void onTimer(TimePoint now);
     void onEpochPersisted(TimePoint now, std::uint64_t epoch);
+    // A write requested by takePersistRequests failed: the node is unfit until a write succeeds
+    // and retries with backoff (nextWakeup includes the retry).
+    void onEpochPersistFailed(TimePoint now, std::uint64_t epoch, std::string reason);
     // Result of a fence request (takeFenceRequests): the takeover goes ahead only if ok.
     void onFenceResult(TimePoint now, bool ok);
     ControlResult requestSwitchover(TimePoint now, bool force);
@@ -70,6 +80,8 @@ class NodeCore {
     TimePoint nextWakeup() const;
     std::vector<Outgoing> takeOutgoing();
     std::vector<std::uint64_t> takePersistRequests();
+    // The peer incarnation to persist (peer_incarnation file), when it changed.
+    std::optional<std::uint32_t> takePeerIncarnationWrite();
     // Fencing: true once when the peer must be fenced now; takeCancelFence when no longer needed.
     bool takeFenceRequest();
     bool takeCancelFence();
@@ -82,24 +94,38 @@ class NodeCore {
     bool peerAlive() const { return peerAlive_; }
     Redundancy redundancy() const { return redundancy_; }
     std::uint64_t stalls() const { return stalls_; }
+    bool stateDirWritable() const { return stateDirWritable_; }
     const std::optional<PeerInfo>& peer() const { return fsm_.peer(); }
     const hb::PathMonitor& monitor(std::size_t i) const { return paths_.at(i).mon; }
     std::size_t pathCount() const { return paths_.size(); }
     const NodeCoreConfig& config() const { return cfg_; }
-    // steadyNow/unixNowMs let the snapshot turn monotonic times into wall-clock ones.
-    Snapshot snapshot(TimePoint steadyNow, std::int64_t unixNowMs) const;
+    // Every time in it was recorded when its event happened: two snapshots agree on the past.
+    Snapshot snapshot() const;
+    // Older form; the arguments are no longer needed.
+    Snapshot snapshot(TimePoint, std::int64_t) const { return snapshot(); }
 
   private:
+    // Send times of our latest frames on a path: the peer's echo of one of them proves that it
+    // answers this incarnation of ours (a recording cannot).
+    static constexpr std::size_t kSentWindow = 64;
+
     struct PathRuntime {
         NodePathConfig cfg;
         hb::PathMonitor mon;
         std::uint64_t txSeq = 0;
         TimePoint nextSend{};
+        std::array<std::uint64_t, kSentWindow> sent{};
+        std::size_t sentNext = 0;
         // replay protection (per peer incarnation)
         std::uint64_t lastSeq = 0;
+        // A frame on this path echoed one of our send times: every later sequence number was
+        // sent after our start, so its content may change roles.
+        bool trusted = false;
         // echo for RTT
         std::uint64_t peerSendNs = 0;
         TimePoint peerRxTime{};
+        bool echoAdopted = false; // the echo is of a frame of the adopted peer incarnation
+        std::optional<TimePoint> lastAnswer;
         std::uint32_t rttUs = 0;
         // freshness: windowed minimum of (local receive time - peer send time)
         std::optional<std::int64_t> curMin, prevMin;
@@ -108,14 +134,27 @@ class NodeCore {
         std::uint32_t authStreak = 0;
         std::optional<TimePoint> lastAuthAlarm;
         PathCounters counters;
+        std::int64_t lastChangeUnixMs = 0;
+
+        bool sentByUs(std::uint64_t ns) const;
+    };
+    struct LowerIncarnation {
+        std::uint32_t incarnation;
+        TimePoint since;
     };
 
     void checkStall(TimePoint now);
+    bool adoptIncarnation(TimePoint now, const hb::Frame& f, bool echoed);
+    void echoUnadopted(TimePoint now, std::size_t path, const hb::Frame& f);
+    void answerNow(TimePoint now, std::size_t path);
+    void notePathChange(TimePoint now, PathRuntime& p, TimePoint at);
+    std::int64_t wallMs(TimePoint now) const;
+    void applyFit(TimePoint now);
     std::optional<Duration> frameAge(TimePoint now, PathRuntime& p, const hb::Frame& f);
     std::optional<std::int64_t> offsetFloor(const PathRuntime& p) const;
     void updatePeerView(TimePoint now);
     void drainFsm(TimePoint now);
-    void requestPersist(std::uint64_t epoch);
+    bool requestPersist(std::uint64_t epoch);
     void reserveNextEpoch();
     void proceedTakeover(TimePoint now, std::uint64_t epoch);
     void sendAll(TimePoint now);
@@ -136,6 +175,10 @@ class NodeCore {
     std::uint32_t incarnation_;
     std::vector<PathRuntime> paths_;
     std::optional<std::uint32_t> peerIncarnation_;
+    std::uint32_t storedPeerIncarnation_;
+    std::optional<std::uint32_t> peerIncarnationWrite_;
+    std::optional<LowerIncarnation> lowerIncarnation_;
+    TimePoint lastCurrentHeard_{}; // last frame of the adopted peer incarnation (or our start)
     std::optional<std::uint32_t> peerNodeId_;
     std::uint64_t peerNewestNs_ = 0;
     bool peerAlive_ = false;
@@ -143,6 +186,11 @@ class NodeCore {
     bool everRedundant_ = false;
     Redundancy redundancy_ = Redundancy::NotRedundant;
     bool bmcOk_ = true;
+    bool bmcFit_ = true;           // setFit: the daemon's view (BMC reachable)
+    bool stateDirWritable_ = true; // the last epoch write did not fail
+    std::string stateDirError_;
+    std::optional<TimePoint> persistRetryAt_;
+    Duration persistBackoff_;
     bool stopped_ = false;
     SwitchoverReason handoverReason_ = SwitchoverReason::Manual;
     std::optional<TimePoint> scheduledWake_;
@@ -150,14 +198,14 @@ class NodeCore {
     std::uint64_t stalls_ = 0;
     std::uint64_t switchoverCount_ = 0;
     SwitchoverReason lastReason_ = SwitchoverReason::None;
-    TimePoint lastSwitchover_{};
-    TimePoint localRoleChange_{};
-    TimePoint peerRoleChange_{};
+    std::int64_t lastSwitchoverUnixMs_ = 0;
+    std::int64_t localRoleChangeUnixMs_ = 0;
+    std::int64_t peerRoleChangeUnixMs_ = 0;
     std::optional<Role> lastPeerRole_;
     Role lastRole_ = Role::Init;
     struct JournalEntry {
         std::uint32_t index;
-        TimePoint at;
+        std::int64_t unixMs;
         SwitchoverReason reason;
         Role from, to;
         std::uint64_t epoch;

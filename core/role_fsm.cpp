@@ -1,6 +1,7 @@
 #include "core/role_fsm.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace hs {
 
@@ -187,9 +188,24 @@ void RoleFsm::onPeerRecovered(TimePoint) {
     peerPresent_ = true;
 }
 
+// When a node still in INIT becomes active alone. Frames that fail authentication, or that we
+// hear but cannot verify (nothing shows they were sent after our start), hold it back, but never
+// beyond init_dead plus two detection times: otherwise one forged or replayed datagram now and
+// then would keep a lone node from ever managing the chassis.
+TimePoint RoleFsm::initDeadline() const {
+    TimePoint alone = started_ + cfg_.initDead;
+    TimePoint cap = alone + 2 * cfg_.detection;
+    if (peerPresent_ && peer_) {
+        return TimePoint::max(); // the peer told us its role: arbitration decides
+    }
+    if (peerPresent_) {
+        return cap;
+    }
+    return std::min(std::max(alone, initHoldUntil_.value_or(alone)), cap);
+}
+
 void RoleFsm::onTimer(TimePoint now) {
-    if (state_ == State::Init && !peerPresent_ && now >= started_ + cfg_.initDead &&
-        (!initHoldUntil_ || now >= *initHoldUntil_)) {
+    if (state_ == State::Init && now >= initDeadline()) {
         takeOver(now, SwitchoverReason::InitAlone);
     }
     if (unconfirmedUntil_ && now >= *unconfirmedUntil_) {
@@ -231,7 +247,8 @@ void RoleFsm::takeOver(TimePoint, SwitchoverReason reason) {
         return;
     }
     pendingFrom_ = visibleRole(state_);
-    pendingEpoch_ = std::max(epoch_, peer_ ? peer_->epoch : 0) + 1;
+    std::uint64_t newest = std::max(epoch_, peer_ ? peer_->epoch : 0);
+    pendingEpoch_ = newest < std::numeric_limits<std::uint64_t>::max() ? newest + 1 : newest;
     pendingReason_ = reason;
     state_ = State::TakingOver;
     actions_.push_back(
@@ -364,8 +381,8 @@ std::optional<TimePoint> RoleFsm::deadline() const {
             d = t;
         }
     };
-    if (state_ == State::Init && !peerPresent_) {
-        consider(std::max(started_ + cfg_.initDead, initHoldUntil_.value_or(TimePoint{})));
+    if (state_ == State::Init && initDeadline() != TimePoint::max()) {
+        consider(initDeadline());
     }
     consider(unconfirmedUntil_);
     consider(handoverUntil_);

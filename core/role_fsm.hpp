@@ -72,8 +72,9 @@ class RoleFsm {
     void onTimer(TimePoint now);
     void onStall(TimePoint now);
     // Frames that fail authentication keep arriving: something that looks like the peer is alive
-    // but speaks with another key. A starting node then never becomes active alone (that would be
-    // a split brain on a key mismatch); it waits, and the daemon raises the key alarm.
+    // but speaks with another key. A starting node then waits two detection times longer before
+    // it becomes active alone, and the daemon raises the key alarm; the whole wait is capped at
+    // init_dead + 2 detection times (anyone can send a bad-tag datagram).
     void onUnauthenticatedPeer(TimePoint now);
     void onEpochPersisted(TimePoint now, std::uint64_t epoch);
     // A takeover that must not go ahead (fencing the peer failed): back to STANDBY.
@@ -103,6 +104,7 @@ class RoleFsm {
   private:
     enum class State : std::uint8_t { Init, Standby, TakingOver, Active, Stopped };
 
+    TimePoint initDeadline() const;
     void takeOver(TimePoint now, SwitchoverReason reason);
     void standDown(TimePoint now, SwitchoverReason reason);
     void arbitrateWithoutActive(TimePoint now, const PeerInfo& peer);

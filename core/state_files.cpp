@@ -135,6 +135,15 @@ std::error_code StateFiles::persistEpoch(std::uint64_t epoch) const {
     return writeFileAtomic(epochFile(), fmt::format("{}\n", epoch));
 }
 
+void StateFiles::loadPeerIncarnation() {
+    m_peerIncarnation = static_cast<std::uint32_t>(
+        readCounter(peerIncarnationFile(), std::numeric_limits<std::uint32_t>::max()).value_or(0));
+}
+
+std::error_code StateFiles::persistPeerIncarnation(std::uint32_t incarnation) const {
+    return writeFileAtomic(peerIncarnationFile(), fmt::format("{}\n", incarnation));
+}
+
 EpochPersister::EpochPersister(asio::io_context& core, const StateFiles& files)
     : m_core(core), m_files(files), m_guard(m_worker.get_executor()),
       m_thread([this] { m_worker.run(); }) {}
@@ -151,6 +160,13 @@ void EpochPersister::persist(std::uint64_t epoch, Done done) {
 void EpochPersister::write(std::uint64_t epoch, const Done& done) {
     std::error_code ec = m_files.persistEpoch(epoch);
     asio::post(m_core, [done, epoch, ec]() { done(epoch, ec); });
+}
+
+void EpochPersister::persistPeerIncarnation(std::uint32_t incarnation, PeerDone done) {
+    asio::post(m_worker, [this, incarnation, done = std::move(done)]() {
+        std::error_code ec = m_files.persistPeerIncarnation(incarnation);
+        asio::post(m_core, [done, incarnation, ec]() { done(incarnation, ec); });
+    });
 }
 
 } // namespace hs

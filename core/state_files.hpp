@@ -1,7 +1,9 @@
-// Durable node state in state_dir: the epoch (term, raised on every takeover) and the incarnation
-// (boot counter, raised on every start). Each lives in its own small text file written atomically
-// (temp file, fsync, rename, fsync of the directory), mode 0600. A missing file means first start
-// (0); a corrupt file is an error, never silently 0: a lost epoch could let a stale node win.
+// Durable node state in state_dir: the epoch (term, raised on every takeover), the incarnation
+// (boot counter, raised on every start) and the peer's incarnation last followed (so that after a
+// restart frames of older peer incarnations need more than a valid tag). Each lives in its own
+// small text file written atomically (temp file, fsync, rename, fsync of the directory), mode 0600.
+// A missing file means first start (0); a corrupt file is an error, never silently 0: a lost epoch
+// could let a stale node win.
 #pragma once
 
 #include "core/asio.hpp"
@@ -51,10 +53,18 @@ class StateFiles {
     // long as calls are not concurrent with each other (EpochPersister serialises them).
     std::error_code persistEpoch(std::uint64_t epoch) const;
 
+    // Reads peer_incarnation (missing: 0). Throws StateError when it is corrupt.
+    void loadPeerIncarnation();
+    std::uint32_t peerIncarnation() const { return m_peerIncarnation; } // as loaded
+    std::filesystem::path peerIncarnationFile() const { return m_dir / "peer_incarnation"; }
+    // Blocking, like persistEpoch.
+    std::error_code persistPeerIncarnation(std::uint32_t incarnation) const;
+
   private:
     std::filesystem::path m_dir;
     std::uint64_t m_epoch = 0;
     std::uint32_t m_incarnation = 0;
+    std::uint32_t m_peerIncarnation = 0;
 };
 
 // Persists epochs on its own worker thread, in request order; each completion is posted to the
@@ -69,6 +79,9 @@ class EpochPersister {
     EpochPersister& operator=(const EpochPersister&) = delete;
 
     void persist(std::uint64_t epoch, Done done);
+    // The peer incarnation, on the same worker and in the same order as the epochs.
+    using PeerDone = std::function<void(std::uint32_t incarnation, std::error_code ec)>;
+    void persistPeerIncarnation(std::uint32_t incarnation, PeerDone done);
 
   private:
     void write(std::uint64_t epoch, const Done& done);

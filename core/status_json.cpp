@@ -286,6 +286,8 @@ json toJson(const Snapshot& s) {
                 {"bmc_ok", s.local.bmcOk},
                 {"epoch", s.epoch},
                 {"unconfirmed", s.unconfirmed},
+                {"state_dir_writable", s.stateDirWritable},
+                {"state_dir_error", s.stateDirError},
                 {"redundancy", snakeCase(toString(s.redundancy))},
                 {"preemption", s.preemption},
                 {"switchover_count", s.switchoverCount},

@@ -3,6 +3,12 @@
 // A path is Up after K good frames in a row and Down once N intervals pass without a frame
 // (N x the larger of our interval and the one the peer advertises, as BFD's detection time).
 // It starts in Init: not yet heard, which counts as not up.
+//
+// Missed intervals (the MIB's Counter64): every interval boundary after the last frame that
+// passes with no frame is one miss, committed once it is certain (half an interval of slack for
+// jitter, or at once when the path goes down: a path that goes down after N silent intervals has
+// missed N) and never taken back, even when a late frame credited with its send time shows the
+// silence was shorter.
 #pragma once
 
 #include "core/types.hpp"
@@ -37,14 +43,14 @@ class PathMonitor {
     // When the path goes down if nothing arrives (nullopt while not Up or recovering).
     std::optional<TimePoint> deadline() const;
     Duration detectionTime() const;
+    // The larger of our interval and the one the peer advertises.
+    Duration interval() const { return step(); }
 
     PathState state() const { return state_; }
     PathDiag diag() const { return diag_; }
     TimePoint lastChange() const { return lastChange_; }
+    // Committed misses: never decreases.
     std::uint64_t missed() const { return missed_; }
-    // missed() plus the intervals of a silence still going on at `now` (counted for good once
-    // the next frame arrives).
-    std::uint64_t missedAt(TimePoint now) const;
     bool up() const { return state_ == PathState::Up; }
     // The peer was heard within the detection time (Up, or recovering towards Up). A peer is
     // lost only when no path is hearing it.
@@ -53,6 +59,13 @@ class PathMonitor {
 
   private:
     void setState(TimePoint now, PathState s, PathDiag d);
+    Duration step() const;
+    // Interval boundaries after lastRx_ that are certainly missed at `t`.
+    std::uint64_t certainMisses(TimePoint t) const;
+    // Commits the first `n` boundaries after lastRx_ as missed (each one only once).
+    void commitMisses(std::uint64_t n);
+    // Makes `ref` the time of the last frame.
+    void rebase(TimePoint ref);
 
     PathMonitorConfig cfg_;
     PathState state_ = PathState::Init;
@@ -61,6 +74,7 @@ class PathMonitor {
     Duration peerInterval_{0};
     std::uint32_t good_ = 0;
     std::uint64_t missed_ = 0;
+    std::uint64_t gapMissed_ = 0; // boundaries after lastRx_ already counted in missed_
     TimePoint lastChange_{};
 };
 

@@ -65,6 +65,9 @@ struct SimNode {
     TimePoint notOkSince{}; // last time it was dead or hung (for "continuously alive")
     std::uint64_t persisted = 0;
     std::uint32_t incarnation = 0;
+    std::uint32_t peerIncarnation = 0; // the peer_incarnation file
+    bool diskFails = false;            // epoch writes fail (ENOSPC, EIO, read-only remount)
+    TimePoint diskChangedAt{};
     std::vector<std::pair<TimePoint, std::uint64_t>> persisting;
     std::vector<std::pair<std::size_t, hb::Frame>> inbox; // delivered while hung
     std::uint64_t lastEpoch = 0;
@@ -110,7 +113,8 @@ class World {
         }
         advanceTo(now_ + detection * 4);
         healAll();
-        advanceTo(now_ + 3s + p_.interval * 40);
+        // A node whose epoch writes failed retries at most 5 s apart.
+        advanceTo(now_ + 3s + p_.interval * 40 + (diskFaults_ ? 5s : 0s));
         expectOneActive("after heal");
     }
 
@@ -141,7 +145,8 @@ class World {
         }
         SimNode& n = nodes_[i];
         n.incarnation++;
-        n.core = std::make_unique<NodeCore>(config(i), n.persisted, n.incarnation);
+        n.core =
+            std::make_unique<NodeCore>(config(i), n.persisted, n.incarnation, n.peerIncarnation);
         n.alive = true;
         n.hung = false;
         n.notOkSince = now_;
@@ -169,7 +174,7 @@ class World {
         updateActing();
         int other = 1 - i;
         SimNode& o = nodes_[other];
-        if (wasActing && o.alive && !o.hung && o.core->role() == Role::Standby) {
+        if (wasActing && o.alive && !o.hung && o.core->role() == Role::Standby && !o.diskFails) {
             Duration bound = p_.interval * (p_.n + 1) + 2 * p_.latency + p_.persistDelay + 1ms;
             // Frames the dead node sent before dying may still be on a delayed wire; the bound
             // runs from the last of them.
@@ -191,6 +196,9 @@ class World {
         }
         for (std::uint64_t e : n.core->takePersistRequests()) {
             n.persisting.push_back({now_ + p_.persistDelay, e});
+        }
+        if (auto inc = n.core->takePeerIncarnationWrite()) {
+            n.peerIncarnation = *inc;
         }
         for (const Event& e : n.core->takeEvents()) {
             onEvent(i, e);
@@ -242,6 +250,9 @@ class World {
         const SimNode& o = nodes_[other];
         if (!o.alive || o.hung || o.notOkSince > since) {
             return;
+        }
+        if (o.diskFails || o.diskChangedAt > since) {
+            return; // the peer was unfit (its next epoch not durable): handing over is right
         }
         if (nodes_[i].notOkSince > since) {
             return; // this node itself restarted/hung within the window
@@ -304,8 +315,8 @@ class World {
         if (obligation_) {
             auto [deadline, node] = *obligation_;
             const SimNode& n = nodes_[node];
-            if (!n.alive || n.hung) {
-                obligation_.reset();
+            if (!n.alive || n.hung || n.diskFails) {
+                obligation_.reset(); // (an unwritable epoch: it takes over once a retry works)
             } else if (n.acting) {
                 obligation_.reset();
             } else if (now_ > deadline) {
@@ -315,7 +326,7 @@ class World {
     }
 
     void injectFault() {
-        std::uniform_int_distribution<int> kind(0, 13);
+        std::uniform_int_distribution<int> kind(0, 15);
         std::uniform_int_distribution<std::size_t> pathPick(0, p_.paths - 1);
         std::uniform_int_distribution<int> nodePick(0, 1);
         Duration detection = p_.interval * p_.n;
@@ -424,9 +435,38 @@ class World {
             }
             break;
         }
+        case 12: { // the state directory stops taking writes, for a while
+            SimNode& n = nodes_[node];
+            if (!n.diskFails) {
+                log("disk fails on node " + std::to_string(node));
+                setDisk(node, true);
+                pendingDisk_.push_back({now_ + randDur(0.5, 20.0), node});
+            }
+            break;
+        }
+        case 13: { // the module is replaced (state wiped): incarnation and epoch start again
+            SimNode& n = nodes_[node];
+            kill(node);
+            log("wipe node " + std::to_string(node));
+            n.incarnation = 0;
+            n.persisted = 0;
+            n.peerIncarnation = 0;
+            start(node, now_ + randDur(1.0, 4.0));
+            break;
+        }
         default: // heal everything
             healAll();
             break;
+        }
+    }
+
+    void setDisk(int i, bool fails) {
+        nodes_[i].diskFails = fails;
+        nodes_[i].diskChangedAt = now_;
+        if (fails) {
+            diskFaults_ = true;
+        } else {
+            log("disk recovers on node " + std::to_string(i));
         }
     }
 
@@ -463,6 +503,9 @@ class World {
             }
         }
         for (auto& [at, node] : pendingResume_) {
+            at = std::min(at, now_);
+        }
+        for (auto& [at, node] : pendingDisk_) {
             at = std::min(at, now_);
         }
         for (int i = 0; i < kNodes; ++i) {
@@ -529,6 +572,9 @@ class World {
             for (const auto& s : pendingStart_) {
                 next = std::min(next, s.first);
             }
+            for (const auto& d : pendingDisk_) {
+                next = std::min(next, d.first);
+            }
             if (next > until) {
                 break;
             }
@@ -572,6 +618,15 @@ class World {
                 ++r;
             }
         }
+        for (std::size_t d = 0; d < pendingDisk_.size();) {
+            if (pendingDisk_[d].first <= now_) {
+                int node = pendingDisk_[d].second;
+                pendingDisk_.erase(pendingDisk_.begin() + static_cast<long>(d));
+                setDisk(node, false);
+            } else {
+                ++d;
+            }
+        }
         for (std::size_t s = 0; s < pendingStart_.size();) {
             if (pendingStart_[s].first <= now_) {
                 int node = pendingStart_[s].second;
@@ -606,6 +661,11 @@ class World {
                 if (n.persisting[pe].first <= now_) {
                     std::uint64_t e = n.persisting[pe].second;
                     n.persisting.erase(n.persisting.begin() + static_cast<long>(pe));
+                    if (n.diskFails) {
+                        n.core->onEpochPersistFailed(now_, e, "Input/output error");
+                        collect(i);
+                        continue;
+                    }
                     if (e < n.persisted) {
                         fail("persisted epoch went back");
                     }
@@ -667,6 +727,8 @@ class World {
     std::uint64_t order_ = 0;
     std::vector<std::pair<TimePoint, int>> pendingResume_;
     std::vector<std::pair<TimePoint, int>> pendingStart_;
+    std::vector<std::pair<TimePoint, int>> pendingDisk_;
+    bool diskFaults_ = false;
     std::optional<std::pair<TimePoint, int>> obligation_;
     std::optional<Violation> failed_;
 };

@@ -2,6 +2,7 @@
 #include "tests/unit_core/test_util.hpp"
 
 #include <gtest/gtest.h>
+#include <optional>
 #include <sys/stat.h>
 
 namespace hs {
@@ -37,6 +38,38 @@ TEST(StateFiles, EpochRoundTrip) {
     StateFiles b(dir.path());
     b.load();
     EXPECT_EQ(b.epoch(), 18446744073709551615ULL);
+}
+
+TEST(StateFiles, PeerIncarnationRoundTrip) {
+    test::TempDir dir;
+    StateFiles a(dir.path());
+    a.load();
+    a.loadPeerIncarnation();
+    EXPECT_EQ(a.peerIncarnation(), 0U) << "missing file: none known";
+    asio::io_context core;
+    {
+        EpochPersister persister(core, a);
+        std::optional<std::uint32_t> done;
+        persister.persistPeerIncarnation(9, [&done](std::uint32_t inc, std::error_code ec) {
+            EXPECT_FALSE(ec);
+            done = inc;
+        });
+        auto guard = asio::make_work_guard(core);
+        for (int i = 0; i < 500 && !done; ++i) {
+            core.run_for(std::chrono::milliseconds(10));
+        }
+        ASSERT_TRUE(done);
+        EXPECT_EQ(*done, 9U);
+    }
+    EXPECT_EQ(test::readFile(a.peerIncarnationFile()), "9\n");
+    EXPECT_EQ(modeOf(a.peerIncarnationFile()), 0600U);
+    StateFiles b(dir.path());
+    b.load();
+    b.loadPeerIncarnation();
+    EXPECT_EQ(b.peerIncarnation(), 9U);
+    test::writeFile(a.peerIncarnationFile(), "nine\n");
+    StateFiles c(dir.path());
+    EXPECT_THROW(c.loadPeerIncarnation(), StateError);
 }
 
 TEST(StateFiles, AtomicWriteReplacesWholeFile) {

@@ -18,6 +18,8 @@ TEST(StatusJson, StatusHasTheContractFields) {
     EXPECT_EQ(j["role"], "active");
     EXPECT_EQ(j["epoch"], 7);
     EXPECT_EQ(j["unconfirmed"], false);
+    EXPECT_EQ(j["state_dir_writable"], true);
+    EXPECT_EQ(j["state_dir_error"], "");
     EXPECT_EQ(j["redundancy"], "degraded");
     EXPECT_EQ(j["switchover_count"], 2);
     EXPECT_EQ(j["peer"]["alive"], true);

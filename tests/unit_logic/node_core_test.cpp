@@ -22,6 +22,38 @@ NodeCoreConfig cfg(std::uint32_t id, std::uint8_t slot, std::size_t paths = 2) {
     return c;
 }
 
+// A frame of peer node 2 (slot 1, standby) on `path`, echoing `echo` (one of our send times).
+hb::Frame peerFrame(std::uint32_t incarnation, std::uint64_t seq, std::uint64_t sendNs,
+                    std::uint64_t echo, std::size_t path = 0) {
+    hb::Frame f;
+    f.nodeId = 2;
+    f.slot = 1;
+    f.role = Role::Standby;
+    f.pathIndex = static_cast<std::uint8_t>(path + 1);
+    f.incarnation = incarnation;
+    f.seq = seq;
+    f.sendTimeNs = sendNs;
+    f.echoTimeNs = echo;
+    f.intervalUs = 10000;
+    f.flags = hb::flag::Fit;
+    return f;
+}
+
+// The send time of the node's latest frame on `path` (what a live peer echoes).
+std::uint64_t lastSent(NodeCore& n, std::size_t path = 0) {
+    std::uint64_t t = 0;
+    for (const auto& o : n.takeOutgoing()) {
+        if (o.path == path) {
+            t = o.frame.sendTimeNs;
+        }
+    }
+    return t;
+}
+
+std::int64_t toNs(TimePoint t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
 bool hasEvent(const std::vector<Event>& ev, EventType t) {
     return std::any_of(ev.begin(), ev.end(), [t](const Event& e) { return e.type == t; });
 }
@@ -32,6 +64,7 @@ struct Pair {
     NodeCore b{cfg(2, 1), 0, 1};
     TimePoint now = t0;
     bool cut[2] = {false, false};
+    bool diskFailsA = false, diskFailsB = false; // epoch writes fail (ENOSPC, read-only remount)
     std::vector<Event> eventsA, eventsB;
 
     void flush() {
@@ -39,10 +72,12 @@ struct Pair {
             auto oa = a.takeOutgoing();
             auto ob = b.takeOutgoing();
             for (auto e : a.takePersistRequests()) {
-                a.onEpochPersisted(now, e);
+                diskFailsA ? a.onEpochPersistFailed(now, e, "No space left on device")
+                           : a.onEpochPersisted(now, e);
             }
             for (auto e : b.takePersistRequests()) {
-                b.onEpochPersisted(now, e);
+                diskFailsB ? b.onEpochPersistFailed(now, e, "Read-only file system")
+                           : b.onEpochPersisted(now, e);
             }
             for (auto& o : oa) {
                 if (!cut[o.path]) {
@@ -134,15 +169,7 @@ TEST(NodeCore, AllPathsCutStandbyTakesOverThenHealLeavesOneActive) {
 TEST(NodeCore, ReplayedAndStaleFramesAreCountedAndIgnored) {
     NodeCore n(cfg(1, 0, 1), 0, 1);
     n.start(t0);
-    hb::Frame f;
-    f.nodeId = 2;
-    f.slot = 1;
-    f.role = Role::Standby;
-    f.incarnation = 5;
-    f.seq = 10;
-    f.sendTimeNs = 1'000'000;
-    f.intervalUs = 10000;
-    f.flags = hb::flag::Fit;
+    hb::Frame f = peerFrame(5, 10, 1'000'000, lastSent(n));
     n.onFrame(t0, 0, f);
     n.onFrame(t0 + 1ms, 0, f); // same sequence: replay
     f.incarnation = 4;
@@ -190,17 +217,8 @@ TEST(NodeCore, RttIsMeasuredFromTheEcho) {
     ASSERT_FALSE(out.empty());
     std::uint64_t ourSend = out.back().frame.sendTimeNs;
     // The peer holds our frame 1 ms and echoes it; its reply reaches us 5 ms after we sent ours.
-    hb::Frame f;
-    f.nodeId = 2;
-    f.slot = 1;
-    f.role = Role::Standby;
-    f.incarnation = 1;
-    f.seq = 1;
-    f.sendTimeNs = 77'000'000;
-    f.echoTimeNs = ourSend;
+    hb::Frame f = peerFrame(1, 1, 77'000'000, ourSend);
     f.echoHoldUs = 1000;
-    f.intervalUs = 10000;
-    f.flags = hb::flag::Fit;
     n.onFrame(t0 + 5ms, 0, f);
     EXPECT_EQ(n.snapshot(t0 + 5ms, 0).paths[0].rttUs, 4000u) << "5 ms minus the 1 ms hold";
     // Our next frame echoes the peer's send time and how long we held it.
@@ -272,4 +290,297 @@ TEST(NodeCore, FencingGatesTakeoverOnPeerLoss) {
     p.b.onFenceResult(p.now, true);
     p.flush();
     EXPECT_TRUE(p.b.drivesChassis());
+}
+
+// ---- A failed epoch write (ENOSPC, EIO, read-only remount) ----
+
+TEST(NodeCore, FailedEpochWriteIsRetriedAndTheTakeoverCompletesOnceDurable) {
+    Pair p;
+    p.diskFailsB = true;
+    p.start();
+    EXPECT_EQ(p.a.role(), Role::Active);
+    EXPECT_EQ(p.b.role(), Role::Fault) << "the next epoch is not durable: unfit";
+    EXPECT_TRUE(hasEvent(p.eventsB, EventType::StateDirUnwritable));
+    auto s = p.b.snapshot();
+    EXPECT_FALSE(s.stateDirWritable);
+    EXPECT_EQ(s.stateDirError, "Read-only file system");
+    // The active dies: b must not act on an epoch that is not on disk, and keeps trying.
+    p.cut[0] = p.cut[1] = true;
+    p.run(2s);
+    EXPECT_FALSE(p.b.drivesChassis());
+    EXPECT_NE(p.b.role(), Role::Active);
+    // The disk takes writes again: the retry (at most 5 s apart) makes the epoch durable.
+    p.diskFailsB = false;
+    p.run(5100ms);
+    EXPECT_TRUE(p.b.drivesChassis());
+    EXPECT_TRUE(hasEvent(p.eventsB, EventType::StateDirRecovered));
+    EXPECT_TRUE(p.b.snapshot().stateDirWritable);
+    EXPECT_EQ(p.b.epoch(), p.a.epoch() + 1);
+}
+
+TEST(NodeCore, NodeWhoseNextEpochIsNotDurableLeavesTheActiveRoleToAFitPeer) {
+    Pair p;
+    p.diskFailsA = true; // a is the preferred slot, but cannot reserve its next epoch
+    p.start();
+    EXPECT_EQ(p.b.role(), Role::Active) << "a fit peer becomes active";
+    EXPECT_EQ(p.a.role(), Role::Fault);
+    EXPECT_TRUE(hasEvent(p.eventsA, EventType::StateDirUnwritable));
+    // The disk recovers: a is fit again, b keeps the role (no preemption).
+    p.diskFailsA = false;
+    p.run(6s);
+    EXPECT_EQ(p.a.role(), Role::Standby);
+    EXPECT_EQ(p.b.role(), Role::Active);
+    EXPECT_TRUE(hasEvent(p.eventsA, EventType::StateDirRecovered));
+}
+
+TEST(NodeCore, EpochWriteRetriesBackOffTo5s) {
+    NodeCore n(cfg(1, 0, 1), 0, 1);
+    n.start(t0);
+    TimePoint now = t0;
+    std::vector<TimePoint> attempts;
+    for (int i = 0; i < 12; ++i) {
+        for (auto e : n.takePersistRequests()) {
+            attempts.push_back(now);
+            n.onEpochPersistFailed(now, e, "No space left on device");
+        }
+        now = n.nextWakeup();
+        while (n.takePersistRequests().empty() && now < t0 + 60s) {
+            n.onTimer(now);
+            auto req = n.takePersistRequests();
+            if (!req.empty()) {
+                attempts.push_back(now);
+                for (auto e : req) {
+                    n.onEpochPersistFailed(now, e, "No space left on device");
+                }
+            }
+            now = n.nextWakeup();
+        }
+    }
+    ASSERT_GE(attempts.size(), 8u) << "the same epoch is requested again";
+    EXPECT_LE(attempts[1] - attempts[0], 110ms);
+    EXPECT_LE(attempts.back() - attempts[attempts.size() - 2], 5s);
+    EXPECT_GE(attempts.back() - attempts[attempts.size() - 2], 4s);
+}
+
+// ---- Range checks on authenticated fields ----
+
+TEST(NodeCore, OutOfRangeFieldsAreRefusedAndCounted) {
+    NodeCore n(cfg(1, 0, 1), 0, 1);
+    n.start(t0);
+    std::uint64_t echo = lastSent(n);
+    std::uint64_t seq = 1;
+    auto send = [&](auto tweak) {
+        hb::Frame f = peerFrame(1, seq++, 1'000'000, echo);
+        tweak(f);
+        n.onFrame(t0 + 1ms, 0, f);
+    };
+    send([](hb::Frame& f) { f.epoch = ~std::uint64_t{0}; });                 // epoch + 1 wraps
+    send([](hb::Frame& f) { f.sendTimeNs = std::uint64_t{1} << 63; });       // signed overflow
+    send([](hb::Frame& f) { f.sendTimeNs = ~std::uint64_t{0}; });            // negative time
+    send([](hb::Frame& f) { f.echoTimeNs = (std::uint64_t{1} << 63) + 5; }); // signed overflow
+    send([](hb::Frame& f) { f.intervalUs = 0xffffffff; });                   // 71 min detection
+    auto s = n.snapshot();
+    EXPECT_EQ(s.paths[0].counters.malformed, 5u);
+    EXPECT_EQ(s.paths[0].counters.framesReceived, 0u);
+    EXPECT_EQ(n.monitor(0).detectionTime(), 30ms);
+    EXPECT_FALSE(n.peer().has_value());
+    send([](hb::Frame&) {});
+    EXPECT_EQ(n.snapshot().paths[0].counters.framesReceived, 1u) << "sane frames still count";
+}
+
+// ---- Frames bound to their path ----
+
+TEST(NodeCore, FrameRelayedFromAnotherPathIsDroppedAndDoesNotAdvanceTheSequence) {
+    NodeCore n(cfg(1, 0, 2), 0, 1);
+    n.start(t0);
+    std::uint64_t echo0 = 0, echo1 = 0;
+    for (const auto& o : n.takeOutgoing()) {
+        (o.path == 0 ? echo0 : echo1) = o.frame.sendTimeNs;
+    }
+    // Path 2's frame (sequence 500, a faster path) replayed into path 1.
+    n.onFrame(t0 + 1ms, 0, peerFrame(1, 500, 1'000'000, echo1, 1));
+    auto s = n.snapshot();
+    EXPECT_EQ(s.paths[0].counters.malformed, 1u);
+    EXPECT_EQ(s.paths[0].counters.framesReceived, 0u);
+    // The genuine path-1 frame with a lower sequence number is not a replay.
+    n.onFrame(t0 + 2ms, 0, peerFrame(1, 3, 2'000'000, echo0, 0));
+    s = n.snapshot();
+    EXPECT_EQ(s.paths[0].counters.framesReceived, 1u);
+    EXPECT_EQ(s.paths[0].counters.replayed, 0u);
+}
+
+// ---- Missed intervals as an NMS sees them ----
+
+TEST(NodeCore, MissedCounterNeverGoesBackwardsAndCoversADown) {
+    NodeCore n(cfg(1, 0, 1), 0, 1);
+    n.start(t0);
+    // A peer on a 10 ms x 3 path whose clock reads 5 s less than ours.
+    auto peerNs = [](TimePoint t) { return static_cast<std::uint64_t>(toNs(t) - 5'000'000'000); };
+    TimePoint now = t0;
+    std::uint64_t seq = 1;
+    std::uint64_t echo = lastSent(n);
+    for (; now < t0 + 100ms; now += 10ms) {
+        n.onTimer(now);
+        if (auto e = lastSent(n)) {
+            echo = e;
+        }
+        n.onFrame(now, 0, peerFrame(1, seq++, peerNs(now), echo));
+    }
+    ASSERT_EQ(n.monitor(0).state(), PathState::Up);
+    TimePoint silence = now - 10ms;
+    std::uint64_t last = n.snapshot().paths[0].counters.missed;
+    // 45 ms of silence (the path goes down after 30 ms), read every millisecond.
+    for (; now <= silence + 45ms; now += 1ms) {
+        n.onTimer(now);
+        std::uint64_t m = n.snapshot(now, 0).paths[0].counters.missed;
+        EXPECT_GE(m, last) << "Counter64 went backwards";
+        last = m;
+    }
+    EXPECT_EQ(n.monitor(0).state(), PathState::Down);
+    EXPECT_GE(last, 3u) << "down after 3 silent intervals: at least 3 missed";
+    // A frame sent at +35 ms, held in a buffer, read now: credited with its send time.
+    n.onFrame(now, 0, peerFrame(1, seq++, peerNs(silence + 35ms), echo));
+    for (int i = 0; i < 20; ++i, now += 1ms) {
+        n.onTimer(now);
+        std::uint64_t m = n.snapshot(now, 0).paths[0].counters.missed;
+        EXPECT_GE(m, last) << "Counter64 went backwards after a late frame";
+        last = m;
+    }
+}
+
+// ---- Past events keep their time ----
+
+TEST(NodeCore, PastEventsKeepTheirWallClockTimeBetweenSnapshots) {
+    std::int64_t wall = 1'700'000'000'000;
+    auto c = cfg(1, 0, 1);
+    c.wallClockMs = [&wall] { return wall; };
+    NodeCore n(c, 0, 1);
+    n.start(t0);
+    for (auto e : n.takePersistRequests()) {
+        n.onEpochPersisted(t0, e);
+    }
+    wall += 200;
+    n.onTimer(t0 + 200ms); // alone at init_dead: takes over
+    ASSERT_EQ(n.role(), Role::Active);
+    // Two reads, 1 s and 2 s later; the wall clock drifted 1 ms against the steady one meanwhile.
+    auto s1 = n.snapshot(t0 + 1200ms, wall + 1000);
+    auto s2 = n.snapshot(t0 + 2200ms, wall + 2001);
+    EXPECT_EQ(s1.lastSwitchoverUnixMs, wall);
+    EXPECT_EQ(s1.lastSwitchoverUnixMs, s2.lastSwitchoverUnixMs);
+    EXPECT_EQ(s1.local.lastChangeUnixMs, s2.local.lastChangeUnixMs);
+    ASSERT_EQ(s1.journal.size(), 1u);
+    ASSERT_EQ(s2.journal.size(), 1u);
+    EXPECT_EQ(s1.journal[0].unixMs, s2.journal[0].unixMs);
+    EXPECT_EQ(s1.paths[0].lastChangeUnixMs, s2.paths[0].lastChangeUnixMs);
+}
+
+// ---- Replay after a restart ----
+
+// A shutdown handover of the active, recorded on the wire, replayed at the standby after the
+// standby restarted: it must not make it take over (and the real active stand down).
+TEST(NodeCore, RecordedHandoverDoesNotMakeARestartedNodeTakeOver) {
+    Pair p;
+    p.start();
+    ASSERT_EQ(p.a.role(), Role::Active);
+    NodeCore recorder = p.a;
+    recorder.shutdown(p.now);
+    auto recorded = recorder.takeOutgoing(); // Handover frames, incarnation 1
+    ASSERT_FALSE(recorded.empty());
+    p.now += 3ms;                                 // (a restart takes time)
+    p.b = NodeCore(cfg(2, 1), p.b.epoch(), 2, 1); // b restarts
+    p.b.start(p.now);
+    for (const auto& o : recorded) {
+        p.b.onFrame(p.now, o.path, o.frame);
+    }
+    p.eventsA.clear();
+    p.flush();
+    p.run(300ms);
+    EXPECT_EQ(p.a.role(), Role::Active);
+    EXPECT_EQ(p.b.role(), Role::Standby);
+    EXPECT_FALSE(hasEvent(p.eventsA, EventType::Switchover)) << "the real active stood down";
+}
+
+// The same recording replayed on a path where b has not yet heard the live active since its
+// restart (the recorded frame's sequence number is new there): it proves the path, no more.
+TEST(NodeCore, RecordedFrameOnANotYetVerifiedPathChangesNoRole) {
+    Pair p;
+    p.start();
+    NodeCore recorder = p.a;
+    recorder.shutdown(p.now);
+    auto recorded = recorder.takeOutgoing();
+    p.now += 25ms; // b restarts: its old incarnation falls silent
+    p.b = NodeCore(cfg(2, 1), p.b.epoch(), 2, 1);
+    p.cut[1] = true; // the live active reaches b on path 0 only
+    p.b.start(p.now);
+    p.flush(); // within a round trip: b and a have proven themselves to each other on path 0
+    ASSERT_EQ(p.b.role(), Role::Standby);
+    // (replayed within the detection time of its recording, so it is not merely stale)
+    for (const auto& o : recorded) {
+        if (o.path == 1) {
+            p.b.onFrame(p.now, o.path, o.frame);
+        }
+    }
+    p.eventsA.clear();
+    p.flush();
+    p.run(50ms);
+    EXPECT_EQ(p.b.role(), Role::Standby);
+    EXPECT_EQ(p.a.role(), Role::Active);
+    EXPECT_FALSE(hasEvent(p.eventsA, EventType::Switchover));
+}
+
+TEST(NodeCore, RestartedPeerRejoinsWithinARoundTrip) {
+    Pair p;
+    p.start();
+    p.a.takePeerIncarnationWrite();
+    TimePoint back = p.now + 100ms; // b is down for 100 ms; a keeps sending into the void
+    while (p.now < back) {
+        p.now = std::min(p.a.nextWakeup(), back);
+        p.a.onTimer(p.now);
+        p.a.takeOutgoing();
+    }
+    p.b = NodeCore(cfg(2, 1), p.b.epoch(), 2, 1);
+    p.b.start(p.now);
+    p.flush(); // b's first frames, a's answers echoing them, b's answers: no interval waited
+    EXPECT_EQ(p.b.role(), Role::Standby);
+    EXPECT_EQ(p.a.role(), Role::Active);
+    ASSERT_TRUE(p.b.peer());
+    EXPECT_EQ(p.b.peer()->role, Role::Active);
+    EXPECT_EQ(p.a.takePeerIncarnationWrite(), std::optional<std::uint32_t>(2))
+        << "the new peer incarnation is persisted";
+    EXPECT_FALSE(p.b.takePeerIncarnationWrite()) << "b already had incarnation 1 stored";
+}
+
+TEST(NodeCore, AfterARestartOnlyAnAnsweringPeerIsAdopted) {
+    NodeCore n(cfg(1, 0, 1), 0, 2, 7); // peer incarnation 7 stored by the previous run
+    n.start(t0);
+    std::uint64_t echo = lastSent(n);
+    n.onFrame(t0 + 1ms, 0, peerFrame(6, 1, 1'000'000, 0));       // older, no proof
+    n.onFrame(t0 + 2ms, 0, peerFrame(7, 1, 2'000'000, 0));       // no echo yet
+    n.onFrame(t0 + 3ms, 0, peerFrame(7, 2, 3'000'000, 123'456)); // echo of a past incarnation
+    auto s = n.snapshot();
+    EXPECT_EQ(s.paths[0].counters.replayed, 3u);
+    EXPECT_EQ(s.paths[0].counters.framesReceived, 0u);
+    EXPECT_FALSE(n.peer());
+    n.onFrame(t0 + 4ms, 0, peerFrame(7, 3, 4'000'000, echo)); // answers this incarnation of ours
+    EXPECT_EQ(n.snapshot().paths[0].counters.framesReceived, 1u);
+    ASSERT_TRUE(n.peer());
+    EXPECT_FALSE(n.takePeerIncarnationWrite()) << "unchanged";
+}
+
+// The peer module is replaced (or its state wiped): its incarnation starts again at 1. This node
+// adopts it without a restart once it answers our frames and the old one stays silent.
+TEST(NodeCore, PeerWhoseIncarnationWentBackwardsIsAdopted) {
+    Pair p;
+    p.a = NodeCore(cfg(1, 0), 0, 50);
+    p.start();
+    ASSERT_EQ(p.a.role(), Role::Active);
+    EXPECT_EQ(p.b.takePeerIncarnationWrite(), std::optional<std::uint32_t>(50));
+    p.a = NodeCore(cfg(1, 0), 0, 1); // wiped: incarnation 1, epoch 0
+    p.a.start(p.now);
+    p.run(1s);
+    EXPECT_TRUE(p.b.peerAlive());
+    EXPECT_EQ(p.b.redundancy(), Redundancy::Redundant);
+    EXPECT_EQ(p.b.role(), Role::Active) << "the old active vanished: b took over";
+    EXPECT_EQ(p.a.role(), Role::Standby);
+    EXPECT_EQ(p.b.takePeerIncarnationWrite(), std::optional<std::uint32_t>(1));
 }

@@ -60,10 +60,54 @@ TEST(PathMonitor, RecoveryRunBrokenBySilenceStartsAgain) {
 TEST(PathMonitor, CountsMissedIntervals) {
     auto m = makeMonitor(10, 1);
     m.onFrame(t0, 10ms);
-    EXPECT_EQ(m.missedAt(t0 + 35ms), 2u) << "a silence still going on counts too";
-    m.onFrame(t0 + 50ms, 10ms); // 4 intervals without a frame
+    m.onTimer(t0 + 14ms);
+    EXPECT_EQ(m.missed(), 0u) << "half an interval of slack for jitter";
+    m.onTimer(t0 + 35ms);
+    EXPECT_EQ(m.missed(), 3u) << "a silence still going on counts, once each miss is certain";
+    m.onFrame(t0 + 50ms, 10ms); // boundaries 10..40 passed without a frame
     EXPECT_EQ(m.missed(), 4u);
-    EXPECT_EQ(m.missedAt(t0 + 55ms), 4u);
+    m.onTimer(t0 + 55ms);
+    EXPECT_EQ(m.missed(), 4u);
+}
+
+// A 10 ms x 3 path that goes down has missed at least 3 intervals, and the count never drops,
+// not even when a frame held in a buffer arrives late and is credited with its send time.
+TEST(PathMonitor, MissedNeverDecreasesAndCoversADown) {
+    auto m = makeMonitor(3, 1);
+    m.onFrame(t0, 10ms);
+    ASSERT_TRUE(m.up());
+    std::uint64_t last = 0;
+    bool wentDown = false;
+    for (auto t = t0 + 1ms; t <= t0 + 45ms; t += 1ms) {
+        if (m.onTimer(t)) {
+            wentDown = true;
+            EXPECT_GE(m.missed(), 3u) << "down after 3 silent intervals";
+        }
+        EXPECT_GE(m.missed(), last);
+        last = m.missed();
+    }
+    ASSERT_TRUE(wentDown);
+    m.onFrame(t0 + 28ms, 10ms); // sent at +28 ms, read at +45 ms: credited with its send time
+    EXPECT_GE(m.missed(), last);
+    last = m.missed();
+    for (auto t = t0 + 46ms; t <= t0 + 80ms; t += 1ms) {
+        m.onTimer(t);
+        EXPECT_GE(m.missed(), last);
+        last = m.missed();
+    }
+    m.onFrame(t0 + 81ms, 10ms);
+    EXPECT_GE(m.missed(), last);
+}
+
+TEST(PathMonitor, LateFramesDoNotCountAMissTwice) {
+    auto m = makeMonitor(10, 1);
+    m.onFrame(t0, 10ms);
+    m.onTimer(t0 + 46ms); // boundaries +10, +20, +30, +40 certain
+    EXPECT_EQ(m.missed(), 4u);
+    m.onFrame(t0 + 12ms, 10ms); // a late frame, sent at +12 ms
+    EXPECT_EQ(m.missed(), 4u) << "never taken back";
+    m.onTimer(t0 + 47ms);
+    EXPECT_EQ(m.missed(), 5u) << "+22 and +32 were counted already (as +20 and +30); +42 is new";
 }
 
 TEST(PathMonitor, GraceRestartsTheWindowAfterALocalStall) {

@@ -241,3 +241,49 @@ TEST(RoleFsm, EpochNeverGoesBack) {
     b.onPeerFrame(t0, peer(Role::Active, 3, 0));
     EXPECT_EQ(b.epoch(), 9u);
 }
+
+// One forged (bad-tag) datagram every 60 ms must not keep a lone node in INIT for ever.
+TEST(RoleFsm, UnauthenticatedFramesHoldInitOnlyUpToACap) {
+    auto f = makeFsm(1);
+    f.start(t0, 0);
+    bool tookOver = false;
+    TimePoint cap = t0 + 1s + 2 * 30ms; // init_dead + 2 detection times
+    for (TimePoint t = t0; t <= t0 + 5s && !tookOver; t += 1ms) {
+        if ((t - t0) % 60ms == 0ms) {
+            f.onUnauthenticatedPeer(t);
+        }
+        f.onTimer(t);
+        if (has(f.takeActions(), FsmActionType::PersistEpoch)) {
+            tookOver = true;
+            EXPECT_LE(t, cap);
+            EXPECT_GE(t, t0 + 1s) << "still holds past init_dead while frames fail";
+        }
+    }
+    EXPECT_TRUE(tookOver);
+    ASSERT_TRUE(f.deadline() || tookOver);
+}
+
+// A peer heard only through frames that cannot be verified (no proof they were sent after our
+// start) holds INIT no longer than the same cap.
+TEST(RoleFsm, PeerHeardButNeverVerifiedHoldsInitOnlyUpToACap) {
+    auto f = makeFsm(1);
+    f.start(t0, 0);
+    f.onPeerRecovered(t0 + 10ms);
+    f.onTimer(t0 + 1s);
+    EXPECT_FALSE(has(f.takeActions(), FsmActionType::PersistEpoch));
+    ASSERT_TRUE(f.deadline());
+    EXPECT_EQ(*f.deadline(), t0 + 1s + 60ms);
+    f.onTimer(t0 + 1s + 60ms);
+    EXPECT_TRUE(has(f.takeActions(), FsmActionType::PersistEpoch));
+}
+
+TEST(RoleFsm, TakeoverEpochNeverWraps) {
+    auto f = makeFsm(1);
+    f.start(t0, ~std::uint64_t{0});
+    f.onTimer(t0 + 1s);
+    for (const auto& a : f.takeActions()) {
+        if (a.type == FsmActionType::PersistEpoch) {
+            EXPECT_NE(a.epoch, 0u);
+        }
+    }
+}
