@@ -10,9 +10,11 @@ on outcomes strict. HS_INTEG_SLACK_MS (default 100) is the scheduling slack adde
 """
 
 import argparse
+import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 import traceback
@@ -666,6 +668,189 @@ def sc_sigterm_active(ctx):
     ctx.expect(ctx.rig.roles() == {1: "STANDBY", 2: "ACTIVE"}, "node1 STANDBY, node2 ACTIVE")
 
 
+# ---- a hostile party on the heartbeat network ---------------------------------------------
+
+ADVERSARY = os.path.join(HERE, "..", "fixtures", "rig", "adversary.py")
+ALL_PATHS = ("net0", "tcp0", "serial0")
+# Counters that are not a refusal of something received.
+NOT_REFUSALS = {"frames_sent", "frames_received", "missed", "send_errors", "io_errors",
+                "garbage_bytes"}
+
+
+def refusals(node, path, st):
+    """Every refusal counter of a path, by name (foreign, auth_failures, replayed, stale, ...)."""
+    p = node.path(path, st) or {}
+    return {k: v for k, v in (p.get("counters") or {}).items()
+            if k not in NOT_REFUSALS and isinstance(v, int)}
+
+
+def delta(after, before):
+    return {k: after.get(k, 0) - before.get(k, 0) for k in after}
+
+
+def rss_kb(node):
+    with open("/proc/%d/status" % node.pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return None
+
+
+def adversary(ctx, ns_node, *args):
+    """Starts adversary.py in namespace ns_node (3 = the third party); returns the Popen."""
+    p = subprocess.Popen(["ip", "netns", "exec", ctx.rig.ns[ns_node], sys.executable,
+                            ADVERSARY] + [str(a) for a in args],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ctx.rig.children.append(p)
+    return p
+
+
+def outcome(ctx, p, what):
+    out, err = p.communicate(timeout=60)
+    ctx.expect(p.returncode in (0, 1), "%s ran (rc=%s %s)" % (what, p.returncode, err.strip()[-200:]))
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def path_steady(ctx, mark, what):
+    bad, desc = path_flaps(ctx, mark, ALL_PATHS)
+    ctx.expect(not bad, "%s: every path stayed up on both nodes (%s)" % (what, desc or "ok"))
+
+
+@scenario
+def sc_adversary(ctx):
+    """A third namespace on the heartbeat network attacks a running pair: TCP connection storms,
+    datagram floods, forged frames and frames captured from the wire replayed with the peer's
+    source address, a local unprivileged process after the UDP port, and a shutdown handover
+    replayed at a restarted node."""
+    rig = ctx.rig
+    n1, n2 = ctx.n1, ctx.n2
+    a1, a2 = R.ADDR[1], R.ADDR[2]
+    udp = lambda ip: "%s:%d" % (ip, R.UDP_PORT)
+    tcp = lambda ip: "%s:%d" % (ip, R.TCP_PORT)
+    ctx.step("start the pair with three paths (udp net0, tcp tcp0, serial0)")
+    rig.start_nodes()
+    rig.wait_healthy(timeout=INIT_DEAD_MS / 1000.0 + 15, paths=ALL_PATHS)
+    ctx.expect(rig.roles() == {1: "ACTIVE", 2: "STANDBY"}, "node1 ACTIVE, node2 STANDBY")
+
+    ctx.step("record node1's UDP frames from the wire (node2's namespace) for 1 s")
+    rec = os.path.join(rig.dir, "node1-frames.hex")
+    cap = outcome(ctx, adversary(ctx, 2, "capture", "--iface", R.VETH, "--src", a1, "--dport",
+                                 R.UDP_PORT, "--seconds", 1.0, "--out", rec), "capture")
+    ctx.expect(cap["captured"] > 10, "captured %d frames of node1" % cap["captured"])
+    time.sleep(1.0)  # let the pair settle after the interpreters started
+
+    st0 = rig.statuses()
+    ref0 = {(n, p): refusals(rig.nodes[n], p, st0[n]) for n in (1, 2) for p in ALL_PATHS}
+    rss0 = {n: rss_kb(rig.nodes[n]) for n in (1, 2)}
+    e0 = {n: epoch(rig.nodes[n], st0[n]) for n in (1, 2)}
+    mark = ctx.tl.mark()
+    secs = 6.0
+    ctx.step("attack for %.0f s: TCP connection storms at both ends, datagram floods, forged "
+             "frames and replays with the peer's source address" % secs)
+    procs = {
+        "tcp1": adversary(ctx, 3, "tcpstorm", "--dst", tcp(a1), "--period", 0.05,
+                          "--seconds", secs, "--hold", 8, "--seed", 11),
+        "tcp2": adversary(ctx, 3, "tcpstorm", "--dst", tcp(a2), "--period", 0.05,
+                          "--seconds", secs, "--hold", 8, "--seed", 12),
+        "flood1": adversary(ctx, 3, "flood", "--dst", udp(a1), "--rate", 100, "--seconds", secs),
+        "flood2": adversary(ctx, 3, "flood", "--dst", udp(a2), "--rate", 100, "--seconds", secs),
+        "forge1": adversary(ctx, 3, "forge", "--src", udp(a2), "--dst", udp(a1), "--rate", 50,
+                            "--seconds", secs, "--seed", 21),
+        "forge2": adversary(ctx, 3, "forge", "--src", udp(a1), "--dst", udp(a2), "--rate", 50,
+                            "--seconds", secs, "--seed", 22),
+        "replay2": adversary(ctx, 3, "spoof", "--src", udp(a1), "--dst", udp(a2), "--frames", rec,
+                             "--rate", 50, "--seconds", secs),
+    }
+    ctx.step("a local unprivileged process tries to bind each node's UDP port")
+    for n in (1, 2):
+        code = ("import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                "s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+                "try:\n s.bind((%r,%d))\nexcept OSError as e:\n print('refused',e.errno);"
+                "sys.exit(0)\nprint('bound');sys.exit(1)\n" % (R.ADDR[n], R.UDP_PORT))
+        p = rig.nsexec(n, ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                           "/usr/bin/python3", "-c", code], check=False, quiet=True)
+        ctx.expect(p.returncode == 0 and "refused" in p.stdout,
+                   "node%d: uid 65534 cannot bind %s:%d (%s)" % (n, R.ADDR[n], R.UDP_PORT,
+                                                              (p.stdout + p.stderr).strip()))
+    res = {k: outcome(ctx, p, k) for k, p in procs.items()}
+    time.sleep(0.5)
+    check_alive(ctx)
+    st = rig.statuses()
+    ctx.note("attempts: %s" % res)
+    no_role_change(ctx, mark, "attack")
+    path_steady(ctx, mark, "attack")
+    for n in (1, 2):
+        ctx.expect(epoch(rig.nodes[n], st[n]) == e0[n], "node%d epoch unchanged (%s)" % (n, e0[n]))
+    d = {(n, p): delta(refusals(rig.nodes[n], p, st[n]), ref0[(n, p)]) for n in (1, 2)
+         for p in ALL_PATHS}
+    for k, v in sorted(d.items()):
+        ctx.note("node%d %s refusals: %s" % (k[0], k[1], {x: y for x, y in v.items() if y}))
+    # The third party's own datagrams and connections are foreign; frames with the peer's forged
+    # source address reach authentication (forged) or the replay checks (recorded).
+    for n, flood, tcpk in ((1, "flood1", "tcp1"), (2, "flood2", "tcp2")):
+        f = d[(n, "net0")].get("foreign", 0)
+        want = res[flood]["sent"]
+        ctx.expect(f >= 0.95 * want, "node%d net0: %d foreign datagrams counted of %d sent"
+                   % (n, f, want))
+        f = d[(n, "tcp0")].get("foreign", 0)
+        want = res[tcpk]["connected"]
+        ctx.expect(want > 0 and f >= want, "node%d tcp0: %d foreign connections counted of %d made"
+                   % (n, f, want))
+    for n, forge in ((1, "forge1"), (2, "forge2")):
+        a = d[(n, "net0")].get("auth_failures", 0)
+        want = res[forge]["sent"]
+        ctx.expect(a >= 0.95 * want, "node%d net0: %d authentication failures counted of %d "
+                   "forged frames" % (n, a, want))
+    other = sum(v for k, v in d[(2, "net0")].items() if k not in ("foreign", "auth_failures"))
+    want = res["replay2"]["sent"]
+    ctx.expect(other >= 0.95 * want, "node2 net0: %d replayed/stale refusals counted of %d "
+               "replayed frames" % (other, want))
+    rss1 = {n: rss_kb(rig.nodes[n]) for n in (1, 2)}
+    for n in (1, 2):
+        ctx.expect(rss1[n] - rss0[n] < 2048, "node%d memory flat: VmRSS %d -> %d kB"
+                   % (n, rss0[n], rss1[n]))
+
+    ctx.step("record node1's shutdown handover on the wire: SIGTERM node1 (node2 takes over)")
+    rec_h = os.path.join(rig.dir, "node1-handover.hex")
+    capp = adversary(ctx, 2, "capture", "--iface", R.VETH, "--src", a1, "--dport", R.UDP_PORT,
+                     "--seconds", 2.0, "--out", rec_h)
+    time.sleep(0.7)
+    n1.terminate()
+    ctx.expect(R.wait_for(lambda: n2.role() == "ACTIVE", 5), "node2 took over")
+    cap = outcome(ctx, capp, "capture")
+    handovers = sum(1 for x in open(rec_h).read().split() if bytes.fromhex(x)[3] == 2)
+    ctx.expect(handovers > 0, "captured %d handover frames of node1 (of %d frames)"
+               % (handovers, cap["captured"]))
+    n1.start()
+    rig.wait_healthy(timeout=INIT_DEAD_MS / 1000.0 + 15, paths=ALL_PATHS)
+    ctx.expect(rig.roles() == {1: "STANDBY", 2: "ACTIVE"}, "node1 rejoined as STANDBY")
+
+    ctx.step("node2 stops (hands over to node1); while it restarts, the recorded handover of "
+             "node1's old incarnation is replayed at it with node1's address")
+    n2.terminate()
+    ctx.expect(R.wait_for(lambda: n1.role() == "ACTIVE", 5), "node1 took over")
+    st_h = rig.statuses()
+    mark = ctx.tl.mark()
+    rp = adversary(ctx, 3, "spoof", "--src", udp(a1), "--dst", udp(a2), "--frames", rec_h,
+                   "--type", 2, "--rate", 400, "--seconds", 4.0)
+    time.sleep(0.5)
+    n2.start()
+    rig.wait_healthy(timeout=INIT_DEAD_MS / 1000.0 + 15, paths=ALL_PATHS)
+    r = outcome(ctx, rp, "handover replay")
+    time.sleep(0.3)
+    check_alive(ctx)
+    st = rig.statuses()
+    ctx.note("replayed %d handover frames (%d distinct)" % (r["sent"], r["distinct"]))
+    ch = ctx.tl.role_changes(mark)
+    ctx.expect(not [e for e in ch if e[1] == 1], "node1 stayed ACTIVE (%s)" %
+               ("; ".join("node%d %s->%s" % (e[1], e[3], e[4]) for e in ch) or "no change"))
+    ctx.expect(not [e for e in ch if e[1] == 2 and e[4] == "ACTIVE"],
+               "restarted node2 never became ACTIVE")
+    ctx.expect(st[1]["role"] == "ACTIVE" and st[2]["role"] == "STANDBY",
+               "node1 ACTIVE, node2 STANDBY")
+    ctx.expect(epoch(n1, st[1]) == epoch(n1, st_h[1]), "node1 epoch unchanged")
+
+
 # ---- runner -------------------------------------------------------------------------------
 
 def main():
@@ -691,9 +876,10 @@ def main():
     rig = tl = None
     rc = 1
     try:
+        hostile = a.scenario == "adversary"
         rig = R.Rig(a.scenario, build_dir=a.build_dir, interval_ms=INTERVAL_MS, miss=N,
                     recovery=K, init_dead_ms=INIT_DEAD_MS, keep_dir=a.keep or None,
-                    daemon=a.daemon, hsctl_bin=a.hsctl)
+                    daemon=a.daemon, hsctl_bin=a.hsctl, tcp=hostile, third_party=hostile)
         tl = rig.timeline()
         ctx = Ctx(rig, tl)
         SCENARIOS[a.scenario](ctx)
