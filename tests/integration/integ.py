@@ -841,6 +841,10 @@ def sc_adversary(ctx):
     check_alive(ctx)
     st = rig.statuses()
     ctx.note("replayed %d handover frames (%d distinct)" % (r["sent"], r["distinct"]))
+    # node2 listened for about 3.5 s of the replay's 4 s; none of the frames it read may be lost.
+    got = sum(refusals(n2, "net0", st[2]).values())
+    ctx.expect(got >= 0.6 * r["sent"], "restarted node2 net0: %d refusals counted of %d replayed "
+               "handover frames (%s)" % (got, r["sent"], refusals(n2, "net0", st[2])))
     ch = ctx.tl.role_changes(mark)
     ctx.expect(not [e for e in ch if e[1] == 1], "node1 stayed ACTIVE (%s)" %
                ("; ".join("node%d %s->%s" % (e[1], e[3], e[4]) for e in ch) or "no change"))
