@@ -1,6 +1,6 @@
 #include "chassis/chassis_config.hpp"
 
-#include "core/config_error.hpp"
+#include "base/config_error.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -3,8 +3,8 @@
 // throws hs::ConfigError "FILE:LINE: chassis.KEY: reason" on the first problem.
 #pragma once
 
-#include "core/secret.hpp"
-#include "core/types.hpp"
+#include "base/secret.hpp"
+#include "base/types.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -26,8 +26,8 @@
 #include "chassis/fan_profile.hpp"
 #include "chassis/ipmi_session.hpp"
 #include "chassis/sensor_reader.hpp"
-#include "core/asio.hpp"
-#include "core/types.hpp"
+#include "base/asio.hpp"
+#include "base/types.hpp"
 
 #include <atomic>
 #include <condition_variable>

@@ -1,7 +1,7 @@
 // ChassisManager: sensor polling, fan readings, the thermal policy and the fail-safe.
 #include "chassis/chassis_manager.hpp"
 #include "chassis/ipmi_error.hpp"
-#include "core/log.hpp"
+#include "base/log.hpp"
 
 #include <algorithm>
 #include <fmt/core.h>

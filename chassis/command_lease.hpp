@@ -10,7 +10,7 @@
 // How long a renewal may last (commandLeaseLength): docs/chassis.md, "The command lease".
 #pragma once
 
-#include "core/types.hpp"
+#include "base/types.hpp"
 
 #include <algorithm>
 #include <cstdint>

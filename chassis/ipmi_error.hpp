@@ -2,7 +2,7 @@
 // maps onto the chassis-access state the MIB and the heartbeat carry.
 #pragma once
 
-#include "core/types.hpp"
+#include "base/types.hpp"
 
 #include <cstdint>
 #include <string>

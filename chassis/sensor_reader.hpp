@@ -5,7 +5,7 @@
 #pragma once
 
 #include "chassis/chassis_config.hpp"
-#include "core/types.hpp"
+#include "base/types.hpp"
 
 #include <map>
 #include <optional>

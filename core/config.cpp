@@ -1,7 +1,7 @@
 #include "core/config.hpp"
 
-#include "core/config_error.hpp"
-#include "core/secret.hpp"
+#include "base/config_error.hpp"
+#include "base/secret.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>

@@ -3,7 +3,7 @@
 // problem. The [chassis] and [snmp] tables are kept raw for their own modules to parse.
 #pragma once
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "hb/link.hpp"
 
 #include <chrono>

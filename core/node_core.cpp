@@ -1,6 +1,6 @@
 #include "core/node_core.hpp"
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 
 #include <algorithm>
 #include <limits>

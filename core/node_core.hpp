@@ -5,7 +5,7 @@
 #pragma once
 
 #include "core/role_fsm.hpp"
-#include "core/types.hpp"
+#include "base/types.hpp"
 #include "hb/frame.hpp"
 #include "hb/path_monitor.hpp"
 

@@ -14,7 +14,7 @@
 //   detection time has passed.
 #pragma once
 
-#include "core/types.hpp"
+#include "base/types.hpp"
 
 #include <cstdint>
 #include <optional>

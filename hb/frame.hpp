@@ -27,8 +27,8 @@
 // and resynchronise on the next 0xA5 0x5A after garbage.
 #pragma once
 
-#include "core/secret.hpp"
-#include "core/types.hpp"
+#include "base/secret.hpp"
+#include "base/types.hpp"
 
 #include <array>
 #include <cstddef>

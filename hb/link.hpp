@@ -4,8 +4,8 @@
 // completeness for heartbeats); broken devices and connections are reopened in the background.
 #pragma once
 
-#include "core/asio.hpp"
-#include "core/types.hpp"
+#include "base/asio.hpp"
+#include "base/types.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -11,7 +11,7 @@
 // silence was shorter.
 #pragma once
 
-#include "core/types.hpp"
+#include "base/types.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -11,7 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "bench: needs root (network namespaces, nftables)" >&2
   exit 1
 fi
-for b in "$BUILD/core/hotstandbyd" "$BUILD/cli/hsctl"; do
+for b in "$BUILD/daemon/hotstandbyd" "$BUILD/cli/hsctl"; do
   [ -x "$b" ] || { echo "bench: $b missing: run 'make build' first" >&2; exit 1; }
 done
 exec python3 bench/failover/failover.py --build-dir "$BUILD" "$@"

@@ -15,7 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "demo: needs root (network namespaces): run it as root" >&2
   exit 1
 fi
-for b in "$BUILD/core/hotstandbyd" "$BUILD/cli/hsctl"; do
+for b in "$BUILD/daemon/hotstandbyd" "$BUILD/cli/hsctl"; do
   [ -x "$b" ] || { echo "demo: $b missing: run 'make build' first" >&2; exit 1; }
 done
 for t in ip socat; do

@@ -2,7 +2,7 @@
 // OID. Pure (no Net-SNMP, no I/O) so GET/GETNEXT semantics and the encodings are unit-tested.
 #pragma once
 
-#include "core/types.hpp"
+#include "base/types.hpp"
 #include "subagent/mib_oids.hpp"
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 #include "subagent/netsnmp_loop.hpp"
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 
 // clang-format off
 #include <net-snmp/net-snmp-config.h>

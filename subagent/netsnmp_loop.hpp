@@ -6,7 +6,7 @@
 // Use on the SNMP thread only.
 #pragma once
 
-#include "core/asio.hpp"
+#include "base/asio.hpp"
 
 #include <cstdint>
 #include <functional>

@@ -3,7 +3,7 @@
 // with that event, never from a later one.
 #pragma once
 
-#include "core/types.hpp"
+#include "base/types.hpp"
 #include "subagent/mib_view.hpp"
 
 #include <memory>

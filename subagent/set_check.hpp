@@ -3,7 +3,7 @@
 // build the ControlRequest it hands to the core).
 #pragma once
 
-#include "core/types.hpp"
+#include "base/types.hpp"
 #include "subagent/mib_view.hpp"
 
 #include <string>

@@ -1,6 +1,6 @@
 #include "subagent/snmp_config.hpp"
 
-#include "core/config_error.hpp"
+#include "base/config_error.hpp"
 
 #include <fmt/core.h>
 

@@ -1,7 +1,7 @@
 // The [snmp] table of the daemon's configuration, validated. Defaults in code.
 #pragma once
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 
 #include <chrono>
 #include <cstddef>

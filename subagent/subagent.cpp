@@ -1,7 +1,7 @@
 #include "subagent/subagent.hpp"
 
-#include "core/asio.hpp"
-#include "core/log.hpp"
+#include "base/asio.hpp"
+#include "base/log.hpp"
 #include "subagent/mib_view.hpp"
 #include "subagent/netsnmp_loop.hpp"
 #include "subagent/notification.hpp"

@@ -10,7 +10,7 @@
 // for a switchover, by the hsSwitchover notification). See docs/snmp.md.
 #pragma once
 
-#include "core/types.hpp"
+#include "base/types.hpp"
 #include "subagent/snmp_config.hpp"
 
 #include <cstdint>

@@ -6,7 +6,7 @@
 #include "chassis/chassis_manager.hpp"
 #include "chassis/ipmi_session.hpp"
 #include "chassis/sensor_reader.hpp"
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "ipmi_sim_harness.hpp"
 
 #include <algorithm>

@@ -4,7 +4,7 @@
 #include "chassis/command_lease.hpp"
 #include "chassis/fan_curve.hpp"
 #include "chassis/fan_profile.hpp"
-#include "core/config_error.hpp"
+#include "base/config_error.hpp"
 
 #include <algorithm>
 #include <cstdlib>

@@ -863,7 +863,7 @@ def main():
     ap.add_argument("--scenario")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the rig's temp dir (logs)")
-    ap.add_argument("--daemon", help="hotstandbyd binary (default BUILD/core/hotstandbyd)")
+    ap.add_argument("--daemon", help="hotstandbyd binary (default BUILD/daemon/hotstandbyd)")
     ap.add_argument("--hsctl", help="hsctl binary (default BUILD/cli/hsctl)")
     a = ap.parse_args()
     if a.list:

@@ -4,7 +4,7 @@
 //
 //   sim_roles [--schedules N] [--base FIRST_SEED] [--seed S] [--verbose]
 // HS_SIM_SCHEDULES overrides the default count. A failure prints the seed; `--seed S` replays it.
-#include "core/log.hpp"
+#include "base/log.hpp"
 #include "core/node_core.hpp"
 
 #include <algorithm>

@@ -6,8 +6,8 @@
 //   snmp_test_agent --socket PATH [--role active|standby] [--ping S] [--queue N]
 // Commands: role active|standby | notify TYPE [INDEX] | measure N | stats |
 //           wait_connected MS | wait_connects N MS | quit
-#include "core/asio.hpp"
-#include "core/log.hpp"
+#include "base/asio.hpp"
+#include "base/log.hpp"
 #include "subagent/set_check.hpp"
 #include "subagent/subagent.hpp"
 

@@ -1,6 +1,6 @@
 // Pure parts of the subagent: the MIB view (GET/GETNEXT order, encodings), SET validation,
 // notification varbinds and the [snmp] configuration.
-#include "core/config_error.hpp"
+#include "base/config_error.hpp"
 #include "subagent/mib_view.hpp"
 #include "subagent/notification.hpp"
 #include "subagent/set_check.hpp"

@@ -1,5 +1,5 @@
 #include "core/config.hpp"
-#include "core/config_error.hpp"
+#include "base/config_error.hpp"
 #include "tests/unit_core/test_util.hpp"
 
 #include <gtest/gtest.h>

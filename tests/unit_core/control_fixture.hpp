@@ -2,7 +2,7 @@
 // line client, for the control socket and hsctl tests.
 #pragma once
 
-#include "core/control_server.hpp"
+#include "daemon/control_server.hpp"
 #include "tests/unit_core/test_util.hpp"
 
 #include <future>

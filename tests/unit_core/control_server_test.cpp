@@ -1,4 +1,4 @@
-#include "core/control_server.hpp"
+#include "daemon/control_server.hpp"
 #include "tests/unit_core/control_fixture.hpp"
 
 #include <grp.h>

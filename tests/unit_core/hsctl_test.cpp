@@ -1,5 +1,5 @@
 // Runs the real hsctl binary against a ControlServer answering with canned results.
-#include "core/status_json.hpp"
+#include "daemon/status_json.hpp"
 #include "tests/unit_core/control_fixture.hpp"
 #include "tests/unit_core/sample_snapshot.hpp"
 

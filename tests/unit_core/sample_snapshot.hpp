@@ -1,7 +1,7 @@
 // A populated Snapshot for the JSON and hsctl tests.
 #pragma once
 
-#include "core/types.hpp"
+#include "base/types.hpp"
 
 namespace hs::test {
 

@@ -1,6 +1,6 @@
 // Secrets in memory (held once, move-only, wiped) and the checks on the files and directories the
 // daemon trusts.
-#include "core/secret.hpp"
+#include "base/secret.hpp"
 #include "tests/unit_core/test_util.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "core/slot_source.hpp"
+#include "daemon/slot_source.hpp"
 #include "tests/unit_core/test_util.hpp"
 
 #include <gtest/gtest.h>

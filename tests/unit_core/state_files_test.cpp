@@ -1,4 +1,4 @@
-#include "core/state_files.hpp"
+#include "daemon/state_files.hpp"
 #include "tests/unit_core/test_util.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "core/status_json.hpp"
+#include "daemon/status_json.hpp"
 #include "tests/unit_core/sample_snapshot.hpp"
 
 #include <gtest/gtest.h>

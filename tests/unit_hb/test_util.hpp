@@ -1,7 +1,7 @@
 // Helpers for the hb unit tests: frames, io_context driving, temp dirs, a socat pty pair.
 #pragma once
 
-#include "core/asio.hpp"
+#include "base/asio.hpp"
 #include "hb/frame.hpp"
 
 #include <chrono>

@@ -1,6 +1,6 @@
-#include "core/control_server.hpp"
+#include "daemon/control_server.hpp"
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,6 +1,6 @@
-#include "core/state_files.hpp"
+#include "daemon/state_files.hpp"
 
-#include "core/log.hpp"
+#include "base/log.hpp"
 
 #include <cerrno>
 #include <charconv>

@@ -1,6 +1,6 @@
-#include "core/status_json.hpp"
+#include "daemon/status_json.hpp"
 
-#include "core/control_server.hpp"
+#include "daemon/control_server.hpp"
 
 #include <cctype>
 #include <limits>

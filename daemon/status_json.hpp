@@ -2,7 +2,7 @@
 // Pure functions: a snapshot in, a JSON object out. Enumerations become snake_case strings.
 #pragma once
 
-#include "core/types.hpp"
+#include "base/types.hpp"
 
 #include <nlohmann/json.hpp>
 #include <string>

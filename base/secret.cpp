@@ -1,4 +1,4 @@
-#include "core/secret.hpp"
+#include "base/secret.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,9 +1,9 @@
 // hotstandbyd: hot-standby management daemon. Runs in the foreground and logs to stderr.
 #include "core/config.hpp"
-#include "core/config_error.hpp"
-#include "core/daemon.hpp"
-#include "core/log.hpp"
-#include "core/state_files.hpp"
+#include "base/config_error.hpp"
+#include "daemon/daemon.hpp"
+#include "base/log.hpp"
+#include "daemon/state_files.hpp"
 #include "hb/serial_ports.hpp"
 
 #include <csignal>

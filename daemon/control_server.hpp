@@ -6,7 +6,7 @@
 // and one request per connection is in flight at a time (responses come back in request order).
 #pragma once
 
-#include "core/asio.hpp"
+#include "base/asio.hpp"
 
 #include <chrono>
 #include <cstddef>

@@ -6,7 +6,7 @@
 // could let a stale node win.
 #pragma once
 
-#include "core/asio.hpp"
+#include "base/asio.hpp"
 
 #include <cstdint>
 #include <filesystem>
