@@ -409,7 +409,7 @@ def sc_snmpd_sigstop(a):
                     if st[n]["role"] != st0[n]["role"]:
                         bad.append("node%d role %s" % (n, st[n]["role"]))
                     for p in st[n]["paths"]:
-                        if S._rig.snake(p["state"]) != "up":
+                        if S.snake(p["state"]) != "up":
                             bad.append("node%d path %s %s" % (n, p["name"], p["state"]))
                 time.sleep(0.02)
             st1 = bed.statuses()
