@@ -1,7 +1,7 @@
 // ChassisManager: fencing the peer host through ITS BMC (two-server variant, off by default).
+#include "base/log.hpp"
 #include "chassis/chassis_manager.hpp"
 #include "chassis/ipmi_error.hpp"
-#include "base/log.hpp"
 
 #include <fmt/core.h>
 #include <thread>

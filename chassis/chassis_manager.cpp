@@ -1,7 +1,7 @@
 #include "chassis/chassis_manager.hpp"
 
-#include "chassis/ipmi_error.hpp"
 #include "base/log.hpp"
+#include "chassis/ipmi_error.hpp"
 
 #include <chrono>
 #include <fmt/core.h>

@@ -20,14 +20,14 @@
 // refused (ChassisStats::commandsRefusedLease) and nothing is sent.
 #pragma once
 
+#include "base/asio.hpp"
+#include "base/types.hpp"
 #include "chassis/chassis_config.hpp"
 #include "chassis/command_lease.hpp"
 #include "chassis/fan_curve.hpp"
 #include "chassis/fan_profile.hpp"
 #include "chassis/ipmi_session.hpp"
 #include "chassis/sensor_reader.hpp"
-#include "base/asio.hpp"
-#include "base/types.hpp"
 
 #include <atomic>
 #include <condition_variable>

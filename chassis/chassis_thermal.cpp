@@ -1,7 +1,7 @@
 // ChassisManager: sensor polling, fan readings, the thermal policy and the fail-safe.
+#include "base/log.hpp"
 #include "chassis/chassis_manager.hpp"
 #include "chassis/ipmi_error.hpp"
-#include "base/log.hpp"
 
 #include <algorithm>
 #include <fmt/core.h>

@@ -4,8 +4,8 @@
 // (libipmimonitoring's model), so it never holds one of the BMC's session slots between polls.
 #pragma once
 
-#include "chassis/chassis_config.hpp"
 #include "base/types.hpp"
+#include "chassis/chassis_config.hpp"
 
 #include <map>
 #include <optional>

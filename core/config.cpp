@@ -146,14 +146,25 @@ void checkKeyFile(TableReader& r, const std::filesystem::path& file) {
     ::close(fd);
 }
 
-void ensureStateDir(TableReader& r, const std::filesystem::path& dir) {
+// The state directory as it is now: a private, writable directory, or missing with a writable
+// directory above it (the daemon creates it at start; --check creates nothing).
+void checkStateDir(TableReader& r, const std::filesystem::path& dir) {
     std::error_code ec;
     if (!std::filesystem::exists(dir, ec)) {
-        std::filesystem::create_directories(dir, ec);
-        if (ec) {
-            r.fail("state_dir", fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+        std::filesystem::path above = dir.parent_path();
+        while (!above.empty() && !std::filesystem::exists(above, ec) &&
+               above != above.parent_path()) {
+            above = above.parent_path();
         }
-        std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+        if (above.empty()) {
+            above = ".";
+        }
+        if (!std::filesystem::is_directory(above, ec) ||
+            ::access(above.c_str(), W_OK | X_OK) != 0) {
+            r.fail("state_dir", fmt::format("cannot create {}: {} is not a writable directory",
+                                            dir.string(), above.string()));
+        }
+        return;
     }
     if (!std::filesystem::is_directory(dir, ec)) {
         r.fail("state_dir", fmt::format("{} is not a directory", dir.string()));
@@ -238,7 +249,7 @@ NodeConfig parseNode(const toml::table& t) {
     n.rtPriority = static_cast<int>(r.integer("rt_priority", 1, 99).value_or(50));
     r.rejectUnknown();
     checkKeyFile(r, n.keyFile);
-    ensureStateDir(r, n.stateDir);
+    checkStateDir(r, n.stateDir);
     return n;
 }
 
@@ -361,6 +372,8 @@ Config parseRoot(const toml::table& root, const std::string& file) {
         throw ConfigError(file + ": node: missing required table [node]");
     }
     cfg.node = parseNode(*node);
+    const toml::node* stateDir = node->get("state_dir");
+    cfg.stateDirAt = stateDir ? stateDir->source() : node->source();
     if (const toml::table* hb = optionalTable(root, "heartbeat")) {
         cfg.heartbeat = parseHeartbeat(*hb);
     }
@@ -464,7 +477,7 @@ bool parseHostPort(std::string_view text, std::string& host, std::uint16_t& port
     return true;
 }
 
-Config loadConfig(const std::string& path) {
+Config readConfig(const std::string& path) {
     if (::access(path.c_str(), R_OK) != 0) {
         throw ConfigError(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
     }
@@ -476,6 +489,36 @@ Config loadConfig(const std::string& path) {
                           std::string(e.description()));
     }
     return parseRoot(root, path);
+}
+
+void prepareStateDir(const Config& cfg) {
+    const std::filesystem::path& dir = cfg.node.stateDir;
+    auto fail = [&cfg](const std::string& why) {
+        configFail(cfg.stateDirAt, "node.state_dir", why);
+    };
+    std::error_code ec;
+    if (!std::filesystem::exists(dir, ec)) {
+        std::filesystem::create_directories(dir, ec);
+        if (ec) {
+            fail(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+        }
+        std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+    }
+    if (!std::filesystem::is_directory(dir, ec)) {
+        fail(fmt::format("{} is not a directory", dir.string()));
+    }
+    if (std::string why = checkPrivateDir(dir); !why.empty()) {
+        fail(why);
+    }
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+        fail(fmt::format("{} is not writable: {}", dir.string(), std::strerror(errno)));
+    }
+}
+
+Config loadConfig(const std::string& path) {
+    Config cfg = readConfig(path);
+    prepareStateDir(cfg);
+    return cfg;
 }
 
 } // namespace hs

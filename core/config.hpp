@@ -1,6 +1,7 @@
-// The daemon's configuration: one validated struct with defaults in code. loadConfig() parses the
-// TOML file, checks every value and throws hs::ConfigError ("FILE:LINE: key: reason") on the first
-// problem. The [chassis] and [snmp] tables are kept raw for their own modules to parse.
+// The daemon's configuration: one struct with defaults in code. readConfig() parses the TOML file,
+// checks every value and throws hs::ConfigError ("FILE:LINE: key: reason") on the first problem.
+// The [chassis] and [snmp] tables are kept raw for their own modules to parse; daemon/
+// validated_config.hpp composes all checks into the one validate() the daemon is built from.
 #pragma once
 
 #include "base/log.hpp"
@@ -52,9 +53,10 @@ struct Config {
     std::string file; // where it was loaded from
     NodeConfig node;
     HeartbeatConfig heartbeat;
-    std::vector<PathConfig> paths; // at least one, names unique, config order
-    toml::table chassis;           // raw [chassis] (empty when absent)
-    toml::table snmp;              // raw [snmp] (empty when absent)
+    std::vector<PathConfig> paths;  // at least one, names unique, config order
+    toml::table chassis;            // raw [chassis] (empty when absent)
+    toml::table snmp;               // raw [snmp] (empty when absent)
+    toml::source_region stateDirAt; // where node.state_dir was given (else [node]), for messages
 };
 
 // Serial frame wire time: an empty heartbeat frame with stream framing, 10 bits per byte.
@@ -62,8 +64,16 @@ inline constexpr std::size_t kSerialHeartbeatBytes = 82;
 std::chrono::microseconds serialFrameTime(std::uint32_t baud);
 bool isStandardBaud(std::uint32_t baud);
 
-// Parses and validates PATH; creates state_dir (0700) when missing and checks that it is the
-// daemon's own (owner, no group/other write). Throws hs::ConfigError.
+// Parses and checks PATH without writing anything: the key file must be private, state_dir must be
+// the daemon's own (owner, no group/other write) or, when missing, creatable below a writable
+// directory. Throws hs::ConfigError.
+Config readConfig(const std::string& path);
+
+// Creates state_dir (0700) when missing and checks again that it is the daemon's own, writable
+// directory. Throws hs::ConfigError naming node.state_dir. Called at start, never by --check.
+void prepareStateDir(const Config& cfg);
+
+// readConfig() then prepareStateDir().
 Config loadConfig(const std::string& path);
 
 // "host:port" or "[v6addr]:port" with an IP literal host. Returns false and sets why on error.

@@ -4,8 +4,8 @@
 // drives two of them under a virtual clock.
 #pragma once
 
-#include "core/role_fsm.hpp"
 #include "base/types.hpp"
+#include "core/role_fsm.hpp"
 #include "hb/frame.hpp"
 #include "hb/path_monitor.hpp"
 

@@ -552,9 +552,10 @@ void ControlCore::start() {
     asio::local::stream_protocol::endpoint ep(m_opts.socketPath);
     m_acceptor.open(ep.protocol(), ec);
     if (!ec) {
-        mode_t old = ::umask(0117); // socket file 0660
+        // The process's umask (main() sets 0077 before any thread starts) decides the mode bind
+        // gives the file; it is set explicitly below, never by changing the umask here (a
+        // process-wide setting other threads' file creation would see change).
         m_acceptor.bind(ep, ec);
-        ::umask(old);
     }
     if (!ec) {
         m_acceptor.listen(16, ec);
@@ -569,7 +570,10 @@ void ControlCore::start() {
     }
     // With a read group, two groups must reach the socket: the file lets everyone connect and
     // SO_PEERCRED decides (a peer in neither group is refused before a request is read).
-    ::chmod(m_opts.socketPath.c_str(), m_readGroupId ? 0666 : 0660);
+    if (::chmod(m_opts.socketPath.c_str(), m_readGroupId ? 0666 : 0660) != 0) {
+        throw ControlServerError(
+            fmt::format("cannot set the mode of {}: {}", m_opts.socketPath, std::strerror(errno)));
+    }
     struct stat st {};
     if (::stat(m_opts.socketPath.c_str(), &st) == 0) {
         m_inode = st.st_ino;

@@ -1,12 +1,12 @@
 #include "daemon/daemon.hpp"
 
-#include "chassis/chassis_config.hpp"
-#include "chassis/chassis_manager.hpp"
 #include "base/asio.hpp"
 #include "base/config_error.hpp"
-#include "daemon/control_server.hpp"
 #include "base/log.hpp"
+#include "chassis/chassis_config.hpp"
+#include "chassis/chassis_manager.hpp"
 #include "core/node_core.hpp"
+#include "daemon/control_server.hpp"
 #include "daemon/slot_source.hpp"
 #include "daemon/state_files.hpp"
 #include "daemon/status_json.hpp"
@@ -92,7 +92,7 @@ std::string enterRealtime(int priority) {
 }
 
 struct Daemon::Impl {
-    explicit Impl(Config c);
+    explicit Impl(ValidatedConfig v);
 
     int run();
     void startLinks();
@@ -116,8 +116,8 @@ struct Daemon::Impl {
 
     Config cfg;
     asio::io_context io;
-    // Everything that can be wrong in the configuration is checked before the state files are
-    // touched (loading them raises the incarnation).
+    // From validate(): everything that can be wrong in the configuration was checked before the
+    // state files are touched (loading them raises the incarnation).
     hb::Key key;
     std::uint32_t slot = 0;
     chassis::ChassisConfig chassisCfg;
@@ -158,50 +158,18 @@ StateFiles loadState(const std::filesystem::path& dir) {
     return s;
 }
 
-std::uint32_t checkedSlot(const Config& cfg) {
-    std::uint32_t slot = resolveSlot(cfg.node);
-    if (slot > 255) {
-        throw ConfigError(cfg.file + ": node.slot: slot " + std::to_string(slot) +
-                          " is out of range (0..255)");
-    }
-    return slot;
-}
-
-// The frame key: the key file's material bound to this pair's cluster id. Only the bound key is
-// kept; the material is wiped when the temporary goes.
-hb::Key loadKey(const Config& cfg) {
-    std::string error;
-    std::string warning;
-    hb::Key material = hb::Key::fromFile(cfg.node.keyFile.string(), error, &warning);
-    if (!error.empty()) {
-        throw ConfigError(cfg.file + ": node.key_file: " + error);
-    }
-    if (!warning.empty()) {
-        HS_WARN("event=key_file_suspect detail=\"{}\"", warning);
-    }
-    hb::Key key = material.forCluster(cfg.node.clusterId);
-    HS_INFO("event=heartbeat_key file={} cluster={} key_fingerprint={}", cfg.node.keyFile.string(),
-            cfg.node.clusterId, key.fingerprint());
-    return key;
-}
-
-chassis::ChassisConfig chassisConfig(const Config& cfg) {
-    chassis::ChassisConfig c = chassis::parseChassisConfig(cfg.chassis, cfg.file);
-    for (const std::string& w : c.warnings) {
-        HS_WARN("event=weak_chassis_setting detail=\"{}\"", w);
-    }
-    if (c.fencing.enabled && !c.enabled()) {
-        throw ConfigError(cfg.file + ": chassis.fencing: fencing needs a BMC configured for this "
-                                     "node ([chassis] interface)");
-    }
-    return c;
+// The state directory is created (when missing) only now, after validate() and never by --check;
+// loading the state files raises the incarnation.
+StateFiles prepareAndLoadState(const Config& cfg) {
+    prepareStateDir(cfg);
+    return loadState(cfg.node.stateDir);
 }
 
 } // namespace
 
-Daemon::Impl::Impl(Config c)
-    : cfg(std::move(c)), key(loadKey(cfg)), slot(checkedSlot(cfg)), chassisCfg(chassisConfig(cfg)),
-      snmpCfg(subagent::parseSnmpConfig(cfg.snmp, cfg.file)), state(loadState(cfg.node.stateDir)),
+Daemon::Impl::Impl(ValidatedConfig v)
+    : cfg(std::move(v.cfg)), key(std::move(v.key)), slot(v.slot), chassisCfg(std::move(v.chassis)),
+      snmpCfg(std::move(v.snmp)), state(prepareAndLoadState(cfg)),
       core(withFencing(nodeCoreConfig(cfg, slot), chassisCfg.fencing.enabled), state.epoch(),
            state.incarnation(), state.peerIncarnation()) {}
 
@@ -727,7 +695,7 @@ int Daemon::Impl::run() {
     return 0;
 }
 
-Daemon::Daemon(Config cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
+Daemon::Daemon(ValidatedConfig cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
 Daemon::~Daemon() = default;
 int Daemon::run() {
     return impl_->run();

@@ -3,7 +3,7 @@
 // fed with snapshots and events. main.cpp only parses the command line and calls run().
 #pragma once
 
-#include "core/config.hpp"
+#include "daemon/validated_config.hpp"
 
 #include <memory>
 #include <string>
@@ -12,7 +12,8 @@ namespace hs {
 
 class Daemon {
   public:
-    explicit Daemon(Config cfg);
+    // Creates state_dir when missing and loads the state files (raising the incarnation).
+    explicit Daemon(ValidatedConfig cfg);
     ~Daemon();
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;

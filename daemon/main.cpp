@@ -1,9 +1,10 @@
 // hotstandbyd: hot-standby management daemon. Runs in the foreground and logs to stderr.
-#include "core/config.hpp"
 #include "base/config_error.hpp"
-#include "daemon/daemon.hpp"
 #include "base/log.hpp"
+#include "core/config.hpp"
+#include "daemon/daemon.hpp"
 #include "daemon/state_files.hpp"
+#include "daemon/validated_config.hpp"
 #include "hb/serial_ports.hpp"
 
 #include <csignal>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace {
@@ -44,6 +46,13 @@ int main(int argc, char** argv) {
     // kill the daemon. Net-SNMP's AgentX unix transport sends without MSG_NOSIGNAL, so a
     // notification racing an snmpd restart would otherwise end the process with no handover.
     std::signal(SIGPIPE, SIG_IGN);
+    // Process-wide settings, once, before any thread starts (no thread may see them change):
+    // every file and directory the daemon creates gets its mode set explicitly (state files 0600,
+    // state_dir 0700, the control socket 0660/0666 by chmod after bind, the SDR cache 0700), so
+    // the mask only closes the moments in between. Net-SNMP loads no MIB files (the subagent
+    // needs none) and reads MIBS while it initialises on the subagent's thread.
+    ::umask(0077);
+    ::setenv("MIBS", "", 1);
     std::string file;
     bool checkOnly = false;
     for (int i = 1; i < argc; ++i) {
@@ -71,13 +80,15 @@ int main(int argc, char** argv) {
         return 64;
     }
     try {
-        hs::Config cfg = hs::loadConfig(file);
+        hs::Config cfg = hs::readConfig(file);
         hs::log::setLevel(cfg.node.logLevel);
-        hs::Daemon daemon(std::move(cfg));
+        hs::ValidatedConfig valid = hs::validate(std::move(cfg));
         if (checkOnly) {
+            // Nothing written: no state directory created, no incarnation raised.
             std::printf("%s: configuration is valid\n", file.c_str());
             return 0;
         }
+        hs::Daemon daemon(std::move(valid));
         return daemon.run();
     } catch (const hs::ConfigError& e) {
         std::fprintf(stderr, "hotstandbyd: configuration error: %s\n", e.what());

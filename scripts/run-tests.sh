@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the release build's ctest suite (unit, simulation, integration against real
 # snmpd/snmptrapd/ipmi_sim/socat/network namespaces), the same unit and simulation tests under
-# AddressSanitizer + UBSan, and a bounded libFuzzer run of every fuzz target.
+# AddressSanitizer + UBSan, and a bounded libFuzzer run of every fuzz target; first of all, every
+# tracked C/C++ file must match .clang-format.
 # Exits non-zero on any failure. Integration tests need root (network namespaces).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,24 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 GEN=""
 command -v ninja >/dev/null 2>&1 && GEN="-G Ninja"
 fail=0
+
+echo "== format: clang-format --dry-run -Werror over every tracked C/C++ file"
+if ! command -v git >/dev/null 2>&1 || ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  echo "format check SKIPPED: git is not available or this is not a git work tree"
+elif ! command -v clang-format >/dev/null 2>&1; then
+  echo "format check FAILED: clang-format is not installed (scripts/install-deps.sh)"; fail=1
+else
+  unformatted=$(git ls-files -z '*.cpp' '*.hpp' '*.c' '*.h' | while IFS= read -r -d '' f; do
+    clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || echo "$f"
+  done)
+  if [ -n "$unformatted" ]; then
+    echo "format check FAILED: these files differ from .clang-format (run: make format):"
+    echo "$unformatted" | sed 's/^/  /'
+    fail=1
+  else
+    echo "format: every tracked C/C++ file is clean"
+  fi
+fi
 
 echo "== sanitizer build (address, undefined): unit and simulation tests"
 [ -f "$ASAN_BUILD/CMakeCache.txt" ] || cmake -S . -B "$ASAN_BUILD" $GEN -DCMAKE_BUILD_TYPE=Debug -DHS_SANITIZE=ON >/dev/null

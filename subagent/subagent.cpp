@@ -564,8 +564,6 @@ void Subagent::start() {
                                "Subagent in this process");
     }
     impl_->started = true;
-    // No MIB files are needed at run time; keep Net-SNMP from loading (and warning about) any.
-    ::setenv("MIBS", "", 1);
     impl_->work.emplace(asio::make_work_guard(impl_->io));
     impl_->thread = std::thread([self = impl_] { self->run(); });
 }

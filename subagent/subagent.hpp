@@ -43,7 +43,8 @@ class Subagent {
 
     // Starts the SNMP thread; the master may be absent (the subagent retries every ping interval).
     // Net-SNMP is process-global: one started Subagent per process (throws std::logic_error on a
-    // second). Sets MIBS="" in the environment (call it before other threads read the environment).
+    // second). Leaves the environment alone: the program sets MIBS="" before its first thread
+    // starts, so Net-SNMP loads no MIB files (the subagent needs none).
     // Does nothing when SnmpConfig::enabled is false.
     void start();
     // Closes the AgentX session and joins the thread (bounded by the AgentX timeout). Idempotent.

@@ -3,10 +3,10 @@
 //   chassis op=sensors median_ms=... p99_ms=...    (all sensors of the fixture, libipmimonitoring)
 //   takeover_to_first_command_ms=...               (setActive(true) -> first BMC acknowledgement)
 // against a private ipmi_sim. Usage: bench_chassis [ITERATIONS]
+#include "base/log.hpp"
 #include "chassis/chassis_manager.hpp"
 #include "chassis/ipmi_session.hpp"
 #include "chassis/sensor_reader.hpp"
-#include "base/log.hpp"
 #include "ipmi_sim_harness.hpp"
 
 #include <algorithm>

@@ -1,10 +1,10 @@
 // Pure chassis logic: fan curve and hysteresis, OEM command bytes, [chassis] config validation,
 // the command lease.
+#include "base/config_error.hpp"
 #include "chassis/chassis_config.hpp"
 #include "chassis/command_lease.hpp"
 #include "chassis/fan_curve.hpp"
 #include "chassis/fan_profile.hpp"
-#include "base/config_error.hpp"
 
 #include <algorithm>
 #include <cstdlib>

@@ -180,6 +180,7 @@ class FakeCore {
 } // namespace
 
 int main(int argc, char** argv) {
+    ::setenv("MIBS", "", 1); // as hotstandbyd's main(): before the first thread, no MIB files
     subagent::SnmpConfig cfg;
     Role role = Role::Active;
     for (int i = 1; i + 1 < argc; i += 2) {

@@ -5,7 +5,9 @@
 #include "subagent/notification.hpp"
 #include "subagent/set_check.hpp"
 #include "subagent/snmp_config.hpp"
+#include "subagent/subagent.hpp"
 
+#include <cstdlib>
 #include <gtest/gtest.h>
 
 namespace hs::subagent {
@@ -425,6 +427,26 @@ TEST(SnmpConfig, ErrorsNameFileLineKey) {
     expectError("[snmp]\nenabled = \"yes\"\n", "snmp.enabled: must be true or false");
     expectError("[snmp]\nlog_level = \"loud\"\n", "snmp.log_level");
     expectError("[snmp]\nagentx_socket = \"\"\n", "snmp.agentx_socket: must not be empty");
+}
+
+// setenv() while other threads run is a process-wide hazard: the program sets MIBS before its
+// first thread, and starting the subagent (which spawns the SNMP thread) leaves the environment
+// as it found it. The master is absent here; the subagent only retries.
+TEST(Subagent, StartLeavesTheEnvironmentAlone) {
+    ASSERT_EQ(::setenv("MIBS", "HS-ENV-PROBE", 1), 0);
+    SnmpConfig cfg;
+    cfg.agentxSocket = "/nonexistent/hs-agentx-master";
+    cfg.agentxTimeout = std::chrono::milliseconds(100);
+    cfg.netsnmpLogLevel = log::Level::Error;
+    {
+        Subagent agent(cfg, [](ControlRequest, std::function<void(ControlResult)>) {});
+        agent.start();
+        const char* mibs = std::getenv("MIBS");
+        ASSERT_NE(mibs, nullptr);
+        EXPECT_STREQ(mibs, "HS-ENV-PROBE");
+        agent.stop();
+    }
+    ::unsetenv("MIBS");
 }
 
 } // namespace

@@ -1,5 +1,5 @@
-#include "core/config.hpp"
 #include "base/config_error.hpp"
+#include "core/config.hpp"
 #include "tests/unit_core/test_util.hpp"
 
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 #!/bin/sh
 # hotstandbyd's exit codes at start, as systemd sees them: a corrupt state file exits 65 (and the
 # unit's RestartPreventExitStatus names 65, so it is not restarted in a loop); a state directory
-# that others may write exits 78 (configuration); a good state file passes --check.
+# that others may write exits 78 (configuration); --check passes (it reads no state file).
 # Usage: corrupt_state_exit.sh HOTSTANDBYD UNIT_FILE
 set -u
 bin=$1
