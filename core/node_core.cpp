@@ -354,7 +354,7 @@ bool NodeCore::adoptIncarnation(TimePoint now, const hb::Frame& f, bool echoed) 
     }
     if (f.incarnation != storedPeerIncarnation_) {
         storedPeerIncarnation_ = f.incarnation;
-        peerIncarnationWrite_ = f.incarnation;
+        effects_.push_back(effect::PersistPeerIncarnation{f.incarnation});
     }
     return true;
 }
@@ -380,7 +380,7 @@ void NodeCore::answerNow(TimePoint now, std::size_t path) {
     PathRuntime& p = paths_[path];
     if (!p.lastAnswer || now - *p.lastAnswer >= p.cfg.interval) {
         p.lastAnswer = now;
-        outgoing_.push_back({path, buildFrame(now, path)});
+        effects_.push_back(effect::SendFrame{path, buildFrame(now, path)});
     }
 }
 
@@ -452,7 +452,7 @@ void NodeCore::updatePeerView(TimePoint now) {
             if (pendingFence_) {
                 HS_WARN("event=fence_cancel: the peer is heard again; not taking over");
                 pendingFence_.reset();
-                fenceCancel_ = true;
+                effects_.push_back(effect::CancelFence{});
                 fsm_.abortTakeover(now);
             }
             fsm_.onPeerRecovered(now);
@@ -501,14 +501,14 @@ void NodeCore::onTimer(TimePoint now) {
         persistRetryAt_.reset();
         if (requestedEpoch_ > durableEpoch_) {
             HS_INFO("event=epoch_persist_retry epoch={}", requestedEpoch_);
-            persist_.push_back(requestedEpoch_);
+            effects_.push_back(effect::PersistEpoch{requestedEpoch_});
         }
     }
     drainFsm(now);
     for (std::size_t i = 0; i < paths_.size(); ++i) {
         PathRuntime& p = paths_[i];
         if (now >= p.nextSend) {
-            outgoing_.push_back({i, buildFrame(now, i)});
+            effects_.push_back(effect::SendFrame{i, buildFrame(now, i)});
             p.nextSend += p.cfg.interval;
             if (p.nextSend <= now) {
                 p.nextSend = now + p.cfg.interval;
@@ -518,7 +518,16 @@ void NodeCore::onTimer(TimePoint now) {
     scheduledWake_ = nextWakeup();
 }
 
+// The chassis is let go before anything else leaves: frames that follow may let the peer act.
+void NodeCore::stopDrivingIfNeeded() {
+    if (driving_ && !fsm_.drivesChassis()) {
+        driving_ = false;
+        effects_.push_back(effect::DriveChassis{false});
+    }
+}
+
 void NodeCore::drainFsm(TimePoint now) {
+    stopDrivingIfNeeded();
     auto actions = fsm_.takeActions();
     if (actions.empty()) {
         return;
@@ -531,7 +540,7 @@ void NodeCore::drainFsm(TimePoint now) {
                 // The peer may only look dead: power it off through its BMC first.
                 HS_WARN("event=fence_start epoch={}: fencing the peer before taking over", a.epoch);
                 pendingFence_ = a.epoch;
-                fenceRequested_ = true;
+                effects_.push_back(effect::FencePeer{});
                 sendAll(now);
             } else {
                 proceedTakeover(now, a.epoch);
@@ -588,14 +597,14 @@ void NodeCore::journal(TimePoint now, const FsmAction& a) {
 
 void NodeCore::sendAll(TimePoint now) {
     for (std::size_t i = 0; i < paths_.size(); ++i) {
-        outgoing_.push_back({i, buildFrame(now, i)});
+        effects_.push_back(effect::SendFrame{i, buildFrame(now, i)});
     }
 }
 
 hb::Frame NodeCore::buildFrame(TimePoint now, std::size_t path) {
     PathRuntime& p = paths_[path];
     hb::Frame f;
-    bool handover = fsm_.handingOver();
+    bool handover = fsm_.handingOver() || shutdownHandover_;
     f.type = handover ? hb::FrameType::Handover : hb::FrameType::Heartbeat;
     if (handover) {
         f.payload.push_back(static_cast<std::uint8_t>(receiverReason(handoverReason_)));
@@ -707,18 +716,10 @@ void NodeCore::onFenceResult(TimePoint now, bool ok) {
     drainFsm(now);
 }
 
-bool NodeCore::takeFenceRequest() {
-    return std::exchange(fenceRequested_, false);
-}
-
-bool NodeCore::takeCancelFence() {
-    return std::exchange(fenceCancel_, false);
-}
-
 bool NodeCore::requestPersist(std::uint64_t epoch) {
     if (epoch > requestedEpoch_) {
         requestedEpoch_ = epoch;
-        persist_.push_back(epoch);
+        effects_.push_back(effect::PersistEpoch{epoch});
         return true;
     }
     return false;
@@ -753,17 +754,11 @@ void NodeCore::shutdown(TimePoint now) {
     if (stopped_) {
         return;
     }
-    bool handOver = fsm_.shutdown(now);
-    if (handOver) {
+    if (fsm_.shutdown(now)) {
         handoverReason_ = SwitchoverReason::PeerShutdown;
+        shutdownHandover_ = true; // the STOPPED frames are handovers
     }
-    drainFsm(now); // queues role=STOPPED heartbeats on every path
-    if (handOver) {
-        for (auto& o : outgoing_) {
-            o.frame.type = hb::FrameType::Handover;
-            o.frame.payload.assign(1, static_cast<std::uint8_t>(SwitchoverReason::PeerShutdown));
-        }
-    }
+    drainFsm(now); // lets the chassis go, then queues role=STOPPED frames on every path
     stopped_ = true;
 }
 
@@ -787,25 +782,14 @@ TimePoint NodeCore::nextWakeup() const {
     return t;
 }
 
-std::vector<Outgoing> NodeCore::takeOutgoing() {
-    std::vector<Outgoing> out;
-    out.swap(outgoing_);
-    return out;
-}
-
-std::vector<std::uint64_t> NodeCore::takePersistRequests() {
-    std::vector<std::uint64_t> out;
-    out.swap(persist_);
-    return out;
-}
-
-std::optional<std::uint32_t> NodeCore::takePeerIncarnationWrite() {
-    return std::exchange(peerIncarnationWrite_, std::nullopt);
-}
-
-std::vector<Event> NodeCore::takeEvents() {
-    std::vector<Event> out;
-    out.swap(events_);
+std::vector<Effect> NodeCore::takeEffects() {
+    stopDrivingIfNeeded();
+    if (!driving_ && fsm_.drivesChassis()) {
+        driving_ = true;
+        effects_.push_back(effect::DriveChassis{true});
+    }
+    std::vector<Effect> out;
+    out.swap(effects_);
     return out;
 }
 

@@ -4,8 +4,8 @@
 // drives two of them under a virtual clock.
 #pragma once
 
-#include "core/role_fsm.hpp"
 #include "base/types.hpp"
+#include "core/role_fsm.hpp"
 #include "hb/frame.hpp"
 #include "hb/path_monitor.hpp"
 
@@ -15,6 +15,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace hs {
@@ -46,10 +47,32 @@ struct NodeCoreConfig {
     std::function<std::int64_t()> wallClockMs;
 };
 
-struct Outgoing {
+// What the node logic asks of the world, in the order it must happen. The daemon and the
+// simulation carry out each kind; a new kind (replication) is one more alternative here.
+namespace effect {
+struct SendFrame { // send on path `path` (0-based)
     std::size_t path = 0;
     hb::Frame frame;
 };
+struct PersistEpoch { // write + fsync, then onEpochPersisted or onEpochPersistFailed
+    std::uint64_t epoch = 0;
+};
+struct PersistPeerIncarnation { // a safeguard across restarts; a failure is only logged
+    std::uint32_t incarnation = 0;
+};
+struct FencePeer {}; // power the peer off through its BMC, then onFenceResult
+struct CancelFence {};
+struct DriveChassis { // start (on) or stop (off) commanding the chassis
+    bool on = false;
+};
+struct Notify { // an event for the log, the MIB and a notification
+    Event event;
+};
+} // namespace effect
+
+using Effect =
+    std::variant<effect::SendFrame, effect::PersistEpoch, effect::PersistPeerIncarnation,
+                 effect::FencePeer, effect::CancelFence, effect::DriveChassis, effect::Notify>;
 
 class NodeCore {
   public:
@@ -65,10 +88,10 @@ class NodeCore {
     void onLinkError(TimePoint now, std::size_t path);
     void onTimer(TimePoint now);
     void onEpochPersisted(TimePoint now, std::uint64_t epoch);
-    // A write requested by takePersistRequests failed: the node is unfit until a write succeeds
+    // A write asked for by a PersistEpoch effect failed: the node is unfit until a write succeeds
     // and retries with backoff (nextWakeup includes the retry).
     void onEpochPersistFailed(TimePoint now, std::uint64_t epoch, std::string reason);
-    // Result of a fence request (takeFenceRequests): the takeover goes ahead only if ok.
+    // Result of a FencePeer effect: the takeover goes ahead only if ok.
     void onFenceResult(TimePoint now, bool ok);
     ControlResult requestSwitchover(TimePoint now, bool force);
     void setFit(TimePoint now, bool fit);
@@ -78,17 +101,13 @@ class NodeCore {
 
     // When onTimer wants to be called next.
     TimePoint nextWakeup() const;
-    std::vector<Outgoing> takeOutgoing();
-    std::vector<std::uint64_t> takePersistRequests();
-    // The peer incarnation to persist (peer_incarnation file), when it changed.
-    std::optional<std::uint32_t> takePeerIncarnationWrite();
-    // Fencing: true once when the peer must be fenced now; takeCancelFence when no longer needed.
-    bool takeFenceRequest();
-    bool takeCancelFence();
-    std::vector<Event> takeEvents();
+    // Everything the calls since the last take asked for, in order. A DriveChassis off comes
+    // before any frame that may let the peer take over; a DriveChassis on comes last.
+    std::vector<Effect> takeEffects();
 
     Role role() const { return fsm_.role(); }
     std::uint64_t epoch() const { return fsm_.epoch(); }
+    // Only this node may command the chassis right now (DriveChassis effects follow it).
     bool drivesChassis() const { return fsm_.drivesChassis(); }
     bool unconfirmed() const { return fsm_.unconfirmed(); }
     bool peerAlive() const { return peerAlive_; }
@@ -159,7 +178,8 @@ class NodeCore {
     void proceedTakeover(TimePoint now, std::uint64_t epoch);
     void sendAll(TimePoint now);
     hb::Frame buildFrame(TimePoint now, std::size_t path);
-    void emit(Event e) { events_.push_back(std::move(e)); }
+    void emit(Event e) { effects_.push_back(effect::Notify{std::move(e)}); }
+    void stopDrivingIfNeeded();
     void journal(TimePoint now, const FsmAction& a);
 
     NodeCoreConfig cfg_;
@@ -170,13 +190,10 @@ class NodeCore {
     std::optional<std::uint64_t> pendingTakeover_;
     std::optional<std::uint64_t> pendingFence_; // takeover epoch waiting for the fence
     std::optional<TimePoint> fenceRetryAt_;
-    bool fenceRequested_ = false;
-    bool fenceCancel_ = false;
     std::uint32_t incarnation_;
     std::vector<PathRuntime> paths_;
     std::optional<std::uint32_t> peerIncarnation_;
     std::uint32_t storedPeerIncarnation_;
-    std::optional<std::uint32_t> peerIncarnationWrite_;
     std::optional<LowerIncarnation> lowerIncarnation_;
     TimePoint lastCurrentHeard_{}; // last frame of the adopted peer incarnation (or our start)
     std::optional<std::uint32_t> peerNodeId_;
@@ -212,9 +229,9 @@ class NodeCore {
     };
     std::deque<JournalEntry> journal_;
     std::uint32_t journalNext_ = 1;
-    std::vector<Outgoing> outgoing_;
-    std::vector<std::uint64_t> persist_;
-    std::vector<Event> events_;
+    bool driving_ = false;          // the latest DriveChassis effect said on
+    bool shutdownHandover_ = false; // the stop frames ask the peer to take over
+    std::vector<Effect> effects_;
 };
 
 } // namespace hs

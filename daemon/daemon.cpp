@@ -1,12 +1,12 @@
 #include "daemon/daemon.hpp"
 
-#include "chassis/chassis_config.hpp"
-#include "chassis/chassis_manager.hpp"
 #include "base/asio.hpp"
 #include "base/config_error.hpp"
-#include "daemon/control_server.hpp"
 #include "base/log.hpp"
+#include "chassis/chassis_config.hpp"
+#include "chassis/chassis_manager.hpp"
 #include "core/node_core.hpp"
+#include "daemon/control_server.hpp"
 #include "daemon/slot_source.hpp"
 #include "daemon/state_files.hpp"
 #include "daemon/status_json.hpp"
@@ -22,6 +22,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <systemd/sd-daemon.h>
+#include <variant>
 
 namespace hs {
 namespace {
@@ -98,6 +99,13 @@ struct Daemon::Impl {
     void startLinks();
     bool onRx(std::size_t path, std::span<const std::uint8_t> bytes, TimePoint rxTime);
     void pump();
+    void apply(const effect::SendFrame& e);
+    void apply(const effect::PersistEpoch& e);
+    void apply(const effect::PersistPeerIncarnation& e);
+    void apply(const effect::FencePeer& e);
+    void apply(const effect::CancelFence& e);
+    void apply(const effect::DriveChassis& e);
+    void apply(const effect::Notify& e);
     void armTimer();
     void afterTimer(const boost::system::error_code& ec);
     void afterPersist(std::uint64_t epoch, std::error_code ec);
@@ -237,49 +245,10 @@ bool Daemon::Impl::onRx(std::size_t path, std::span<const std::uint8_t> bytes, T
     return err == hb::DecodeError::Ok;
 }
 
-// Moves everything the node logic produced to where it goes, then re-arms the timer.
+// Carries out what the node logic asked for, in its order, then re-arms the timer.
 void Daemon::Impl::pump() {
-    if (drives && !core.drivesChassis() && chassisMgr) {
-        // Stop commanding the chassis before the frames that may let the peer take over leave.
-        chassisMgr->setActive(false);
-    }
-    for (const Outgoing& o : core.takeOutgoing()) {
-        txBuf.clear();
-        hb::encode(o.frame, key, txBuf);
-        links[o.path]->send(txBuf);
-    }
-    for (std::uint64_t e : core.takePersistRequests()) {
-        persister->persist(
-            e, [this](std::uint64_t epoch, std::error_code ec) { afterPersist(epoch, ec); });
-    }
-    if (auto inc = core.takePeerIncarnationWrite()) {
-        persister->persistPeerIncarnation(*inc, [this](std::uint32_t i, std::error_code ec) {
-            afterPeerIncarnationPersist(i, ec);
-        });
-    }
-    if (core.takeFenceRequest() && chassisMgr) {
-        chassisMgr->fencePeer(slot, [this](bool ok, std::string msg) {
-            HS_LOG(ok ? log::Level::Info : log::Level::Error,
-                   "event=fence_result ok={} detail=\"{}\"", ok, msg);
-            core.onFenceResult(Clock::now(), ok);
-            pump();
-        });
-    }
-    if (core.takeCancelFence() && chassisMgr) {
-        chassisMgr->cancelFence();
-    }
-    for (Event& e : core.takeEvents()) {
-        handleEvent(std::move(e));
-    }
-    bool nowDrives = core.drivesChassis();
-    if (nowDrives != drives) {
-        drives = nowDrives;
-        HS_INFO("event=chassis_control state={} role={} epoch={}", drives ? "driving" : "idle",
-                toString(core.role()), core.epoch());
-        if (chassisMgr) {
-            chassisMgr->setActive(drives); // false also revokes the command lease at once
-        }
-        dirty = true;
+    for (const Effect& e : core.takeEffects()) {
+        std::visit([this](const auto& x) { apply(x); }, e);
     }
     // Renewed only while the core, right now, drives the chassis (confirmed ACTIVE, not stalled),
     // and only as far as the last tick allows: every heartbeat due by then has been sent.
@@ -289,6 +258,57 @@ void Daemon::Impl::pump() {
     if (!stopping) {
         armTimer();
     }
+}
+
+void Daemon::Impl::apply(const effect::SendFrame& e) {
+    txBuf.clear();
+    hb::encode(e.frame, key, txBuf);
+    links[e.path]->send(txBuf);
+}
+
+void Daemon::Impl::apply(const effect::PersistEpoch& e) {
+    persister->persist(
+        e.epoch, [this](std::uint64_t epoch, std::error_code ec) { afterPersist(epoch, ec); });
+}
+
+void Daemon::Impl::apply(const effect::PersistPeerIncarnation& e) {
+    persister->persistPeerIncarnation(e.incarnation, [this](std::uint32_t i, std::error_code ec) {
+        afterPeerIncarnationPersist(i, ec);
+    });
+}
+
+void Daemon::Impl::apply(const effect::FencePeer&) {
+    if (!chassisMgr) {
+        return;
+    }
+    chassisMgr->fencePeer(slot, [this](bool ok, std::string msg) {
+        HS_LOG(ok ? log::Level::Info : log::Level::Error, "event=fence_result ok={} detail=\"{}\"",
+               ok, msg);
+        core.onFenceResult(Clock::now(), ok);
+        pump();
+    });
+}
+
+void Daemon::Impl::apply(const effect::CancelFence&) {
+    if (chassisMgr) {
+        chassisMgr->cancelFence();
+    }
+}
+
+// Off comes before the frames that may let the peer take over; off also revokes the command
+// lease at once.
+void Daemon::Impl::apply(const effect::DriveChassis& e) {
+    drives = e.on;
+    HS_INFO("event=chassis_control state={} role={} epoch={}", drives ? "driving" : "idle",
+            toString(core.role()), core.epoch());
+    if (chassisMgr) {
+        chassisMgr->setActive(drives);
+    }
+    dirty = true;
+}
+
+void Daemon::Impl::apply(const effect::Notify& e) {
+    handleEvent(e.event);
 }
 
 void Daemon::Impl::afterPersist(std::uint64_t epoch, std::error_code ec) {
@@ -604,15 +624,13 @@ void Daemon::Impl::shutdown() {
         return;
     }
     sd_notify(0, "STOPPING=1");
-    if (chassisMgr && drives) {
-        chassisMgr->setActive(false);
-    }
-    core.shutdown(Clock::now());
-    auto frames = core.takeOutgoing();
-    for (const Outgoing& o : frames) {
-        txBuf.clear();
-        hb::encode(o.frame, key, txBuf);
-        links[o.path]->send(txBuf);
+    core.shutdown(Clock::now()); // lets the chassis go first, then the STOPPED frames
+    std::vector<effect::SendFrame> frames;
+    for (const Effect& e : core.takeEffects()) {
+        if (const auto* f = std::get_if<effect::SendFrame>(&e)) {
+            frames.push_back(*f);
+        }
+        std::visit([this](const auto& x) { apply(x); }, e);
     }
     stopping = true;
     timer.cancel();
@@ -620,11 +638,9 @@ void Daemon::Impl::shutdown() {
     signals.cancel();
     timer.expires_after(milliseconds(5));
     timer.async_wait([this, frames](const boost::system::error_code&) {
-        for (Outgoing o : frames) {
+        for (effect::SendFrame o : frames) {
             o.frame.seq += 1000; // a fresh sequence number: not a replay of the first copy
-            txBuf.clear();
-            hb::encode(o.frame, key, txBuf);
-            links[o.path]->send(txBuf);
+            apply(o);
         }
         timer.expires_after(milliseconds(20));
         timer.async_wait([this](const boost::system::error_code&) { finish(); });

@@ -19,6 +19,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace {
@@ -71,6 +72,7 @@ struct SimNode {
     std::vector<std::pair<TimePoint, std::uint64_t>> persisting;
     std::vector<std::pair<std::size_t, hb::Frame>> inbox; // delivered while hung
     std::uint64_t lastEpoch = 0;
+    bool drives = false; // what the DriveChassis effects said last (the daemon's view)
     bool acting = false;
     TimePoint actingSince{};
 };
@@ -145,6 +147,7 @@ class World {
         }
         SimNode& n = nodes_[i];
         n.incarnation++;
+        n.drives = false;
         n.core =
             std::make_unique<NodeCore>(config(i), n.persisted, n.incarnation, n.peerIncarnation);
         n.alive = true;
@@ -169,6 +172,7 @@ class World {
         n.hung = false;
         n.notOkSince = now_;
         n.core.reset();
+        n.drives = false;
         n.persisting.clear();
         n.inbox.clear();
         updateActing();
@@ -191,17 +195,25 @@ class World {
         if (!n.core) {
             return;
         }
-        for (auto& o : n.core->takeOutgoing()) {
-            send(i, o.path, std::move(o.frame));
+        for (Effect& e : n.core->takeEffects()) {
+            if (auto* f = std::get_if<effect::SendFrame>(&e)) {
+                send(i, f->path, std::move(f->frame));
+            } else if (auto* pe = std::get_if<effect::PersistEpoch>(&e)) {
+                n.persisting.push_back({now_ + p_.persistDelay, pe->epoch});
+            } else if (auto* pi = std::get_if<effect::PersistPeerIncarnation>(&e)) {
+                n.peerIncarnation = pi->incarnation;
+            } else if (auto* d = std::get_if<effect::DriveChassis>(&e)) {
+                if (d->on == n.drives) {
+                    fail("node " + std::to_string(i) + " was told to drive the chassis " +
+                         (d->on ? "on" : "off") + " twice");
+                }
+                n.drives = d->on;
+            } else if (auto* ev = std::get_if<effect::Notify>(&e)) {
+                onEvent(i, ev->event);
+            }
         }
-        for (std::uint64_t e : n.core->takePersistRequests()) {
-            n.persisting.push_back({now_ + p_.persistDelay, e});
-        }
-        if (auto inc = n.core->takePeerIncarnationWrite()) {
-            n.peerIncarnation = *inc;
-        }
-        for (const Event& e : n.core->takeEvents()) {
-            onEvent(i, e);
+        if (n.drives != n.core->drivesChassis()) {
+            fail("node " + std::to_string(i) + ": the DriveChassis effects do not follow the role");
         }
         std::uint64_t ep = n.core->epoch();
         if (ep < n.lastEpoch) {
@@ -281,7 +293,7 @@ class World {
 
     void updateActing() {
         for (auto& n : nodes_) {
-            bool acting = n.alive && !n.hung && n.core && n.core->drivesChassis();
+            bool acting = n.alive && !n.hung && n.core && n.drives;
             if (acting && !n.acting) {
                 n.actingSince = now_;
             }
@@ -692,7 +704,7 @@ class World {
             if (!n.alive || !n.core) {
                 continue;
             }
-            active += n.core->drivesChassis() ? 1 : 0;
+            active += n.drives ? 1 : 0;
             standby += n.core->role() == Role::Standby ? 1 : 0;
         }
         if (active != 1 || standby != 1) {
