@@ -48,6 +48,11 @@ constexpr std::uint32_t kAuthAlarmStreak = 5;
 constexpr Duration kAuthAlarmEvery = seconds(10);
 constexpr Duration kPersistRetryFirst = milliseconds(100);
 constexpr Duration kPersistRetryMax = seconds(5);
+// A BMC must stay unreachable this long before the node calls itself unfit (no ping-pong); and
+// not within this long of the start (the BMC session is still being set up).
+constexpr Duration kUnfitAfter = seconds(3);
+// The stop frames go out twice, this far apart: one lost datagram must not cost a handover.
+constexpr Duration kStopResend = milliseconds(5);
 
 // Authenticated is not the same as sane: a key holder or a broken peer can still send values
 // that would wrap an epoch (epoch + 1), overflow time arithmetic (send and echo times are
@@ -99,6 +104,7 @@ void NodeCore::notePathChange(TimePoint now, PathRuntime& p, TimePoint at) {
 
 void NodeCore::start(TimePoint now) {
     fsm_.start(now, storedEpoch_);
+    startedAt_ = now;
     localRoleChangeUnixMs_ = wallMs(now);
     lastCurrentHeard_ = now;
     for (auto& p : paths_) {
@@ -475,6 +481,7 @@ void NodeCore::updatePeerView(TimePoint now) {
 
 void NodeCore::onTimer(TimePoint now) {
     if (stopped_) {
+        resendStopFrames(now);
         return;
     }
     checkStall(now);
@@ -490,6 +497,7 @@ void NodeCore::onTimer(TimePoint now) {
         }
     }
     updatePeerView(now);
+    checkBmcFit(now);
     fsm_.onTimer(now);
     if (fenceRetryAt_ && now >= *fenceRetryAt_) {
         fenceRetryAt_.reset();
@@ -746,6 +754,42 @@ void NodeCore::setFit(TimePoint now, bool fit) {
     drainFsm(now);
 }
 
+void NodeCore::setBmcReachable(TimePoint now, bool reachable) {
+    if (stopped_) {
+        return;
+    }
+    bmcOk_ = reachable;
+    if (reachable) {
+        bmcDownSince_.reset();
+        bmcFit_ = true;
+        applyFit(now);
+    } else {
+        if (!bmcDownSince_) {
+            bmcDownSince_ = now;
+        }
+        checkBmcFit(now);
+    }
+    drainFsm(now);
+}
+
+std::optional<TimePoint> NodeCore::bmcUnfitAt() const {
+    if (!bmcDownSince_ || !bmcFit_) {
+        return std::nullopt;
+    }
+    return std::max(*bmcDownSince_, startedAt_) + kUnfitAfter;
+}
+
+// Called before the role logic runs on a timer: the node turns unfit when the debounce ends.
+void NodeCore::checkBmcFit(TimePoint now) {
+    if (auto at = bmcUnfitAt(); at && now >= *at) {
+        HS_WARN("event=bmc_unreachable_unfit down_ms={}: this node cannot reach its BMC and is "
+                "unfit to be active",
+                std::chrono::duration_cast<milliseconds>(now - *bmcDownSince_).count());
+        bmcFit_ = false;
+        applyFit(now);
+    }
+}
+
 void NodeCore::setPreempt(bool on) {
     fsm_.setPreempt(on);
 }
@@ -758,11 +802,37 @@ void NodeCore::shutdown(TimePoint now) {
         handoverReason_ = SwitchoverReason::PeerShutdown;
         shutdownHandover_ = true; // the STOPPED frames are handovers
     }
+    std::size_t first = effects_.size();
     drainFsm(now); // lets the chassis go, then queues role=STOPPED frames on every path
+    for (std::size_t i = first; i < effects_.size(); ++i) {
+        if (const auto* f = std::get_if<effect::SendFrame>(&effects_[i])) {
+            stopFrames_.push_back(*f);
+        }
+    }
+    stopResendAt_ = now + kStopResend;
     stopped_ = true;
 }
 
+// The second copy of the stop frames: the same frames with fresh sequence numbers, so the peer
+// does not take it for a replay of the first.
+void NodeCore::resendStopFrames(TimePoint now) {
+    if (!stopResendAt_ || now < *stopResendAt_) {
+        return;
+    }
+    stopResendAt_.reset();
+    for (effect::SendFrame& f : stopFrames_) {
+        PathRuntime& p = paths_[f.path];
+        f.frame.seq = ++p.txSeq;
+        ++p.counters.framesSent;
+        effects_.push_back(std::move(f));
+    }
+    stopFrames_.clear();
+}
+
 TimePoint NodeCore::nextWakeup() const {
+    if (stopped_) {
+        return stopResendAt_.value_or(TimePoint::max());
+    }
     TimePoint t = TimePoint::max();
     for (const auto& p : paths_) {
         t = std::min(t, p.nextSend);
@@ -778,6 +848,9 @@ TimePoint NodeCore::nextWakeup() const {
     }
     if (persistRetryAt_) {
         t = std::min(t, *persistRetryAt_);
+    }
+    if (auto u = bmcUnfitAt()) {
+        t = std::min(t, *u);
     }
     return t;
 }

@@ -94,10 +94,18 @@ class NodeCore {
     // Result of a FencePeer effect: the takeover goes ahead only if ok.
     void onFenceResult(TimePoint now, bool ok);
     ControlResult requestSwitchover(TimePoint now, bool force);
+    // The node's own view of its fitness, bypassing the BMC debounce (tests).
     void setFit(TimePoint now, bool fit);
-    void setBmcOk(bool ok) { bmcOk_ = ok; }
+    // Whether the node reaches its BMC, reported every now and then: a BMC unreachable for 3 s
+    // makes the node unfit (not within 3 s of the start), a reachable one fit again at once.
+    void setBmcReachable(TimePoint now, bool reachable);
     void setPreempt(bool on);
+    // A clean stop: lets the chassis go and sends role=STOPPED frames (handovers when this node
+    // was active with a peer present) on every path, and a second copy of them 5 ms later with
+    // fresh sequence numbers (nextWakeup includes it); then the node falls silent.
     void shutdown(TimePoint now);
+    // The stop frames, both copies, have been handed out: the daemon may close the links.
+    bool shutdownDone() const { return stopped_ && !stopResendAt_; }
 
     // When onTimer wants to be called next.
     TimePoint nextWakeup() const;
@@ -169,6 +177,9 @@ class NodeCore {
     void notePathChange(TimePoint now, PathRuntime& p, TimePoint at);
     std::int64_t wallMs(TimePoint now) const;
     void applyFit(TimePoint now);
+    void checkBmcFit(TimePoint now);
+    std::optional<TimePoint> bmcUnfitAt() const;
+    void resendStopFrames(TimePoint now);
     std::optional<Duration> frameAge(TimePoint now, PathRuntime& p, const hb::Frame& f);
     std::optional<std::int64_t> offsetFloor(const PathRuntime& p) const;
     void updatePeerView(TimePoint now);
@@ -203,7 +214,9 @@ class NodeCore {
     bool everRedundant_ = false;
     Redundancy redundancy_ = Redundancy::NotRedundant;
     bool bmcOk_ = true;
-    bool bmcFit_ = true;           // setFit: the daemon's view (BMC reachable)
+    bool bmcFit_ = true; // setFit / the debounced setBmcReachable
+    std::optional<TimePoint> bmcDownSince_;
+    TimePoint startedAt_{};
     bool stateDirWritable_ = true; // the last epoch write did not fail
     std::string stateDirError_;
     std::optional<TimePoint> persistRetryAt_;
@@ -231,6 +244,8 @@ class NodeCore {
     std::uint32_t journalNext_ = 1;
     bool driving_ = false;          // the latest DriveChassis effect said on
     bool shutdownHandover_ = false; // the stop frames ask the peer to take over
+    std::optional<TimePoint> stopResendAt_;
+    std::vector<effect::SendFrame> stopFrames_;
     std::vector<Effect> effects_;
 };
 

@@ -29,8 +29,8 @@ namespace {
 
 constexpr auto kPublishEvery = milliseconds(500);
 constexpr auto kFitCheckEvery = milliseconds(200);
-// A BMC must stay unreachable this long before the node calls itself unfit (no ping-pong).
-constexpr auto kUnfitAfter = seconds(3);
+// After the last stop frame, before the links close (the frames leave the socket buffers).
+constexpr auto kLingerAfterStop = milliseconds(20);
 
 std::int64_t unixNowMs() {
     return std::chrono::duration_cast<milliseconds>(
@@ -152,8 +152,7 @@ struct Daemon::Impl {
     bool dirty = true;
     int publishTicks = 0; // counters are republished every kPublishEvery even when nothing changed
     bool stopping = false;
-    std::optional<TimePoint> bmcDownSince;
-    TimePoint startedAt = Clock::now();
+    bool finishing = false;
     std::uint64_t generation = 0;
 };
 
@@ -255,7 +254,15 @@ void Daemon::Impl::pump() {
     if (drives && chassisMgr && lastTick) {
         chassisMgr->renewLease(*lastTick + leaseLength);
     }
-    if (!stopping) {
+    if (stopping && core.shutdownDone()) {
+        if (!finishing) {
+            finishing = true;
+            timer.expires_after(kLingerAfterStop);
+            timer.async_wait([this](const boost::system::error_code&) { finish(); });
+        }
+        return;
+    }
+    if (!finishing) {
         armTimer();
     }
 }
@@ -350,12 +357,14 @@ void Daemon::Impl::afterTimer(const boost::system::error_code& ec) {
         return; // re-armed for another instant; that wait owns the timer now
     }
     timerArmed = false;
-    if (ec || stopping) {
-        return; // re-armed (operation_aborted) or shutting down
+    if (ec || finishing) {
+        return;
     }
     TimePoint now = Clock::now();
     core.onTimer(now); // notices a stall of this node first, then sends what is due
-    lastTick = now;
+    if (!stopping) {
+        lastTick = now;
+    }
     pump();
 }
 
@@ -414,25 +423,13 @@ void Daemon::Impl::afterPublishTimer(const boost::system::error_code& ec) {
     publishTimer.async_wait([this](const boost::system::error_code& e) { afterPublishTimer(e); });
 }
 
-// A node that cannot reach its BMC is unfit to be active (its peer may still reach its own).
+// A node that cannot reach its BMC is unfit to be active (its peer may still reach its own); the
+// core debounces it.
 void Daemon::Impl::checkFit() {
     if (!chassisMgr) {
         return;
     }
-    TimePoint now = Clock::now();
-    bool reach = chassisMgr->bmcReachable();
-    core.setBmcOk(reach);
-    if (reach) {
-        bmcDownSince.reset();
-        core.setFit(now, true);
-    } else {
-        if (!bmcDownSince) {
-            bmcDownSince = now;
-        }
-        if (now - *bmcDownSince >= kUnfitAfter && now - startedAt >= kUnfitAfter) {
-            core.setFit(now, false);
-        }
-    }
+    core.setBmcReachable(Clock::now(), chassisMgr->bmcReachable());
     pump();
 }
 
@@ -618,33 +615,18 @@ void Daemon::Impl::onSignal(const boost::system::error_code& ec, int sig) {
 }
 
 // A clean stop hands the active role over at once instead of letting the peer wait out the
-// detection time: the frames go out on every path (twice, a few ms apart), then everything closes.
+// detection time: the core lets the chassis go and sends the stop frames on every path (twice, a
+// few ms apart); once both copies are out, everything closes.
 void Daemon::Impl::shutdown() {
     if (stopping) {
         return;
     }
     sd_notify(0, "STOPPING=1");
-    core.shutdown(Clock::now()); // lets the chassis go first, then the STOPPED frames
-    std::vector<effect::SendFrame> frames;
-    for (const Effect& e : core.takeEffects()) {
-        if (const auto* f = std::get_if<effect::SendFrame>(&e)) {
-            frames.push_back(*f);
-        }
-        std::visit([this](const auto& x) { apply(x); }, e);
-    }
     stopping = true;
-    timer.cancel();
     publishTimer.cancel();
     signals.cancel();
-    timer.expires_after(milliseconds(5));
-    timer.async_wait([this, frames](const boost::system::error_code&) {
-        for (effect::SendFrame o : frames) {
-            o.frame.seq += 1000; // a fresh sequence number: not a replay of the first copy
-            apply(o);
-        }
-        timer.expires_after(milliseconds(20));
-        timer.async_wait([this](const boost::system::error_code&) { finish(); });
-    });
+    core.shutdown(Clock::now());
+    pump();
 }
 
 void Daemon::Impl::finish() {

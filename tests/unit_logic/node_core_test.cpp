@@ -297,6 +297,96 @@ TEST(NodeCore, CleanShutdownOfActiveHandsOverAtOnce) {
     EXPECT_EQ(p.a.role(), Role::Stopped);
 }
 
+// The stop frames go out twice, 5 ms apart, with fresh sequence numbers: when the first copy is
+// lost, the second still hands over at once and is not taken for a replay.
+TEST(NodeCore, CleanShutdownSendsTheStopFramesTwiceWithFreshSequenceNumbers) {
+    Pair p;
+    p.start();
+    ASSERT_TRUE(p.a.drivesChassis());
+    TimePoint stop = p.now;
+    p.a.shutdown(stop);
+    EXPECT_FALSE(p.a.driving()) << "the chassis is let go";
+    auto first = p.a.takeOutgoing(); // lost on the wire
+    ASSERT_EQ(first.size(), 2u);
+    EXPECT_FALSE(p.a.shutdownDone());
+    EXPECT_EQ(p.a.nextWakeup(), stop + 5ms);
+    p.a.onTimer(stop + 4ms);
+    EXPECT_TRUE(p.a.takeOutgoing().empty());
+    p.a.onTimer(stop + 5ms);
+    auto second = p.a.takeOutgoing();
+    ASSERT_EQ(second.size(), 2u);
+    EXPECT_TRUE(p.a.shutdownDone());
+    EXPECT_EQ(p.a.nextWakeup(), TimePoint::max()) << "then the node falls silent";
+    for (std::size_t i = 0; i < 2; ++i) {
+        EXPECT_EQ(second[i].path, first[i].path);
+        EXPECT_EQ(second[i].frame.type, hb::FrameType::Handover);
+        EXPECT_EQ(second[i].frame.role, Role::Stopped);
+        EXPECT_EQ(second[i].frame.payload, first[i].frame.payload);
+        EXPECT_GT(second[i].frame.seq, first[i].frame.seq);
+    }
+    p.now = stop + 5ms;
+    auto replayedBefore = p.b.snapshot().paths[0].counters.replayed;
+    for (const auto& o : second) {
+        p.b.onFrame(p.now, o.path, o.frame);
+    }
+    p.flush();
+    EXPECT_EQ(p.b.role(), Role::Active) << "the second copy alone hands over";
+    EXPECT_EQ(p.b.snapshot().paths[0].counters.replayed, replayedBefore);
+    p.a.onTimer(stop + 1s);
+    EXPECT_TRUE(p.a.takeOutgoing().empty());
+}
+
+// A BMC unreachable for 3 s makes the node unfit: the active hands over to a fit standby. A
+// shorter outage changes nothing, and a reachable BMC makes it fit again at once.
+TEST(NodeCore, BmcUnreachableFor3sMakesTheActiveUnfitAndHandOver) {
+    Pair p;
+    p.start();
+    ASSERT_TRUE(p.a.drivesChassis());
+    p.a.setBmcReachable(p.now, false);
+    p.flush();
+    p.run(2s);
+    p.a.setBmcReachable(p.now, true); // a short outage
+    p.flush();
+    p.run(3s);
+    EXPECT_TRUE(p.a.drivesChassis()) << "an outage shorter than 3 s changes nothing";
+    EXPECT_TRUE(p.a.snapshot().local.bmcOk);
+
+    TimePoint down = p.now;
+    p.a.setBmcReachable(down, false);
+    p.flush();
+    EXPECT_FALSE(p.a.snapshot().local.bmcOk) << "reported at once";
+    p.run(2900ms);
+    EXPECT_TRUE(p.a.drivesChassis()) << "not before 3 s";
+    EXPECT_EQ(p.b.role(), Role::Standby);
+    p.run(200ms); // no further report needed: the core's own timer ends the debounce
+    EXPECT_FALSE(p.a.drivesChassis());
+    EXPECT_TRUE(p.b.drivesChassis()) << "the fit standby takes over";
+    EXPECT_EQ(p.a.role(), Role::Fault);
+
+    p.a.setBmcReachable(p.now, true);
+    p.flush();
+    p.run(100ms);
+    EXPECT_EQ(p.a.role(), Role::Standby) << "fit again at once";
+}
+
+// Not unfit within 3 s of the start, even with the BMC unreachable from the first report.
+TEST(NodeCore, BmcUnreachableAtStartIsForgivenFor3s) {
+    Node n(cfg(1, 0, 1), 0, 1);
+    n.start(t0);
+    n.setBmcReachable(t0 + 1s, false);
+    TimePoint now = t0 + 1s;
+    while (now < t0 + 3900ms) {
+        now = std::max(now, n.nextWakeup());
+        n.onTimer(now);
+    }
+    EXPECT_NE(n.role(), Role::Fault);
+    while (now < t0 + 4100ms) {
+        now = std::max(now, n.nextWakeup());
+        n.onTimer(now);
+    }
+    EXPECT_EQ(n.role(), Role::Fault);
+}
+
 TEST(NodeCore, StalledStandbyDoesNotTakeOver) {
     Pair p;
     p.start();
