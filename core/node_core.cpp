@@ -48,6 +48,11 @@ constexpr std::uint32_t kAuthAlarmStreak = 5;
 constexpr Duration kAuthAlarmEvery = seconds(10);
 constexpr Duration kPersistRetryFirst = milliseconds(100);
 constexpr Duration kPersistRetryMax = seconds(5);
+// A BMC must stay unreachable this long before the node calls itself unfit (no ping-pong); and
+// not within this long of the start (the BMC session is still being set up).
+constexpr Duration kUnfitAfter = seconds(3);
+// The stop frames go out twice, this far apart: one lost datagram must not cost a handover.
+constexpr Duration kStopResend = milliseconds(5);
 
 // Authenticated is not the same as sane: a key holder or a broken peer can still send values
 // that would wrap an epoch (epoch + 1), overflow time arithmetic (send and echo times are
@@ -99,6 +104,7 @@ void NodeCore::notePathChange(TimePoint now, PathRuntime& p, TimePoint at) {
 
 void NodeCore::start(TimePoint now) {
     fsm_.start(now, storedEpoch_);
+    startedAt_ = now;
     localRoleChangeUnixMs_ = wallMs(now);
     lastCurrentHeard_ = now;
     for (auto& p : paths_) {
@@ -354,7 +360,7 @@ bool NodeCore::adoptIncarnation(TimePoint now, const hb::Frame& f, bool echoed) 
     }
     if (f.incarnation != storedPeerIncarnation_) {
         storedPeerIncarnation_ = f.incarnation;
-        peerIncarnationWrite_ = f.incarnation;
+        effects_.push_back(effect::PersistPeerIncarnation{f.incarnation});
     }
     return true;
 }
@@ -380,7 +386,7 @@ void NodeCore::answerNow(TimePoint now, std::size_t path) {
     PathRuntime& p = paths_[path];
     if (!p.lastAnswer || now - *p.lastAnswer >= p.cfg.interval) {
         p.lastAnswer = now;
-        outgoing_.push_back({path, buildFrame(now, path)});
+        effects_.push_back(effect::SendFrame{path, buildFrame(now, path)});
     }
 }
 
@@ -452,7 +458,7 @@ void NodeCore::updatePeerView(TimePoint now) {
             if (pendingFence_) {
                 HS_WARN("event=fence_cancel: the peer is heard again; not taking over");
                 pendingFence_.reset();
-                fenceCancel_ = true;
+                effects_.push_back(effect::CancelFence{});
                 fsm_.abortTakeover(now);
             }
             fsm_.onPeerRecovered(now);
@@ -475,6 +481,7 @@ void NodeCore::updatePeerView(TimePoint now) {
 
 void NodeCore::onTimer(TimePoint now) {
     if (stopped_) {
+        resendStopFrames(now);
         return;
     }
     checkStall(now);
@@ -490,6 +497,7 @@ void NodeCore::onTimer(TimePoint now) {
         }
     }
     updatePeerView(now);
+    checkBmcFit(now);
     fsm_.onTimer(now);
     if (fenceRetryAt_ && now >= *fenceRetryAt_) {
         fenceRetryAt_.reset();
@@ -501,14 +509,14 @@ void NodeCore::onTimer(TimePoint now) {
         persistRetryAt_.reset();
         if (requestedEpoch_ > durableEpoch_) {
             HS_INFO("event=epoch_persist_retry epoch={}", requestedEpoch_);
-            persist_.push_back(requestedEpoch_);
+            effects_.push_back(effect::PersistEpoch{requestedEpoch_});
         }
     }
     drainFsm(now);
     for (std::size_t i = 0; i < paths_.size(); ++i) {
         PathRuntime& p = paths_[i];
         if (now >= p.nextSend) {
-            outgoing_.push_back({i, buildFrame(now, i)});
+            effects_.push_back(effect::SendFrame{i, buildFrame(now, i)});
             p.nextSend += p.cfg.interval;
             if (p.nextSend <= now) {
                 p.nextSend = now + p.cfg.interval;
@@ -518,7 +526,16 @@ void NodeCore::onTimer(TimePoint now) {
     scheduledWake_ = nextWakeup();
 }
 
+// The chassis is let go before anything else leaves: frames that follow may let the peer act.
+void NodeCore::stopDrivingIfNeeded() {
+    if (driving_ && !fsm_.drivesChassis()) {
+        driving_ = false;
+        effects_.push_back(effect::DriveChassis{false});
+    }
+}
+
 void NodeCore::drainFsm(TimePoint now) {
+    stopDrivingIfNeeded();
     auto actions = fsm_.takeActions();
     if (actions.empty()) {
         return;
@@ -531,7 +548,7 @@ void NodeCore::drainFsm(TimePoint now) {
                 // The peer may only look dead: power it off through its BMC first.
                 HS_WARN("event=fence_start epoch={}: fencing the peer before taking over", a.epoch);
                 pendingFence_ = a.epoch;
-                fenceRequested_ = true;
+                effects_.push_back(effect::FencePeer{});
                 sendAll(now);
             } else {
                 proceedTakeover(now, a.epoch);
@@ -588,14 +605,14 @@ void NodeCore::journal(TimePoint now, const FsmAction& a) {
 
 void NodeCore::sendAll(TimePoint now) {
     for (std::size_t i = 0; i < paths_.size(); ++i) {
-        outgoing_.push_back({i, buildFrame(now, i)});
+        effects_.push_back(effect::SendFrame{i, buildFrame(now, i)});
     }
 }
 
 hb::Frame NodeCore::buildFrame(TimePoint now, std::size_t path) {
     PathRuntime& p = paths_[path];
     hb::Frame f;
-    bool handover = fsm_.handingOver();
+    bool handover = fsm_.handingOver() || shutdownHandover_;
     f.type = handover ? hb::FrameType::Handover : hb::FrameType::Heartbeat;
     if (handover) {
         f.payload.push_back(static_cast<std::uint8_t>(receiverReason(handoverReason_)));
@@ -707,18 +724,10 @@ void NodeCore::onFenceResult(TimePoint now, bool ok) {
     drainFsm(now);
 }
 
-bool NodeCore::takeFenceRequest() {
-    return std::exchange(fenceRequested_, false);
-}
-
-bool NodeCore::takeCancelFence() {
-    return std::exchange(fenceCancel_, false);
-}
-
 bool NodeCore::requestPersist(std::uint64_t epoch) {
     if (epoch > requestedEpoch_) {
         requestedEpoch_ = epoch;
-        persist_.push_back(epoch);
+        effects_.push_back(effect::PersistEpoch{epoch});
         return true;
     }
     return false;
@@ -745,6 +754,42 @@ void NodeCore::setFit(TimePoint now, bool fit) {
     drainFsm(now);
 }
 
+void NodeCore::setBmcReachable(TimePoint now, bool reachable) {
+    if (stopped_) {
+        return;
+    }
+    bmcOk_ = reachable;
+    if (reachable) {
+        bmcDownSince_.reset();
+        bmcFit_ = true;
+        applyFit(now);
+    } else {
+        if (!bmcDownSince_) {
+            bmcDownSince_ = now;
+        }
+        checkBmcFit(now);
+    }
+    drainFsm(now);
+}
+
+std::optional<TimePoint> NodeCore::bmcUnfitAt() const {
+    if (!bmcDownSince_ || !bmcFit_) {
+        return std::nullopt;
+    }
+    return std::max(*bmcDownSince_, startedAt_) + kUnfitAfter;
+}
+
+// Called before the role logic runs on a timer: the node turns unfit when the debounce ends.
+void NodeCore::checkBmcFit(TimePoint now) {
+    if (auto at = bmcUnfitAt(); at && now >= *at) {
+        HS_WARN("event=bmc_unreachable_unfit down_ms={}: this node cannot reach its BMC and is "
+                "unfit to be active",
+                std::chrono::duration_cast<milliseconds>(now - *bmcDownSince_).count());
+        bmcFit_ = false;
+        applyFit(now);
+    }
+}
+
 void NodeCore::setPreempt(bool on) {
     fsm_.setPreempt(on);
 }
@@ -753,21 +798,41 @@ void NodeCore::shutdown(TimePoint now) {
     if (stopped_) {
         return;
     }
-    bool handOver = fsm_.shutdown(now);
-    if (handOver) {
+    if (fsm_.shutdown(now)) {
         handoverReason_ = SwitchoverReason::PeerShutdown;
+        shutdownHandover_ = true; // the STOPPED frames are handovers
     }
-    drainFsm(now); // queues role=STOPPED heartbeats on every path
-    if (handOver) {
-        for (auto& o : outgoing_) {
-            o.frame.type = hb::FrameType::Handover;
-            o.frame.payload.assign(1, static_cast<std::uint8_t>(SwitchoverReason::PeerShutdown));
+    std::size_t first = effects_.size();
+    drainFsm(now); // lets the chassis go, then queues role=STOPPED frames on every path
+    for (std::size_t i = first; i < effects_.size(); ++i) {
+        if (const auto* f = std::get_if<effect::SendFrame>(&effects_[i])) {
+            stopFrames_.push_back(*f);
         }
     }
+    stopResendAt_ = now + kStopResend;
     stopped_ = true;
 }
 
+// The second copy of the stop frames: the same frames with fresh sequence numbers, so the peer
+// does not take it for a replay of the first.
+void NodeCore::resendStopFrames(TimePoint now) {
+    if (!stopResendAt_ || now < *stopResendAt_) {
+        return;
+    }
+    stopResendAt_.reset();
+    for (effect::SendFrame& f : stopFrames_) {
+        PathRuntime& p = paths_[f.path];
+        f.frame.seq = ++p.txSeq;
+        ++p.counters.framesSent;
+        effects_.push_back(std::move(f));
+    }
+    stopFrames_.clear();
+}
+
 TimePoint NodeCore::nextWakeup() const {
+    if (stopped_) {
+        return stopResendAt_.value_or(TimePoint::max());
+    }
     TimePoint t = TimePoint::max();
     for (const auto& p : paths_) {
         t = std::min(t, p.nextSend);
@@ -784,28 +849,20 @@ TimePoint NodeCore::nextWakeup() const {
     if (persistRetryAt_) {
         t = std::min(t, *persistRetryAt_);
     }
+    if (auto u = bmcUnfitAt()) {
+        t = std::min(t, *u);
+    }
     return t;
 }
 
-std::vector<Outgoing> NodeCore::takeOutgoing() {
-    std::vector<Outgoing> out;
-    out.swap(outgoing_);
-    return out;
-}
-
-std::vector<std::uint64_t> NodeCore::takePersistRequests() {
-    std::vector<std::uint64_t> out;
-    out.swap(persist_);
-    return out;
-}
-
-std::optional<std::uint32_t> NodeCore::takePeerIncarnationWrite() {
-    return std::exchange(peerIncarnationWrite_, std::nullopt);
-}
-
-std::vector<Event> NodeCore::takeEvents() {
-    std::vector<Event> out;
-    out.swap(events_);
+std::vector<Effect> NodeCore::takeEffects() {
+    stopDrivingIfNeeded();
+    if (!driving_ && fsm_.drivesChassis()) {
+        driving_ = true;
+        effects_.push_back(effect::DriveChassis{true});
+    }
+    std::vector<Effect> out;
+    out.swap(effects_);
     return out;
 }
 

@@ -15,6 +15,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace hs {
@@ -46,10 +47,32 @@ struct NodeCoreConfig {
     std::function<std::int64_t()> wallClockMs;
 };
 
-struct Outgoing {
+// What the node logic asks of the world, in the order it must happen. The daemon and the
+// simulation carry out each kind; a new kind (replication) is one more alternative here.
+namespace effect {
+struct SendFrame { // send on path `path` (0-based)
     std::size_t path = 0;
     hb::Frame frame;
 };
+struct PersistEpoch { // write + fsync, then onEpochPersisted or onEpochPersistFailed
+    std::uint64_t epoch = 0;
+};
+struct PersistPeerIncarnation { // a safeguard across restarts; a failure is only logged
+    std::uint32_t incarnation = 0;
+};
+struct FencePeer {}; // power the peer off through its BMC, then onFenceResult
+struct CancelFence {};
+struct DriveChassis { // start (on) or stop (off) commanding the chassis
+    bool on = false;
+};
+struct Notify { // an event for the log, the MIB and a notification
+    Event event;
+};
+} // namespace effect
+
+using Effect =
+    std::variant<effect::SendFrame, effect::PersistEpoch, effect::PersistPeerIncarnation,
+                 effect::FencePeer, effect::CancelFence, effect::DriveChassis, effect::Notify>;
 
 class NodeCore {
   public:
@@ -65,30 +88,34 @@ class NodeCore {
     void onLinkError(TimePoint now, std::size_t path);
     void onTimer(TimePoint now);
     void onEpochPersisted(TimePoint now, std::uint64_t epoch);
-    // A write requested by takePersistRequests failed: the node is unfit until a write succeeds
+    // A write asked for by a PersistEpoch effect failed: the node is unfit until a write succeeds
     // and retries with backoff (nextWakeup includes the retry).
     void onEpochPersistFailed(TimePoint now, std::uint64_t epoch, std::string reason);
-    // Result of a fence request (takeFenceRequests): the takeover goes ahead only if ok.
+    // Result of a FencePeer effect: the takeover goes ahead only if ok.
     void onFenceResult(TimePoint now, bool ok);
     ControlResult requestSwitchover(TimePoint now, bool force);
+    // The node's own view of its fitness, bypassing the BMC debounce (tests).
     void setFit(TimePoint now, bool fit);
-    void setBmcOk(bool ok) { bmcOk_ = ok; }
+    // Whether the node reaches its BMC, reported every now and then: a BMC unreachable for 3 s
+    // makes the node unfit (not within 3 s of the start), a reachable one fit again at once.
+    void setBmcReachable(TimePoint now, bool reachable);
     void setPreempt(bool on);
+    // A clean stop: lets the chassis go and sends role=STOPPED frames (handovers when this node
+    // was active with a peer present) on every path, and a second copy of them 5 ms later with
+    // fresh sequence numbers (nextWakeup includes it); then the node falls silent.
     void shutdown(TimePoint now);
+    // The stop frames, both copies, have been handed out: the daemon may close the links.
+    bool shutdownDone() const { return stopped_ && !stopResendAt_; }
 
     // When onTimer wants to be called next.
     TimePoint nextWakeup() const;
-    std::vector<Outgoing> takeOutgoing();
-    std::vector<std::uint64_t> takePersistRequests();
-    // The peer incarnation to persist (peer_incarnation file), when it changed.
-    std::optional<std::uint32_t> takePeerIncarnationWrite();
-    // Fencing: true once when the peer must be fenced now; takeCancelFence when no longer needed.
-    bool takeFenceRequest();
-    bool takeCancelFence();
-    std::vector<Event> takeEvents();
+    // Everything the calls since the last take asked for, in order. A DriveChassis off comes
+    // before any frame that may let the peer take over; a DriveChassis on comes last.
+    std::vector<Effect> takeEffects();
 
     Role role() const { return fsm_.role(); }
     std::uint64_t epoch() const { return fsm_.epoch(); }
+    // Only this node may command the chassis right now (DriveChassis effects follow it).
     bool drivesChassis() const { return fsm_.drivesChassis(); }
     bool unconfirmed() const { return fsm_.unconfirmed(); }
     bool peerAlive() const { return peerAlive_; }
@@ -150,6 +177,9 @@ class NodeCore {
     void notePathChange(TimePoint now, PathRuntime& p, TimePoint at);
     std::int64_t wallMs(TimePoint now) const;
     void applyFit(TimePoint now);
+    void checkBmcFit(TimePoint now);
+    std::optional<TimePoint> bmcUnfitAt() const;
+    void resendStopFrames(TimePoint now);
     std::optional<Duration> frameAge(TimePoint now, PathRuntime& p, const hb::Frame& f);
     std::optional<std::int64_t> offsetFloor(const PathRuntime& p) const;
     void updatePeerView(TimePoint now);
@@ -159,7 +189,8 @@ class NodeCore {
     void proceedTakeover(TimePoint now, std::uint64_t epoch);
     void sendAll(TimePoint now);
     hb::Frame buildFrame(TimePoint now, std::size_t path);
-    void emit(Event e) { events_.push_back(std::move(e)); }
+    void emit(Event e) { effects_.push_back(effect::Notify{std::move(e)}); }
+    void stopDrivingIfNeeded();
     void journal(TimePoint now, const FsmAction& a);
 
     NodeCoreConfig cfg_;
@@ -170,13 +201,10 @@ class NodeCore {
     std::optional<std::uint64_t> pendingTakeover_;
     std::optional<std::uint64_t> pendingFence_; // takeover epoch waiting for the fence
     std::optional<TimePoint> fenceRetryAt_;
-    bool fenceRequested_ = false;
-    bool fenceCancel_ = false;
     std::uint32_t incarnation_;
     std::vector<PathRuntime> paths_;
     std::optional<std::uint32_t> peerIncarnation_;
     std::uint32_t storedPeerIncarnation_;
-    std::optional<std::uint32_t> peerIncarnationWrite_;
     std::optional<LowerIncarnation> lowerIncarnation_;
     TimePoint lastCurrentHeard_{}; // last frame of the adopted peer incarnation (or our start)
     std::optional<std::uint32_t> peerNodeId_;
@@ -186,7 +214,9 @@ class NodeCore {
     bool everRedundant_ = false;
     Redundancy redundancy_ = Redundancy::NotRedundant;
     bool bmcOk_ = true;
-    bool bmcFit_ = true;           // setFit: the daemon's view (BMC reachable)
+    bool bmcFit_ = true; // setFit / the debounced setBmcReachable
+    std::optional<TimePoint> bmcDownSince_;
+    TimePoint startedAt_{};
     bool stateDirWritable_ = true; // the last epoch write did not fail
     std::string stateDirError_;
     std::optional<TimePoint> persistRetryAt_;
@@ -212,9 +242,11 @@ class NodeCore {
     };
     std::deque<JournalEntry> journal_;
     std::uint32_t journalNext_ = 1;
-    std::vector<Outgoing> outgoing_;
-    std::vector<std::uint64_t> persist_;
-    std::vector<Event> events_;
+    bool driving_ = false;          // the latest DriveChassis effect said on
+    bool shutdownHandover_ = false; // the stop frames ask the peer to take over
+    std::optional<TimePoint> stopResendAt_;
+    std::vector<effect::SendFrame> stopFrames_;
+    std::vector<Effect> effects_;
 };
 
 } // namespace hs

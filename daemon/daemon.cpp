@@ -22,14 +22,15 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <systemd/sd-daemon.h>
+#include <variant>
 
 namespace hs {
 namespace {
 
 constexpr auto kPublishEvery = milliseconds(500);
 constexpr auto kFitCheckEvery = milliseconds(200);
-// A BMC must stay unreachable this long before the node calls itself unfit (no ping-pong).
-constexpr auto kUnfitAfter = seconds(3);
+// After the last stop frame, before the links close (the frames leave the socket buffers).
+constexpr auto kLingerAfterStop = milliseconds(20);
 
 std::int64_t unixNowMs() {
     return std::chrono::duration_cast<milliseconds>(
@@ -98,6 +99,13 @@ struct Daemon::Impl {
     void startLinks();
     bool onRx(std::size_t path, std::span<const std::uint8_t> bytes, TimePoint rxTime);
     void pump();
+    void apply(const effect::SendFrame& e);
+    void apply(const effect::PersistEpoch& e);
+    void apply(const effect::PersistPeerIncarnation& e);
+    void apply(const effect::FencePeer& e);
+    void apply(const effect::CancelFence& e);
+    void apply(const effect::DriveChassis& e);
+    void apply(const effect::Notify& e);
     void armTimer();
     void afterTimer(const boost::system::error_code& ec);
     void afterPersist(std::uint64_t epoch, std::error_code ec);
@@ -144,8 +152,7 @@ struct Daemon::Impl {
     bool dirty = true;
     int publishTicks = 0; // counters are republished every kPublishEvery even when nothing changed
     bool stopping = false;
-    std::optional<TimePoint> bmcDownSince;
-    TimePoint startedAt = Clock::now();
+    bool finishing = false;
     std::uint64_t generation = 0;
 };
 
@@ -205,58 +212,78 @@ bool Daemon::Impl::onRx(std::size_t path, std::span<const std::uint8_t> bytes, T
     return err == hb::DecodeError::Ok;
 }
 
-// Moves everything the node logic produced to where it goes, then re-arms the timer.
+// Carries out what the node logic asked for, in its order, then re-arms the timer.
 void Daemon::Impl::pump() {
-    if (drives && !core.drivesChassis() && chassisMgr) {
-        // Stop commanding the chassis before the frames that may let the peer take over leave.
-        chassisMgr->setActive(false);
-    }
-    for (const Outgoing& o : core.takeOutgoing()) {
-        txBuf.clear();
-        hb::encode(o.frame, key, txBuf);
-        links[o.path]->send(txBuf);
-    }
-    for (std::uint64_t e : core.takePersistRequests()) {
-        persister->persist(
-            e, [this](std::uint64_t epoch, std::error_code ec) { afterPersist(epoch, ec); });
-    }
-    if (auto inc = core.takePeerIncarnationWrite()) {
-        persister->persistPeerIncarnation(*inc, [this](std::uint32_t i, std::error_code ec) {
-            afterPeerIncarnationPersist(i, ec);
-        });
-    }
-    if (core.takeFenceRequest() && chassisMgr) {
-        chassisMgr->fencePeer(slot, [this](bool ok, std::string msg) {
-            HS_LOG(ok ? log::Level::Info : log::Level::Error,
-                   "event=fence_result ok={} detail=\"{}\"", ok, msg);
-            core.onFenceResult(Clock::now(), ok);
-            pump();
-        });
-    }
-    if (core.takeCancelFence() && chassisMgr) {
-        chassisMgr->cancelFence();
-    }
-    for (Event& e : core.takeEvents()) {
-        handleEvent(std::move(e));
-    }
-    bool nowDrives = core.drivesChassis();
-    if (nowDrives != drives) {
-        drives = nowDrives;
-        HS_INFO("event=chassis_control state={} role={} epoch={}", drives ? "driving" : "idle",
-                toString(core.role()), core.epoch());
-        if (chassisMgr) {
-            chassisMgr->setActive(drives); // false also revokes the command lease at once
-        }
-        dirty = true;
+    for (const Effect& e : core.takeEffects()) {
+        std::visit([this](const auto& x) { apply(x); }, e);
     }
     // Renewed only while the core, right now, drives the chassis (confirmed ACTIVE, not stalled),
     // and only as far as the last tick allows: every heartbeat due by then has been sent.
     if (drives && chassisMgr && lastTick) {
         chassisMgr->renewLease(*lastTick + leaseLength);
     }
-    if (!stopping) {
+    if (stopping && core.shutdownDone()) {
+        if (!finishing) {
+            finishing = true;
+            timer.expires_after(kLingerAfterStop);
+            timer.async_wait([this](const boost::system::error_code&) { finish(); });
+        }
+        return;
+    }
+    if (!finishing) {
         armTimer();
     }
+}
+
+void Daemon::Impl::apply(const effect::SendFrame& e) {
+    txBuf.clear();
+    hb::encode(e.frame, key, txBuf);
+    links[e.path]->send(txBuf);
+}
+
+void Daemon::Impl::apply(const effect::PersistEpoch& e) {
+    persister->persist(
+        e.epoch, [this](std::uint64_t epoch, std::error_code ec) { afterPersist(epoch, ec); });
+}
+
+void Daemon::Impl::apply(const effect::PersistPeerIncarnation& e) {
+    persister->persistPeerIncarnation(e.incarnation, [this](std::uint32_t i, std::error_code ec) {
+        afterPeerIncarnationPersist(i, ec);
+    });
+}
+
+void Daemon::Impl::apply(const effect::FencePeer&) {
+    if (!chassisMgr) {
+        return;
+    }
+    chassisMgr->fencePeer(slot, [this](bool ok, std::string msg) {
+        HS_LOG(ok ? log::Level::Info : log::Level::Error, "event=fence_result ok={} detail=\"{}\"",
+               ok, msg);
+        core.onFenceResult(Clock::now(), ok);
+        pump();
+    });
+}
+
+void Daemon::Impl::apply(const effect::CancelFence&) {
+    if (chassisMgr) {
+        chassisMgr->cancelFence();
+    }
+}
+
+// Off comes before the frames that may let the peer take over; off also revokes the command
+// lease at once.
+void Daemon::Impl::apply(const effect::DriveChassis& e) {
+    drives = e.on;
+    HS_INFO("event=chassis_control state={} role={} epoch={}", drives ? "driving" : "idle",
+            toString(core.role()), core.epoch());
+    if (chassisMgr) {
+        chassisMgr->setActive(drives);
+    }
+    dirty = true;
+}
+
+void Daemon::Impl::apply(const effect::Notify& e) {
+    handleEvent(e.event);
 }
 
 void Daemon::Impl::afterPersist(std::uint64_t epoch, std::error_code ec) {
@@ -298,12 +325,14 @@ void Daemon::Impl::afterTimer(const boost::system::error_code& ec) {
         return; // re-armed for another instant; that wait owns the timer now
     }
     timerArmed = false;
-    if (ec || stopping) {
-        return; // re-armed (operation_aborted) or shutting down
+    if (ec || finishing) {
+        return;
     }
     TimePoint now = Clock::now();
     core.onTimer(now); // notices a stall of this node first, then sends what is due
-    lastTick = now;
+    if (!stopping) {
+        lastTick = now;
+    }
     pump();
 }
 
@@ -362,25 +391,13 @@ void Daemon::Impl::afterPublishTimer(const boost::system::error_code& ec) {
     publishTimer.async_wait([this](const boost::system::error_code& e) { afterPublishTimer(e); });
 }
 
-// A node that cannot reach its BMC is unfit to be active (its peer may still reach its own).
+// A node that cannot reach its BMC is unfit to be active (its peer may still reach its own); the
+// core debounces it.
 void Daemon::Impl::checkFit() {
     if (!chassisMgr) {
         return;
     }
-    TimePoint now = Clock::now();
-    bool reach = chassisMgr->bmcReachable();
-    core.setBmcOk(reach);
-    if (reach) {
-        bmcDownSince.reset();
-        core.setFit(now, true);
-    } else {
-        if (!bmcDownSince) {
-            bmcDownSince = now;
-        }
-        if (now - *bmcDownSince >= kUnfitAfter && now - startedAt >= kUnfitAfter) {
-            core.setFit(now, false);
-        }
-    }
+    core.setBmcReachable(Clock::now(), chassisMgr->bmcReachable());
     pump();
 }
 
@@ -566,37 +583,18 @@ void Daemon::Impl::onSignal(const boost::system::error_code& ec, int sig) {
 }
 
 // A clean stop hands the active role over at once instead of letting the peer wait out the
-// detection time: the frames go out on every path (twice, a few ms apart), then everything closes.
+// detection time: the core lets the chassis go and sends the stop frames on every path (twice, a
+// few ms apart); once both copies are out, everything closes.
 void Daemon::Impl::shutdown() {
     if (stopping) {
         return;
     }
     sd_notify(0, "STOPPING=1");
-    if (chassisMgr && drives) {
-        chassisMgr->setActive(false);
-    }
-    core.shutdown(Clock::now());
-    auto frames = core.takeOutgoing();
-    for (const Outgoing& o : frames) {
-        txBuf.clear();
-        hb::encode(o.frame, key, txBuf);
-        links[o.path]->send(txBuf);
-    }
     stopping = true;
-    timer.cancel();
     publishTimer.cancel();
     signals.cancel();
-    timer.expires_after(milliseconds(5));
-    timer.async_wait([this, frames](const boost::system::error_code&) {
-        for (Outgoing o : frames) {
-            o.frame.seq += 1000; // a fresh sequence number: not a replay of the first copy
-            txBuf.clear();
-            hb::encode(o.frame, key, txBuf);
-            links[o.path]->send(txBuf);
-        }
-        timer.expires_after(milliseconds(20));
-        timer.async_wait([this](const boost::system::error_code&) { finish(); });
-    });
+    core.shutdown(Clock::now());
+    pump();
 }
 
 void Daemon::Impl::finish() {

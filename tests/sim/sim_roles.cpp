@@ -19,6 +19,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace {
@@ -71,13 +72,18 @@ struct SimNode {
     std::vector<std::pair<TimePoint, std::uint64_t>> persisting;
     std::vector<std::pair<std::size_t, hb::Frame>> inbox; // delivered while hung
     std::uint64_t lastEpoch = 0;
+    bool drives = false;  // what the DriveChassis effects said last (the daemon's view)
+    bool bmcDown = false; // the node cannot reach its BMC
+    TimePoint bmcChangedAt{};
+    std::unique_ptr<NodeCore> leaving; // stopped cleanly, its second stop frames still due
     bool acting = false;
     TimePoint actingSince{};
 };
 
 class World {
   public:
-    World(std::uint64_t seed, bool verbose) : rng_(seed), verbose_(verbose) {
+    World(std::uint64_t seed, bool verbose)
+        : rng_(seed), bmcRng_(seed ^ 0x9e3779b97f4a7c15ULL), verbose_(verbose) {
         std::uniform_int_distribution<int> pick(0, 3);
         const Duration intervals[] = {5ms, 10ms, 20ms, 50ms};
         p_.interval = intervals[pick(rng_)];
@@ -110,11 +116,13 @@ class World {
                 detection * std::uniform_real_distribution<double>(0.05, 6.0)(rng_));
             advanceTo(now_ + gap);
             injectFault();
+            maybeLoseBmc();
         }
         advanceTo(now_ + detection * 4);
         healAll();
         // A node whose epoch writes failed retries at most 5 s apart.
-        advanceTo(now_ + 3s + p_.interval * 40 + (diskFaults_ ? 5s : 0s));
+        // A BMC outage ends by itself, up to 6 s after it began.
+        advanceTo(now_ + 3s + p_.interval * 40 + (diskFaults_ ? 5s : 0s) + (bmcFaults_ ? 6s : 0s));
         expectOneActive("after heal");
     }
 
@@ -145,6 +153,7 @@ class World {
         }
         SimNode& n = nodes_[i];
         n.incarnation++;
+        n.drives = false;
         n.core =
             std::make_unique<NodeCore>(config(i), n.persisted, n.incarnation, n.peerIncarnation);
         n.alive = true;
@@ -154,8 +163,48 @@ class World {
         n.persisting.clear();
         n.lastEpoch = n.persisted;
         log("start node " + std::to_string(i) + " epoch " + std::to_string(n.persisted));
+        n.leaving.reset();
         n.core->start(now_);
         collect(i);
+        reportBmc(i);
+    }
+
+    // The daemon reports the BMC every 200 ms; the sim reports it whenever the node could have
+    // missed a change (a change, a start, a resume). The core debounces it.
+    void reportBmc(int i) {
+        SimNode& n = nodes_[i];
+        if (n.alive && !n.hung && n.core) {
+            n.core->setBmcReachable(now_, !n.bmcDown);
+            collect(i);
+        }
+    }
+
+    void setBmc(int i, bool down) {
+        SimNode& n = nodes_[i];
+        n.bmcDown = down;
+        n.bmcChangedAt = now_;
+        log(std::string("bmc ") + (down ? "unreachable" : "reachable") + " on node " +
+            std::to_string(i));
+        reportBmc(i);
+    }
+
+    // A cleanly stopped node sends its stop frames a second time, then falls silent.
+    void stepLeaving(int i) {
+        SimNode& n = nodes_[i];
+        if (!n.leaving || n.leaving->nextWakeup() > now_) {
+            return;
+        }
+        n.leaving->onTimer(now_);
+        for (Effect& e : n.leaving->takeEffects()) {
+            if (auto* f = std::get_if<effect::SendFrame>(&e)) {
+                send(i, f->path, std::move(f->frame));
+            } else {
+                fail("a stopped node asked for more than its second stop frames");
+            }
+        }
+        if (n.leaving->shutdownDone()) {
+            n.leaving.reset();
+        }
     }
 
     void kill(int i) {
@@ -169,6 +218,7 @@ class World {
         n.hung = false;
         n.notOkSince = now_;
         n.core.reset();
+        n.drives = false;
         n.persisting.clear();
         n.inbox.clear();
         updateActing();
@@ -191,17 +241,25 @@ class World {
         if (!n.core) {
             return;
         }
-        for (auto& o : n.core->takeOutgoing()) {
-            send(i, o.path, std::move(o.frame));
+        for (Effect& e : n.core->takeEffects()) {
+            if (auto* f = std::get_if<effect::SendFrame>(&e)) {
+                send(i, f->path, std::move(f->frame));
+            } else if (auto* pe = std::get_if<effect::PersistEpoch>(&e)) {
+                n.persisting.push_back({now_ + p_.persistDelay, pe->epoch});
+            } else if (auto* pi = std::get_if<effect::PersistPeerIncarnation>(&e)) {
+                n.peerIncarnation = pi->incarnation;
+            } else if (auto* d = std::get_if<effect::DriveChassis>(&e)) {
+                if (d->on == n.drives) {
+                    fail("node " + std::to_string(i) + " was told to drive the chassis " +
+                         (d->on ? "on" : "off") + " twice");
+                }
+                n.drives = d->on;
+            } else if (auto* ev = std::get_if<effect::Notify>(&e)) {
+                onEvent(i, ev->event);
+            }
         }
-        for (std::uint64_t e : n.core->takePersistRequests()) {
-            n.persisting.push_back({now_ + p_.persistDelay, e});
-        }
-        if (auto inc = n.core->takePeerIncarnationWrite()) {
-            n.peerIncarnation = *inc;
-        }
-        for (const Event& e : n.core->takeEvents()) {
-            onEvent(i, e);
+        if (n.drives != n.core->drivesChassis()) {
+            fail("node " + std::to_string(i) + ": the DriveChassis effects do not follow the role");
         }
         std::uint64_t ep = n.core->epoch();
         if (ep < n.lastEpoch) {
@@ -233,7 +291,7 @@ class World {
             log("node " + std::to_string(i) + " ACTIVE reason " + std::string(toString(e.reason)) +
                 " epoch " + std::to_string(e.epoch));
             if (e.reason == SwitchoverReason::PeerLost || e.reason == SwitchoverReason::PeerFault) {
-                checkNoFalseSwitchover(i);
+                checkNoFalseSwitchover(i, e.reason);
             }
         } else if (e.type == EventType::Switchover) {
             log("node " + std::to_string(i) + " " + std::string(toString(e.role)) + " reason " +
@@ -243,7 +301,7 @@ class World {
 
     // A takeover while some path has fully worked (both directions, both nodes up) for a whole
     // detection window is a false switchover.
-    void checkNoFalseSwitchover(int i) {
+    void checkNoFalseSwitchover(int i, SwitchoverReason reason) {
         int other = 1 - i;
         Duration window = p_.interval * (p_.n + 1) + 2 * p_.latency + p_.persistDelay;
         TimePoint since = now_ - window;
@@ -251,7 +309,8 @@ class World {
         if (!o.alive || o.hung || o.notOkSince > since) {
             return;
         }
-        if (o.diskFails || o.diskChangedAt > since) {
+        if (o.diskFails || o.diskChangedAt > since || o.bmcDown || o.bmcChangedAt > since ||
+            (reason == SwitchoverReason::PeerFault && o.core && o.core->role() == Role::Fault)) {
             return; // the peer was unfit (its next epoch not durable): handing over is right
         }
         if (nodes_[i].notOkSince > since) {
@@ -281,7 +340,7 @@ class World {
 
     void updateActing() {
         for (auto& n : nodes_) {
-            bool acting = n.alive && !n.hung && n.core && n.core->drivesChassis();
+            bool acting = n.alive && !n.hung && n.core && n.drives;
             if (acting && !n.acting) {
                 n.actingSince = now_;
             }
@@ -428,7 +487,7 @@ class World {
                 collect(node);
                 n.alive = false;
                 n.notOkSince = now_;
-                n.core.reset();
+                n.leaving = std::move(n.core);
                 n.persisting.clear();
                 updateActing();
                 pendingStart_.push_back({now_ + randDur(0.5, 4.0), node});
@@ -457,6 +516,21 @@ class World {
         default: // heal everything
             healAll();
             break;
+        }
+    }
+
+    // Now and then a node loses its BMC for 0.5 to 6 s (unfit once it lasts 3 s).
+    void maybeLoseBmc() {
+        if (!std::bernoulli_distribution(0.1)(bmcRng_)) {
+            return;
+        }
+        int node = std::uniform_int_distribution<int>(0, 1)(bmcRng_);
+        Duration outage = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(
+            std::uniform_real_distribution<double>(0.5, 6.0)(bmcRng_)));
+        if (!nodes_[node].bmcDown) {
+            setBmc(node, true);
+            bmcFaults_ = true;
+            pendingBmc_.push_back({now_ + outage, node});
         }
     }
 
@@ -546,6 +620,7 @@ class World {
             n.core->onTimer(now_);
             collect(i);
         }
+        reportBmc(i);
     }
 
     // Advance the virtual clock, processing every due event in time order.
@@ -575,6 +650,14 @@ class World {
             for (const auto& d : pendingDisk_) {
                 next = std::min(next, d.first);
             }
+            for (const auto& b : pendingBmc_) {
+                next = std::min(next, b.first);
+            }
+            for (const auto& n : nodes_) {
+                if (n.leaving) {
+                    next = std::min(next, n.leaving->nextWakeup());
+                }
+            }
             if (next > until) {
                 break;
             }
@@ -593,6 +676,9 @@ class World {
 
     bool nothingDue() const {
         for (const auto& n : nodes_) {
+            if (n.leaving && n.leaving->nextWakeup() <= now_) {
+                return false;
+            }
             if (!n.alive || n.hung || !n.core) {
                 continue;
             }
@@ -626,6 +712,18 @@ class World {
             } else {
                 ++d;
             }
+        }
+        for (std::size_t b = 0; b < pendingBmc_.size();) {
+            if (pendingBmc_[b].first <= now_) {
+                int node = pendingBmc_[b].second;
+                pendingBmc_.erase(pendingBmc_.begin() + static_cast<long>(b));
+                setBmc(node, false);
+            } else {
+                ++b;
+            }
+        }
+        for (int i = 0; i < kNodes; ++i) {
+            stepLeaving(i);
         }
         for (std::size_t s = 0; s < pendingStart_.size();) {
             if (pendingStart_[s].first <= now_) {
@@ -692,7 +790,7 @@ class World {
             if (!n.alive || !n.core) {
                 continue;
             }
-            active += n.core->drivesChassis() ? 1 : 0;
+            active += n.drives ? 1 : 0;
             standby += n.core->role() == Role::Standby ? 1 : 0;
         }
         if (active != 1 || standby != 1) {
@@ -716,6 +814,8 @@ class World {
 
   private:
     std::mt19937_64 rng_;
+    std::mt19937_64
+        bmcRng_; // BMC outages: a stream of their own, the other faults stay as they were
     bool verbose_;
     Params p_{};
     const TimePoint t0_ = TimePoint{} + std::chrono::hours(1);
@@ -728,7 +828,9 @@ class World {
     std::vector<std::pair<TimePoint, int>> pendingResume_;
     std::vector<std::pair<TimePoint, int>> pendingStart_;
     std::vector<std::pair<TimePoint, int>> pendingDisk_;
+    std::vector<std::pair<TimePoint, int>> pendingBmc_;
     bool diskFaults_ = false;
+    bool bmcFaults_ = false;
     std::optional<std::pair<TimePoint, int>> obligation_;
     std::optional<Violation> failed_;
 };

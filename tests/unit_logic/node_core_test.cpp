@@ -2,12 +2,68 @@
 
 #include <algorithm>
 #include <gtest/gtest.h>
+#include <optional>
+#include <utility>
+#include <variant>
 
 using namespace hs;
 using namespace std::chrono_literals;
 
 namespace {
 const TimePoint t0 = TimePoint{} + 1h;
+
+using Outgoing = effect::SendFrame;
+
+// A node whose one ordered effect list is sorted by kind, so a test can look at one kind at a
+// time without losing the others (and checks that the chassis follows the role).
+class Node : public NodeCore {
+  public:
+    using NodeCore::NodeCore;
+
+    std::vector<Outgoing> takeOutgoing() { return take(sorted().out); }
+    std::vector<std::uint64_t> takePersistRequests() { return take(sorted().persist); }
+    std::optional<std::uint32_t> takePeerIncarnationWrite() {
+        return std::exchange(sorted().peerIncarnation, std::nullopt);
+    }
+    bool takeFenceRequest() { return std::exchange(sorted().fence, false); }
+    bool takeCancelFence() { return std::exchange(sorted().cancelFence, false); }
+    std::vector<Event> takeEvents() { return take(sorted().events); }
+    // What the DriveChassis effects said last.
+    bool driving() { return sorted().driving; }
+
+  private:
+    struct Sorted {
+        std::vector<Outgoing> out;
+        std::vector<std::uint64_t> persist;
+        std::optional<std::uint32_t> peerIncarnation;
+        bool fence = false;
+        bool cancelFence = false;
+        std::vector<Event> events;
+        bool driving = false;
+    };
+    template <typename T> static T take(T& v) { return std::exchange(v, T{}); }
+    Sorted& sorted() {
+        for (Effect& e : takeEffects()) {
+            if (auto* f = std::get_if<effect::SendFrame>(&e)) {
+                s_.out.push_back(std::move(*f));
+            } else if (auto* pe = std::get_if<effect::PersistEpoch>(&e)) {
+                s_.persist.push_back(pe->epoch);
+            } else if (auto* pi = std::get_if<effect::PersistPeerIncarnation>(&e)) {
+                s_.peerIncarnation = pi->incarnation;
+            } else if (std::holds_alternative<effect::FencePeer>(e)) {
+                s_.fence = true;
+            } else if (std::holds_alternative<effect::CancelFence>(e)) {
+                s_.cancelFence = true;
+            } else if (auto* d = std::get_if<effect::DriveChassis>(&e)) {
+                s_.driving = d->on;
+            } else if (auto* n = std::get_if<effect::Notify>(&e)) {
+                s_.events.push_back(std::move(n->event));
+            }
+        }
+        return s_;
+    }
+    Sorted s_;
+};
 
 NodeCoreConfig cfg(std::uint32_t id, std::uint8_t slot, std::size_t paths = 2) {
     NodeCoreConfig c;
@@ -40,7 +96,7 @@ hb::Frame peerFrame(std::uint32_t incarnation, std::uint64_t seq, std::uint64_t 
 }
 
 // The send time of the node's latest frame on `path` (what a live peer echoes).
-std::uint64_t lastSent(NodeCore& n, std::size_t path = 0) {
+std::uint64_t lastSent(Node& n, std::size_t path = 0) {
     std::uint64_t t = 0;
     for (const auto& o : n.takeOutgoing()) {
         if (o.path == path) {
@@ -60,8 +116,8 @@ bool hasEvent(const std::vector<Event>& ev, EventType t) {
 
 // Two nodes joined by perfect, instant paths; `cut[p]` drops path p both ways.
 struct Pair {
-    NodeCore a{cfg(1, 0), 0, 1};
-    NodeCore b{cfg(2, 1), 0, 1};
+    Node a{cfg(1, 0), 0, 1};
+    Node b{cfg(2, 1), 0, 1};
     TimePoint now = t0;
     bool cut[2] = {false, false};
     bool diskFailsA = false, diskFailsB = false; // epoch writes fail (ENOSPC, read-only remount)
@@ -97,6 +153,9 @@ struct Pair {
                 break;
             }
         }
+        // The DriveChassis effects follow the role: the daemon drives by them alone.
+        EXPECT_EQ(a.driving(), a.drivesChassis());
+        EXPECT_EQ(b.driving(), b.drivesChassis());
     }
     void run(Duration d) {
         TimePoint end = now + d;
@@ -167,7 +226,7 @@ TEST(NodeCore, AllPathsCutStandbyTakesOverThenHealLeavesOneActive) {
 }
 
 TEST(NodeCore, ReplayedAndStaleFramesAreCountedAndIgnored) {
-    NodeCore n(cfg(1, 0, 1), 0, 1);
+    Node n(cfg(1, 0, 1), 0, 1);
     n.start(t0);
     hb::Frame f = peerFrame(5, 10, 1'000'000, lastSent(n));
     n.onFrame(t0, 0, f);
@@ -186,7 +245,7 @@ TEST(NodeCore, ReplayedAndStaleFramesAreCountedAndIgnored) {
 }
 
 TEST(NodeCore, OwnNodeIdIsRejected) {
-    NodeCore n(cfg(1, 0, 1), 0, 1);
+    Node n(cfg(1, 0, 1), 0, 1);
     n.start(t0);
     hb::Frame f;
     f.nodeId = 1;
@@ -197,7 +256,7 @@ TEST(NodeCore, OwnNodeIdIsRejected) {
 }
 
 TEST(NodeCore, RepeatedAuthFailuresRaiseAnAlarm) {
-    NodeCore n(cfg(1, 0, 1), 0, 1);
+    Node n(cfg(1, 0, 1), 0, 1);
     n.start(t0);
     for (int i = 0; i < 4; ++i) {
         n.onRejected(t0 + i * 1ms, 0, hb::DecodeError::AuthFailure);
@@ -211,7 +270,7 @@ TEST(NodeCore, RepeatedAuthFailuresRaiseAnAlarm) {
 }
 
 TEST(NodeCore, RttIsMeasuredFromTheEcho) {
-    NodeCore n(cfg(1, 0, 1), 0, 1);
+    Node n(cfg(1, 0, 1), 0, 1);
     n.start(t0);
     auto out = n.takeOutgoing();
     ASSERT_FALSE(out.empty());
@@ -238,6 +297,96 @@ TEST(NodeCore, CleanShutdownOfActiveHandsOverAtOnce) {
     EXPECT_EQ(p.a.role(), Role::Stopped);
 }
 
+// The stop frames go out twice, 5 ms apart, with fresh sequence numbers: when the first copy is
+// lost, the second still hands over at once and is not taken for a replay.
+TEST(NodeCore, CleanShutdownSendsTheStopFramesTwiceWithFreshSequenceNumbers) {
+    Pair p;
+    p.start();
+    ASSERT_TRUE(p.a.drivesChassis());
+    TimePoint stop = p.now;
+    p.a.shutdown(stop);
+    EXPECT_FALSE(p.a.driving()) << "the chassis is let go";
+    auto first = p.a.takeOutgoing(); // lost on the wire
+    ASSERT_EQ(first.size(), 2u);
+    EXPECT_FALSE(p.a.shutdownDone());
+    EXPECT_EQ(p.a.nextWakeup(), stop + 5ms);
+    p.a.onTimer(stop + 4ms);
+    EXPECT_TRUE(p.a.takeOutgoing().empty());
+    p.a.onTimer(stop + 5ms);
+    auto second = p.a.takeOutgoing();
+    ASSERT_EQ(second.size(), 2u);
+    EXPECT_TRUE(p.a.shutdownDone());
+    EXPECT_EQ(p.a.nextWakeup(), TimePoint::max()) << "then the node falls silent";
+    for (std::size_t i = 0; i < 2; ++i) {
+        EXPECT_EQ(second[i].path, first[i].path);
+        EXPECT_EQ(second[i].frame.type, hb::FrameType::Handover);
+        EXPECT_EQ(second[i].frame.role, Role::Stopped);
+        EXPECT_EQ(second[i].frame.payload, first[i].frame.payload);
+        EXPECT_GT(second[i].frame.seq, first[i].frame.seq);
+    }
+    p.now = stop + 5ms;
+    auto replayedBefore = p.b.snapshot().paths[0].counters.replayed;
+    for (const auto& o : second) {
+        p.b.onFrame(p.now, o.path, o.frame);
+    }
+    p.flush();
+    EXPECT_EQ(p.b.role(), Role::Active) << "the second copy alone hands over";
+    EXPECT_EQ(p.b.snapshot().paths[0].counters.replayed, replayedBefore);
+    p.a.onTimer(stop + 1s);
+    EXPECT_TRUE(p.a.takeOutgoing().empty());
+}
+
+// A BMC unreachable for 3 s makes the node unfit: the active hands over to a fit standby. A
+// shorter outage changes nothing, and a reachable BMC makes it fit again at once.
+TEST(NodeCore, BmcUnreachableFor3sMakesTheActiveUnfitAndHandOver) {
+    Pair p;
+    p.start();
+    ASSERT_TRUE(p.a.drivesChassis());
+    p.a.setBmcReachable(p.now, false);
+    p.flush();
+    p.run(2s);
+    p.a.setBmcReachable(p.now, true); // a short outage
+    p.flush();
+    p.run(3s);
+    EXPECT_TRUE(p.a.drivesChassis()) << "an outage shorter than 3 s changes nothing";
+    EXPECT_TRUE(p.a.snapshot().local.bmcOk);
+
+    TimePoint down = p.now;
+    p.a.setBmcReachable(down, false);
+    p.flush();
+    EXPECT_FALSE(p.a.snapshot().local.bmcOk) << "reported at once";
+    p.run(2900ms);
+    EXPECT_TRUE(p.a.drivesChassis()) << "not before 3 s";
+    EXPECT_EQ(p.b.role(), Role::Standby);
+    p.run(200ms); // no further report needed: the core's own timer ends the debounce
+    EXPECT_FALSE(p.a.drivesChassis());
+    EXPECT_TRUE(p.b.drivesChassis()) << "the fit standby takes over";
+    EXPECT_EQ(p.a.role(), Role::Fault);
+
+    p.a.setBmcReachable(p.now, true);
+    p.flush();
+    p.run(100ms);
+    EXPECT_EQ(p.a.role(), Role::Standby) << "fit again at once";
+}
+
+// Not unfit within 3 s of the start, even with the BMC unreachable from the first report.
+TEST(NodeCore, BmcUnreachableAtStartIsForgivenFor3s) {
+    Node n(cfg(1, 0, 1), 0, 1);
+    n.start(t0);
+    n.setBmcReachable(t0 + 1s, false);
+    TimePoint now = t0 + 1s;
+    while (now < t0 + 3900ms) {
+        now = std::max(now, n.nextWakeup());
+        n.onTimer(now);
+    }
+    EXPECT_NE(n.role(), Role::Fault);
+    while (now < t0 + 4100ms) {
+        now = std::max(now, n.nextWakeup());
+        n.onTimer(now);
+    }
+    EXPECT_EQ(n.role(), Role::Fault);
+}
+
 TEST(NodeCore, StalledStandbyDoesNotTakeOver) {
     Pair p;
     p.start();
@@ -257,7 +406,7 @@ TEST(NodeCore, StalledStandbyDoesNotTakeOver) {
 }
 
 TEST(NodeCore, KeepsTheNextEpochReservedOnDisk) {
-    NodeCore n(cfg(1, 0, 1), 4, 1);
+    Node n(cfg(1, 0, 1), 4, 1);
     n.start(t0);
     auto req = n.takePersistRequests();
     ASSERT_EQ(req.size(), 1u);
@@ -276,7 +425,7 @@ TEST(NodeCore, FencingGatesTakeoverOnPeerLoss) {
     auto c = cfg(2, 1, 1);
     c.fencing = true;
     Pair p;
-    p.b = NodeCore(c, 0, 1);
+    p.b = Node(c, 0, 1);
     p.start();
     ASSERT_EQ(p.b.role(), Role::Standby);
     p.cut[0] = true;
@@ -334,7 +483,7 @@ TEST(NodeCore, NodeWhoseNextEpochIsNotDurableLeavesTheActiveRoleToAFitPeer) {
 }
 
 TEST(NodeCore, EpochWriteRetriesBackOffTo5s) {
-    NodeCore n(cfg(1, 0, 1), 0, 1);
+    Node n(cfg(1, 0, 1), 0, 1);
     n.start(t0);
     TimePoint now = t0;
     std::vector<TimePoint> attempts;
@@ -365,7 +514,7 @@ TEST(NodeCore, EpochWriteRetriesBackOffTo5s) {
 // ---- Range checks on authenticated fields ----
 
 TEST(NodeCore, OutOfRangeFieldsAreRefusedAndCounted) {
-    NodeCore n(cfg(1, 0, 1), 0, 1);
+    Node n(cfg(1, 0, 1), 0, 1);
     n.start(t0);
     std::uint64_t echo = lastSent(n);
     std::uint64_t seq = 1;
@@ -391,7 +540,7 @@ TEST(NodeCore, OutOfRangeFieldsAreRefusedAndCounted) {
 // ---- Frames bound to their path ----
 
 TEST(NodeCore, FrameRelayedFromAnotherPathIsDroppedAndDoesNotAdvanceTheSequence) {
-    NodeCore n(cfg(1, 0, 2), 0, 1);
+    Node n(cfg(1, 0, 2), 0, 1);
     n.start(t0);
     std::uint64_t echo0 = 0, echo1 = 0;
     for (const auto& o : n.takeOutgoing()) {
@@ -412,7 +561,7 @@ TEST(NodeCore, FrameRelayedFromAnotherPathIsDroppedAndDoesNotAdvanceTheSequence)
 // ---- Missed intervals as an NMS sees them ----
 
 TEST(NodeCore, MissedCounterNeverGoesBackwardsAndCoversADown) {
-    NodeCore n(cfg(1, 0, 1), 0, 1);
+    Node n(cfg(1, 0, 1), 0, 1);
     n.start(t0);
     // A peer on a 10 ms x 3 path whose clock reads 5 s less than ours.
     auto peerNs = [](TimePoint t) { return static_cast<std::uint64_t>(toNs(t) - 5'000'000'000); };
@@ -454,7 +603,7 @@ TEST(NodeCore, PastEventsKeepTheirWallClockTimeBetweenSnapshots) {
     std::int64_t wall = 1'700'000'000'000;
     auto c = cfg(1, 0, 1);
     c.wallClockMs = [&wall] { return wall; };
-    NodeCore n(c, 0, 1);
+    Node n(c, 0, 1);
     n.start(t0);
     for (auto e : n.takePersistRequests()) {
         n.onEpochPersisted(t0, e);
@@ -482,12 +631,12 @@ TEST(NodeCore, RecordedHandoverDoesNotMakeARestartedNodeTakeOver) {
     Pair p;
     p.start();
     ASSERT_EQ(p.a.role(), Role::Active);
-    NodeCore recorder = p.a;
+    Node recorder = p.a;
     recorder.shutdown(p.now);
     auto recorded = recorder.takeOutgoing(); // Handover frames, incarnation 1
     ASSERT_FALSE(recorded.empty());
-    p.now += 3ms;                                 // (a restart takes time)
-    p.b = NodeCore(cfg(2, 1), p.b.epoch(), 2, 1); // b restarts
+    p.now += 3ms;                             // (a restart takes time)
+    p.b = Node(cfg(2, 1), p.b.epoch(), 2, 1); // b restarts
     p.b.start(p.now);
     for (const auto& o : recorded) {
         p.b.onFrame(p.now, o.path, o.frame);
@@ -505,11 +654,11 @@ TEST(NodeCore, RecordedHandoverDoesNotMakeARestartedNodeTakeOver) {
 TEST(NodeCore, RecordedFrameOnANotYetVerifiedPathChangesNoRole) {
     Pair p;
     p.start();
-    NodeCore recorder = p.a;
+    Node recorder = p.a;
     recorder.shutdown(p.now);
     auto recorded = recorder.takeOutgoing();
     p.now += 25ms; // b restarts: its old incarnation falls silent
-    p.b = NodeCore(cfg(2, 1), p.b.epoch(), 2, 1);
+    p.b = Node(cfg(2, 1), p.b.epoch(), 2, 1);
     p.cut[1] = true; // the live active reaches b on path 0 only
     p.b.start(p.now);
     p.flush(); // within a round trip: b and a have proven themselves to each other on path 0
@@ -538,7 +687,7 @@ TEST(NodeCore, RestartedPeerRejoinsWithinARoundTrip) {
         p.a.onTimer(p.now);
         p.a.takeOutgoing();
     }
-    p.b = NodeCore(cfg(2, 1), p.b.epoch(), 2, 1);
+    p.b = Node(cfg(2, 1), p.b.epoch(), 2, 1);
     p.b.start(p.now);
     p.flush(); // b's first frames, a's answers echoing them, b's answers: no interval waited
     EXPECT_EQ(p.b.role(), Role::Standby);
@@ -551,7 +700,7 @@ TEST(NodeCore, RestartedPeerRejoinsWithinARoundTrip) {
 }
 
 TEST(NodeCore, AfterARestartOnlyAnAnsweringPeerIsAdopted) {
-    NodeCore n(cfg(1, 0, 1), 0, 2, 7); // peer incarnation 7 stored by the previous run
+    Node n(cfg(1, 0, 1), 0, 2, 7); // peer incarnation 7 stored by the previous run
     n.start(t0);
     std::uint64_t echo = lastSent(n);
     n.onFrame(t0 + 1ms, 0, peerFrame(6, 1, 1'000'000, 0));       // older, no proof
@@ -571,11 +720,11 @@ TEST(NodeCore, AfterARestartOnlyAnAnsweringPeerIsAdopted) {
 // adopts it without a restart once it answers our frames and the old one stays silent.
 TEST(NodeCore, PeerWhoseIncarnationWentBackwardsIsAdopted) {
     Pair p;
-    p.a = NodeCore(cfg(1, 0), 0, 50);
+    p.a = Node(cfg(1, 0), 0, 50);
     p.start();
     ASSERT_EQ(p.a.role(), Role::Active);
     EXPECT_EQ(p.b.takePeerIncarnationWrite(), std::optional<std::uint32_t>(50));
-    p.a = NodeCore(cfg(1, 0), 0, 1); // wiped: incarnation 1, epoch 0
+    p.a = Node(cfg(1, 0), 0, 1); // wiped: incarnation 1, epoch 0
     p.a.start(p.now);
     p.run(1s);
     EXPECT_TRUE(p.b.peerAlive());
