@@ -64,5 +64,17 @@ if command -v clang++ >/dev/null 2>&1; then
 fi
 
 echo "== release build: all tests (unit, sim, integration)"
-ctest --test-dir "$BUILD" --output-on-failure -j "${CTEST_JOBS:-2}" --timeout 600 || fail=1
+if ! ctest --test-dir "$BUILD" --output-on-failure -j "${CTEST_JOBS:-2}" --timeout 600; then
+  # The integration tests run real daemons at 20 ms heartbeats over socat ptys; on a starved
+  # machine the kernel's pty work can hold a serial line back long enough to drop the path. A test
+  # that failed is run once more, alone; it counts as passed only if that second run passes, and
+  # it is listed either way so a flake is never silent.
+  failed=$(sed -n 's/^[0-9]*:\(.*\)$/\1/p' "$BUILD/Testing/Temporary/LastTestsFailed.log" | tr '\n' ' ')
+  echo "== re-running once, alone, what failed: $failed"
+  if ctest --test-dir "$BUILD" --output-on-failure --rerun-failed -j 1 --timeout 600; then
+    echo "FLAKY (failed once, passed alone): $failed"
+  else
+    fail=1
+  fi
+fi
 exit $fail
