@@ -478,4 +478,8 @@ Config loadConfig(const std::string& path) {
     return parseRoot(root, path);
 }
 
+Config parseConfig(const toml::table& root, const std::string& file) {
+    return parseRoot(root, file);
+}
+
 } // namespace hs
