@@ -140,4 +140,136 @@ std::string_view toString(EventType t) {
     return "unknown";
 }
 
+std::string_view toString(PowerState s) {
+    switch (s) {
+    case PowerState::Unknown:
+        return "unknown";
+    case PowerState::On:
+        return "on";
+    case PowerState::Off:
+        return "off";
+    case PowerState::TransitioningOn:
+        return "transitioningOn";
+    case PowerState::TransitioningOff:
+        return "transitioningOff";
+    }
+    return "unknown";
+}
+
+std::string_view toString(PowerControl c) {
+    switch (c) {
+    case PowerControl::PowerDown:
+        return "powerDown";
+    case PowerControl::PowerUp:
+        return "powerUp";
+    case PowerControl::PowerCycle:
+        return "powerCycle";
+    case PowerControl::HardReset:
+        return "hardReset";
+    case PowerControl::DiagInterrupt:
+        return "diagInterrupt";
+    case PowerControl::SoftShutdown:
+        return "softShutdown";
+    case PowerControl::None:
+        return "none";
+    }
+    return "none";
+}
+
+std::string_view toString(BmcAccess a) {
+    switch (a) {
+    case BmcAccess::Unknown:
+        return "unknown";
+    case BmcAccess::Ok:
+        return "ok";
+    case BmcAccess::Unreachable:
+        return "unreachable";
+    case BmcAccess::AuthFailed:
+        return "authFailed";
+    case BmcAccess::Busy:
+        return "busy";
+    case BmcAccess::Error:
+        return "error";
+    case BmcAccess::Disabled:
+        return "disabled";
+    }
+    return "unknown";
+}
+
+std::string_view toString(SensorState s) {
+    switch (s) {
+    case SensorState::Unknown:
+        return "unknown";
+    case SensorState::Nominal:
+        return "nominal";
+    case SensorState::Warning:
+        return "warning";
+    case SensorState::Critical:
+        return "critical";
+    case SensorState::Unavailable:
+        return "unavailable";
+    }
+    return "unknown";
+}
+
+std::string_view toString(FanMode m) {
+    switch (m) {
+    case FanMode::Unknown:
+        return "unknown";
+    case FanMode::Auto:
+        return "auto";
+    case FanMode::Manual:
+        return "manual";
+    case FanMode::FailSafe:
+        return "failSafe";
+    }
+    return "unknown";
+}
+
+std::string_view toString(ControlOp op) {
+    switch (op) {
+    case ControlOp::Switchover:
+        return "switchover";
+    case ControlOp::ForceTakeover:
+        return "forceTakeover";
+    case ControlOp::PowerOn:
+        return "powerOn";
+    case ControlOp::PowerOff:
+        return "powerOff";
+    case ControlOp::PowerCycle:
+        return "powerCycle";
+    case ControlOp::HardReset:
+        return "hardReset";
+    case ControlOp::SoftShutdown:
+        return "softShutdown";
+    case ControlOp::FanModeAuto:
+        return "fanModeAuto";
+    case ControlOp::FanModeManual:
+        return "fanModeManual";
+    case ControlOp::FanDuty:
+        return "fanDuty";
+    case ControlOp::SetPreemption:
+        return "setPreemption";
+    }
+    return "unknown";
+}
+
+std::string_view toString(ControlStatus s) {
+    switch (s) {
+    case ControlStatus::Ok:
+        return "ok";
+    case ControlStatus::NotActive:
+        return "notActive";
+    case ControlStatus::InvalidArgument:
+        return "invalidArgument";
+    case ControlStatus::Unavailable:
+        return "unavailable";
+    case ControlStatus::BmcError:
+        return "bmcError";
+    case ControlStatus::Busy:
+        return "busy";
+    }
+    return "unknown";
+}
+
 } // namespace hs

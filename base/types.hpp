@@ -216,6 +216,17 @@ struct ControlResult {
     std::string message; // human-readable; on NotActive it names the active node
 };
 
+// Every enumeration has its name here, in camelBack ("powerOn", "notActive", "authFailed"), for
+// logs (`op=powerOn`, never `op=3`) and the MIB's last-result text. The control socket's JSON
+// spells the same names in snake_case (daemon/status_json.hpp).
+std::string_view toString(PowerState s);
+std::string_view toString(PowerControl c);
+std::string_view toString(BmcAccess a);
+std::string_view toString(SensorState s);
+std::string_view toString(FanMode m);
+std::string_view toString(ControlOp op);
+std::string_view toString(ControlStatus s);
+
 // ---- Events: what notifications, logs and the journal are made of ----
 enum class EventType : std::uint8_t {
     PathDown,

@@ -1,6 +1,7 @@
 // hsctl: the operator's CLI for hotstandbyd, ipmitool-style. Talks only through the control
 // socket (docs/control.md). Exit codes: 0 ok, 1 the daemon refused or failed, 2 cannot talk to
 // the daemon, 64 usage error.
+#include "base/control_protocol.hpp"
 #include "cli/client.hpp"
 #include "cli/render.hpp"
 
@@ -17,11 +18,14 @@ namespace {
 
 using hs::cli::ConnectError;
 using nlohmann::json;
+namespace cmd = hs::protocol::cmd;
+namespace field = hs::protocol::field;
+namespace power = hs::protocol::power;
 
 constexpr int kExitDaemon = 1;
 constexpr int kExitConnect = 2;
 constexpr int kExitUsage = 64;
-constexpr std::string_view kDefaultSocket = "/run/hotstandby/hotstandbyd.sock";
+constexpr std::string_view kDefaultSocket = hs::protocol::kDefaultSocket;
 
 constexpr std::string_view kUsage = R"(usage: hsctl [-s SOCKET] COMMAND [--json]
 
@@ -72,19 +76,21 @@ void expectArgs(const std::vector<std::string>& w, std::size_t n) {
 
 Command chassisCommand(const std::vector<std::string>& w) {
     if (w.size() == 2 && w[1] == "status") {
-        return {{{"cmd", "chassis.status"}}, hs::cli::renderChassisStatus};
+        return {{{field::kCmd, cmd::kChassisStatus}}, hs::cli::renderChassisStatus};
     }
     if (w.size() != 3 || w[1] != "power") {
         throw UsageError{
             "usage: hsctl chassis status | chassis power status|on|off|cycle|reset|soft"};
     }
     const std::string action = w[2];
-    if (action == "status") {
-        return {{{"cmd", "chassis.power"}, {"action", "status"}}, hs::cli::renderPowerStatus};
+    if (action == power::kStatus) {
+        return {{{field::kCmd, cmd::kChassisPower}, {field::kAction, power::kStatus}},
+                hs::cli::renderPowerStatus};
     }
-    for (std::string_view a : {"on", "off", "cycle", "reset", "soft"}) {
+    for (std::string_view a :
+         {power::kOn, power::kOff, power::kCycle, power::kReset, power::kSoft}) {
         if (action == a) {
-            return {{{"cmd", "chassis.power"}, {"action", action}},
+            return {{{field::kCmd, cmd::kChassisPower}, {field::kAction, action}},
                     [action](std::ostream& out, const json&) {
                         hs::cli::renderPowerAction(out, action);
                     }};
@@ -95,21 +101,22 @@ Command chassisCommand(const std::vector<std::string>& w) {
 
 Command fanCommand(const std::vector<std::string>& w) {
     if (w.size() == 2 && w[1] == "status") {
-        return {{{"cmd", "fan.status"}}, hs::cli::renderFanStatus};
+        return {{{field::kCmd, cmd::kFanStatus}}, hs::cli::renderFanStatus};
     }
-    if (w.size() == 3 && w[1] == "mode" && (w[2] == "auto" || w[2] == "manual")) {
+    if (w.size() == 3 && w[1] == "mode" &&
+        (w[2] == hs::protocol::fan::kAuto || w[2] == hs::protocol::fan::kManual)) {
         std::string what = "Fan mode set to " + w[2];
-        return {{{"cmd", "fan.mode"}, {"mode", w[2]}},
+        return {{{field::kCmd, cmd::kFanMode}, {field::kMode, w[2]}},
                 [what](std::ostream& out, const json& r) { hs::cli::renderMessage(out, what, r); }};
     }
     if (w.size() == 4 && w[1] == "duty") {
         auto zone = parseNumber(w[2], 255);
-        auto pct = parseNumber(w[3], 100);
+        auto pct = parseNumber(w[3], hs::protocol::kMaxDutyPct);
         if (!zone || !pct) {
             throw UsageError{"fan duty: ZONE is 0..255 and PCT is 0..100"};
         }
         std::string what = "Fan zone " + w[2] + " duty set to " + w[3] + "%";
-        return {{{"cmd", "fan.duty"}, {"zone", *zone}, {"pct", *pct}},
+        return {{{field::kCmd, cmd::kFanDuty}, {field::kZone, *zone}, {field::kPct, *pct}},
                 [what](std::ostream& out, const json& r) { hs::cli::renderMessage(out, what, r); }};
     }
     throw UsageError{"usage: hsctl fan status | fan mode auto|manual | fan duty ZONE PCT"};
@@ -121,24 +128,24 @@ Command parseCommand(const std::vector<std::string>& w) {
         expectArgs(w, 1);
     }
     if (c == "status") {
-        return {{{"cmd", "status"}}, hs::cli::renderStatus};
+        return {{{field::kCmd, cmd::kStatus}}, hs::cli::renderStatus};
     }
     if (c == "paths") {
-        return {{{"cmd", "status"}}, hs::cli::renderPaths};
+        return {{{field::kCmd, cmd::kStatus}}, hs::cli::renderPaths};
     }
     if (c == "switchover") {
-        return {{{"cmd", "switchover"}}, [](std::ostream& out, const json& r) {
+        return {{{field::kCmd, cmd::kSwitchover}}, [](std::ostream& out, const json& r) {
                     hs::cli::renderMessage(out, "Switchover requested", r);
                 }};
     }
     if (c == "journal") {
-        return {{{"cmd", "journal"}}, hs::cli::renderJournal};
+        return {{{field::kCmd, cmd::kJournal}}, hs::cli::renderJournal};
     }
     if (c == "chassis") {
         return chassisCommand(w);
     }
     if (c == "sensor" && (w.size() == 1 || (w.size() == 2 && w[1] == "list"))) {
-        return {{{"cmd", "sensor.list"}}, hs::cli::renderSensorList};
+        return {{{field::kCmd, cmd::kSensorList}}, hs::cli::renderSensorList};
     }
     if (c == "fan") {
         return fanCommand(w);
@@ -183,16 +190,16 @@ int run(int argc, char** argv) {
     hs::cli::ControlClient client(socket);
     client.connect();
     json response = client.call(cmd.request, std::chrono::seconds(30));
-    if (!response.value("ok", false)) {
+    if (!response.value(field::kOk, false)) {
         if (asJson) {
             std::cerr << response.dump(2) << '\n';
         } else {
-            std::cerr << "hsctl: " << response.value("code", std::string("error")) << ": "
-                      << response.value("error", std::string("no message")) << '\n';
+            std::cerr << "hsctl: " << response.value(field::kCode, std::string("error")) << ": "
+                      << response.value(field::kError, std::string("no message")) << '\n';
         }
         return kExitDaemon;
     }
-    const json result = response.value("result", json::object());
+    const json result = response.value(field::kResult, json::object());
     if (asJson) {
         std::cout << result.dump(2) << '\n';
         return 0;

@@ -521,4 +521,8 @@ Config loadConfig(const std::string& path) {
     return cfg;
 }
 
+Config parseConfig(const toml::table& root, const std::string& file) {
+    return parseRoot(root, file);
+}
+
 } // namespace hs

@@ -76,6 +76,10 @@ void prepareStateDir(const Config& cfg);
 // readConfig() then prepareStateDir().
 Config loadConfig(const std::string& path);
 
+// The checks of loadConfig() on an already parsed document (FILE names it in messages); the fuzz
+// target feeds it. Touches the file system as loadConfig() does (key file, state_dir).
+Config parseConfig(const toml::table& root, const std::string& file);
+
 // "host:port" or "[v6addr]:port" with an IP literal host. Returns false and sets why on error.
 bool parseHostPort(std::string_view text, std::string& host, std::uint16_t& port, std::string& why);
 

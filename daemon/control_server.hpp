@@ -7,6 +7,7 @@
 #pragma once
 
 #include "base/asio.hpp"
+#include "base/control_protocol.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -72,7 +73,7 @@ class ControlServer {
     using Handler = std::function<void(const nlohmann::json& request, Reply reply)>;
 
     struct Options {
-        std::string socketPath = "/run/hotstandby/hotstandbyd.sock";
+        std::string socketPath = std::string(protocol::kDefaultSocket);
         std::string controlGroup; // may change things; empty: only root and the daemon's euid
         std::string readGroup;    // may use read-only commands; empty: nobody else. When set,
                                   // the socket file is 0666 and SO_PEERCRED alone decides.

@@ -5,6 +5,7 @@
 #include "base/log.hpp"
 #include "chassis/chassis_config.hpp"
 #include "chassis/chassis_manager.hpp"
+#include "core/control_api.hpp"
 #include "core/node_core.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/slot_source.hpp"
@@ -117,7 +118,7 @@ struct Daemon::Impl {
     Snapshot snapshot();
     void registerHandlers();
     void control(ControlRequest req, std::function<void(ControlResult)> done);
-    std::string whoIsActive() const;
+    control::RoleView roleView() const;
     void onSignal(const boost::system::error_code& ec, int sig);
     void shutdown();
     void finish();
@@ -401,25 +402,32 @@ void Daemon::Impl::checkFit() {
     pump();
 }
 
-std::string Daemon::Impl::whoIsActive() const {
-    const auto& p = core.peer();
-    if (core.peerAlive() && p && p->role == Role::Active) {
-        return "the active is node " + std::to_string(p->nodeId) + " (slot " +
-               std::to_string(p->slot) + "); run the command there";
+// What the control API's role checks look at, from the node logic itself.
+control::RoleView Daemon::Impl::roleView() const {
+    control::RoleView v;
+    v.role = core.role();
+    v.slot = slot;
+    v.unconfirmed = core.unconfirmed();
+    v.drivesChassis = core.drivesChassis();
+    v.peerAlive = core.peerAlive();
+    if (const auto& p = core.peer()) {
+        v.peerRole = p->role;
+        v.peerNodeId = p->nodeId;
+        v.peerSlot = p->slot;
     }
-    return "no active node is known right now";
+    return v;
 }
 
 // The one entry point for operator requests (control socket and SNMP alike).
 void Daemon::Impl::control(ControlRequest req, std::function<void(ControlResult)> done) {
-    HS_INFO("event=control_request op={} origin=\"{}\"", static_cast<int>(req.op), req.origin);
+    HS_INFO("event=control_request op={} origin=\"{}\"", toString(req.op), req.origin);
     TimePoint now = Clock::now();
     switch (req.op) {
     case ControlOp::Switchover:
     case ControlOp::ForceTakeover: {
         ControlResult r = core.requestSwitchover(now, req.op == ControlOp::ForceTakeover);
         if (r.status == ControlStatus::NotActive) {
-            r.message = "this node is " + std::string(toString(core.role())) + "; " + whoIsActive();
+            r.message = control::notActiveText(roleView());
         }
         pump();
         done(std::move(r));
@@ -437,10 +445,8 @@ void Daemon::Impl::control(ControlRequest req, std::function<void(ControlResult)
         done({ControlStatus::Unavailable, "no BMC is configured on this node ([chassis] table)"});
         return;
     }
-    if (!core.drivesChassis()) {
-        done({ControlStatus::NotActive, "this node is " + std::string(toString(core.role())) +
-                                            (core.unconfirmed() ? " (unconfirmed)" : "") + "; " +
-                                            whoIsActive()});
+    if (auto refused = control::checkDrivesChassis(roleView())) {
+        done(std::move(*refused));
         return;
     }
     chassisMgr->submit(req, [this, done = std::move(done)](ControlResult r) {
@@ -450,122 +456,80 @@ void Daemon::Impl::control(ControlRequest req, std::function<void(ControlResult)
 }
 
 void Daemon::Impl::registerHandlers() {
+    using control::Command;
     using nlohmann::json;
     auto& cs = *controlServer;
     auto reply = [](ControlServer::Reply rep, json result = json::object()) {
         rep(controlOk(std::move(result)));
     };
-    auto controlReply = [](ControlServer::Reply rep) {
-        return [rep](const ControlResult& r) { rep(toResponse(r)); };
-    };
-    // Read-only commands say so; every other command needs the change tier (control_group).
-    constexpr ControlAccess kRead = ControlAccess::Read;
-    cs.addHandler(
-        "status",
-        [this, reply](const json&, ControlServer::Reply rep) { reply(rep, toJson(snapshot())); },
-        kRead);
-    cs.addHandler(
-        "journal",
-        [this, reply](const json&, ControlServer::Reply rep) {
-            reply(rep, journalJson(snapshot()));
-        },
-        kRead);
-    cs.addHandler("switchover", [this, controlReply](const json& req, ControlServer::Reply rep) {
-        ControlRequest r;
-        r.op = req.value("force", false) ? ControlOp::ForceTakeover : ControlOp::Switchover;
-        r.origin = rep.origin();
-        control(r, controlReply(rep));
-    });
     auto needChassis = [this](ControlServer::Reply& rep) {
         if (!chassisMgr) {
-            rep(controlError("unavailable", "no BMC is configured on this node ([chassis] table)"));
+            rep(controlError(protocol::code::kUnavailable,
+                             "no BMC is configured on this node ([chassis] table)"));
             return false;
         }
         return true;
     };
-    cs.addHandler(
-        "chassis.status",
-        [this, reply, needChassis](const json&, ControlServer::Reply rep) {
-            if (needChassis(rep)) {
-                reply(rep, chassisStatusJson(chassisMgr->snapshot()));
-            }
-        },
-        kRead);
-    cs.addHandler(
-        "sensor.list",
-        [this, reply, needChassis](const json&, ControlServer::Reply rep) {
-            if (needChassis(rep)) {
-                reply(rep, sensorListJson(chassisMgr->snapshot()));
-            }
-        },
-        kRead);
-    cs.addHandler(
-        "fan.status",
-        [this, reply, needChassis](const json&, ControlServer::Reply rep) {
-            if (needChassis(rep)) {
-                reply(rep, fanStatusJson(chassisMgr->snapshot()));
-            }
-        },
-        kRead);
-    // "status" reads; every other action changes the chassis and needs the change tier.
-    cs.addHandler(
-        "chassis.power",
-        [this, controlReply, needChassis](const json& req, ControlServer::Reply rep) {
-            std::string action = req.value("action", "status");
-            if (action != "status" && !rep.requireChange("chassis.power " + action)) {
-                return;
-            }
-            if (!needChassis(rep)) {
-                return;
-            }
-            if (action == "status") {
-                chassisMgr->refresh(
-                    [rep](ChassisSnapshot s) { rep(controlOk(powerStatusJson(s))); });
-                return;
-            }
-            ControlRequest r;
-            r.origin = rep.origin();
-            if (action == "on") {
-                r.op = ControlOp::PowerOn;
-            } else if (action == "off") {
-                r.op = ControlOp::PowerOff;
-            } else if (action == "cycle") {
-                r.op = ControlOp::PowerCycle;
-            } else if (action == "reset") {
-                r.op = ControlOp::HardReset;
-            } else if (action == "soft") {
-                r.op = ControlOp::SoftShutdown;
-            } else {
-                rep(controlError("invalid", "unknown power action '" + action +
-                                                "' (status, on, off, cycle, reset, soft)"));
-                return;
-            }
-            control(r, controlReply(rep));
-        },
-        kRead);
-    cs.addHandler("fan.mode", [this, controlReply](const json& req, ControlServer::Reply rep) {
-        std::string mode = req.value("mode", "");
-        ControlRequest r;
-        r.origin = rep.origin();
-        if (mode == "auto") {
-            r.op = ControlOp::FanModeAuto;
-        } else if (mode == "manual") {
-            r.op = ControlOp::FanModeManual;
-        } else {
-            rep(controlError("invalid", "fan mode must be auto or manual"));
-            return;
+    // The read-only commands answer from a snapshot.
+    auto addRead = [&cs](Command c, std::function<void(ControlServer::Reply)> answer) {
+        cs.addHandler(
+            std::string(control::commandName(c)),
+            [answer = std::move(answer)](const json&, ControlServer::Reply rep) { answer(rep); },
+            ControlAccess::Read);
+    };
+    addRead(Command::Status,
+            [this, reply](ControlServer::Reply rep) { reply(rep, toJson(snapshot())); });
+    addRead(Command::Journal,
+            [this, reply](ControlServer::Reply rep) { reply(rep, journalJson(snapshot())); });
+    addRead(Command::ChassisStatus, [this, reply, needChassis](ControlServer::Reply rep) {
+        if (needChassis(rep)) {
+            reply(rep, chassisStatusJson(chassisMgr->snapshot()));
         }
-        control(r, controlReply(rep));
     });
-    cs.addHandler("fan.duty", [this, controlReply](const json& req, ControlServer::Reply rep) {
-        ControlRequest r;
-        if (std::string error = fanDutyRequest(req, r); !error.empty()) {
-            rep(controlError("invalid", error));
-            return;
+    addRead(Command::SensorList, [this, reply, needChassis](ControlServer::Reply rep) {
+        if (needChassis(rep)) {
+            reply(rep, sensorListJson(chassisMgr->snapshot()));
         }
-        r.origin = rep.origin();
-        control(r, controlReply(rep));
     });
+    addRead(Command::FanStatus, [this, reply, needChassis](ControlServer::Reply rep) {
+        if (needChassis(rep)) {
+            reply(rep, fanStatusJson(chassisMgr->snapshot()));
+        }
+    });
+    // The changing commands: the control API decodes and range-checks the request; a command
+    // that changes only for some arguments (chassis.power) is registered as a read and checks the
+    // change tier once it knows. The order of the answers: denied, unavailable, invalid.
+    auto addChange = [this, &cs, needChassis](Command c) {
+        const bool always = control::alwaysChanges(c);
+        cs.addHandler(
+            std::string(control::commandName(c)),
+            [this, c, needChassis](const json& req, ControlServer::Reply rep) {
+                control::Decoded d = control::decode(c, req);
+                if (d.changes && !rep.requireChange(d.what)) {
+                    return;
+                }
+                if (c == Command::ChassisPower && !needChassis(rep)) {
+                    return;
+                }
+                if (!d.error.empty()) {
+                    rep(controlError(protocol::code::kInvalid, d.error));
+                    return;
+                }
+                if (!d.request) { // chassis.power status
+                    chassisMgr->refresh(
+                        [rep](ChassisSnapshot s) { rep(controlOk(powerStatusJson(s))); });
+                    return;
+                }
+                d.request->origin = rep.origin();
+                control(std::move(*d.request),
+                        [rep](const ControlResult& r) { rep(toResponse(r)); });
+            },
+            always ? ControlAccess::Change : ControlAccess::Read);
+    };
+    for (Command c :
+         {Command::Switchover, Command::ChassisPower, Command::FanMode, Command::FanDuty}) {
+        addChange(c);
+    }
 }
 
 void Daemon::Impl::onSignal(const boost::system::error_code& ec, int sig) {

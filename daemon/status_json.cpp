@@ -1,5 +1,6 @@
 #include "daemon/status_json.hpp"
 
+#include "core/control_api.hpp"
 #include "daemon/control_server.hpp"
 
 #include <cctype>
@@ -36,108 +37,24 @@ std::string snakeCase(std::string_view camel) {
     return out;
 }
 
-std::string_view toJsonName(PowerState s) {
-    switch (s) {
-    case PowerState::On:
-        return "on";
-    case PowerState::Off:
-        return "off";
-    case PowerState::TransitioningOn:
-        return "transitioning_on";
-    case PowerState::TransitioningOff:
-        return "transitioning_off";
-    case PowerState::Unknown:
-        break;
-    }
-    return "unknown";
+std::string toJsonName(PowerState s) {
+    return snakeCase(toString(s));
 }
 
-std::string_view toJsonName(PowerControl c) {
-    switch (c) {
-    case PowerControl::PowerDown:
-        return "power_down";
-    case PowerControl::PowerUp:
-        return "power_up";
-    case PowerControl::PowerCycle:
-        return "power_cycle";
-    case PowerControl::HardReset:
-        return "hard_reset";
-    case PowerControl::DiagInterrupt:
-        return "diag_interrupt";
-    case PowerControl::SoftShutdown:
-        return "soft_shutdown";
-    case PowerControl::None:
-        break;
-    }
-    return "none";
+std::string toJsonName(PowerControl c) {
+    return snakeCase(toString(c));
 }
 
-std::string_view toJsonName(BmcAccess a) {
-    switch (a) {
-    case BmcAccess::Ok:
-        return "ok";
-    case BmcAccess::Unreachable:
-        return "unreachable";
-    case BmcAccess::AuthFailed:
-        return "auth_failed";
-    case BmcAccess::Busy:
-        return "busy";
-    case BmcAccess::Error:
-        return "error";
-    case BmcAccess::Disabled:
-        return "disabled";
-    case BmcAccess::Unknown:
-        break;
-    }
-    return "unknown";
+std::string toJsonName(BmcAccess a) {
+    return snakeCase(toString(a));
 }
 
-std::string_view toJsonName(SensorState s) {
-    switch (s) {
-    case SensorState::Nominal:
-        return "nominal";
-    case SensorState::Warning:
-        return "warning";
-    case SensorState::Critical:
-        return "critical";
-    case SensorState::Unavailable:
-        return "unavailable";
-    case SensorState::Unknown:
-        break;
-    }
-    return "unknown";
+std::string toJsonName(SensorState s) {
+    return snakeCase(toString(s));
 }
 
-std::string_view toJsonName(FanMode m) {
-    switch (m) {
-    case FanMode::Auto:
-        return "auto";
-    case FanMode::Manual:
-        return "manual";
-    case FanMode::FailSafe:
-        return "fail_safe";
-    case FanMode::Unknown:
-        break;
-    }
-    return "unknown";
-}
-
-std::string_view toJsonName(ControlStatus s) {
-    switch (s) {
-    case ControlStatus::Ok:
-        return "ok";
-    case ControlStatus::NotActive:
-        return "not_active";
-    case ControlStatus::InvalidArgument:
-        return "invalid";
-    case ControlStatus::Unavailable:
-        return "unavailable";
-    case ControlStatus::BmcError:
-        return "bmc_error";
-    case ControlStatus::Busy:
-        return "busy";
-    }
-    return "unavailable";
+std::string toJsonName(FanMode m) {
+    return snakeCase(toString(m));
 }
 
 json toJson(const PathCounters& c) {
@@ -302,7 +219,7 @@ json toJson(const Snapshot& s) {
 
 json toResponse(const ControlResult& r, json result) {
     if (r.status != ControlStatus::Ok) {
-        return controlError(toJsonName(r.status), r.message);
+        return controlError(control::responseCode(r.status), r.message);
     }
     if (!result.is_object()) {
         result = json{{"value", std::move(result)}};
@@ -311,28 +228,6 @@ json toResponse(const ControlResult& r, json result) {
         result["message"] = r.message;
     }
     return controlOk(std::move(result));
-}
-
-std::string fanDutyRequest(const json& req, ControlRequest& out) {
-    auto zone = req.find("zone");
-    auto pct = req.find("pct");
-    if (zone == req.end() || !zone->is_number_unsigned() || pct == req.end() ||
-        !pct->is_number_unsigned()) {
-        return "fan.duty needs unsigned \"zone\" and \"pct\"";
-    }
-    // Compare as the widest unsigned type first: get<std::uint32_t>() of 2^32+1 would be 1.
-    const auto zoneValue = zone->get<std::uint64_t>();
-    const auto pctValue = pct->get<std::uint64_t>();
-    if (zoneValue > std::numeric_limits<std::uint32_t>::max()) {
-        return "fan zone " + std::to_string(zoneValue) + " is out of range";
-    }
-    if (pctValue > 100) {
-        return "duty must be 0..100 %";
-    }
-    out.op = ControlOp::FanDuty;
-    out.zone = static_cast<std::uint32_t>(zoneValue);
-    out.value = static_cast<std::int64_t>(pctValue);
-    return {};
 }
 
 } // namespace hs

@@ -13,12 +13,12 @@ namespace hs {
 // "adminDown" -> "admin_down", "ACTIVE" -> "active".
 std::string snakeCase(std::string_view camel);
 
-std::string_view toJsonName(PowerState s);
-std::string_view toJsonName(PowerControl c);
-std::string_view toJsonName(BmcAccess a);
-std::string_view toJsonName(SensorState s);
-std::string_view toJsonName(FanMode m);
-std::string_view toJsonName(ControlStatus s); // ok, not_active, invalid, unavailable, ...
+// The enum's name (base/types.hpp) in snake_case: "transitioning_on", "auth_failed".
+std::string toJsonName(PowerState s);
+std::string toJsonName(PowerControl c);
+std::string toJsonName(BmcAccess a);
+std::string toJsonName(SensorState s);
+std::string toJsonName(FanMode m);
 
 nlohmann::json toJson(const PathCounters& c);
 nlohmann::json toJson(const PathSnapshot& p);
@@ -36,13 +36,8 @@ nlohmann::json powerStatusJson(const ChassisSnapshot& c);   // "chassis.power" a
 nlohmann::json sensorListJson(const ChassisSnapshot& c);    // "sensor.list"
 nlohmann::json fanStatusJson(const ChassisSnapshot& c);     // "fan.status"
 
-// Reads a "fan.duty" request ({"zone":Z,"pct":P}) into OUT (op, zone, value). Ranges are checked
-// on the full JSON number before it is narrowed: zone 0..2^32-1, pct 0..100. Returns an error
-// text for an "invalid" answer, or "" when OUT is filled.
-std::string fanDutyRequest(const nlohmann::json& req, ControlRequest& out);
-
 // A whole response for a ControlResult: ok -> {"ok":true,"result":RESULT + "message"},
-// otherwise {"ok":false,"code":...,"error":message}.
+// otherwise {"ok":false,"code":control::responseCode(status),"error":message}.
 nlohmann::json toResponse(const ControlResult& r, nlohmann::json result = nlohmann::json::object());
 
 } // namespace hs

@@ -1,5 +1,7 @@
 #include "subagent/set_check.hpp"
 
+#include "core/control_api.hpp"
+
 #include <algorithm>
 #include <fmt/core.h>
 
@@ -9,7 +11,7 @@ namespace {
 
 // Printable ASCII only, at most 64 characters, quoted: a log line cannot be forged through a
 // community string or a user name.
-std::string quoted(std::string_view v) {
+std::string printableQuoted(std::string_view v) {
     std::string out = "\"";
     for (char c : v.substr(0, 64)) {
         auto u = static_cast<unsigned char>(c);
@@ -23,16 +25,16 @@ std::string quoted(std::string_view v) {
 std::string setOrigin(const SetRequester& r) {
     std::string out = "snmp";
     if (!r.securityName.empty()) {
-        out += " user=" + quoted(r.securityName);
+        out += " user=" + printableQuoted(r.securityName);
     }
     if (!r.community.empty()) {
-        out += " community=" + quoted(r.community);
+        out += " community=" + printableQuoted(r.community);
     }
     if (!r.context.empty()) {
-        out += " context=" + quoted(r.context);
+        out += " context=" + printableQuoted(r.context);
     }
     if (!r.address.empty()) {
-        out += " address=" + quoted(r.address);
+        out += " address=" + printableQuoted(r.address);
     }
     if (r.agentx) {
         out += fmt::format(" via=agentx transaction={}", r.transactionId);
@@ -59,52 +61,6 @@ std::string_view toString(SetError e) {
         return "notWritable";
     }
     return "genErr";
-}
-
-std::string_view toString(ControlOp op) {
-    switch (op) {
-    case ControlOp::Switchover:
-        return "switchover";
-    case ControlOp::ForceTakeover:
-        return "forceTakeover";
-    case ControlOp::PowerOn:
-        return "powerOn";
-    case ControlOp::PowerOff:
-        return "powerOff";
-    case ControlOp::PowerCycle:
-        return "powerCycle";
-    case ControlOp::HardReset:
-        return "hardReset";
-    case ControlOp::SoftShutdown:
-        return "softShutdown";
-    case ControlOp::FanModeAuto:
-        return "fanModeAuto";
-    case ControlOp::FanModeManual:
-        return "fanModeManual";
-    case ControlOp::FanDuty:
-        return "fanDuty";
-    case ControlOp::SetPreemption:
-        return "setPreemption";
-    }
-    return "unknown";
-}
-
-std::string_view toString(ControlStatus s) {
-    switch (s) {
-    case ControlStatus::Ok:
-        return "ok";
-    case ControlStatus::NotActive:
-        return "notActive";
-    case ControlStatus::InvalidArgument:
-        return "invalidArgument";
-    case ControlStatus::Unavailable:
-        return "unavailable";
-    case ControlStatus::BmcError:
-        return "bmcError";
-    case ControlStatus::Busy:
-        return "busy";
-    }
-    return "unknown";
 }
 
 namespace {
@@ -136,13 +92,11 @@ SetDecision acceptNoop(std::string what) {
     return d;
 }
 
-// Names the active module so the operator knows where to send the write.
+// Names the active module (the control API's answer, in MIB terms) so the operator knows where
+// to send the write.
 std::string whoIsActive(const Snapshot& s) {
-    if (s.local.role == Role::Active) {
-        return fmt::format("module {} is active", mibModuleIndex(s.local.slot));
-    }
-    if (s.peerAlive && s.peer.role == Role::Active) {
-        return fmt::format("module {} is active", mibModuleIndex(s.peer.slot));
+    if (auto a = control::whoIsActive(control::roleView(s))) {
+        return fmt::format("module {} is active", mibModuleIndex(a->slot));
     }
     return "no module is active";
 }
@@ -260,7 +214,7 @@ SetDecision checkFan(std::uint32_t column, std::uint32_t index, std::uint8_t typ
         if (type != kUnsigned) {
             return fail(SetError::WrongType, "hsFanDuty: needs an Unsigned32");
         }
-        if (v < 0 || v > 100) {
+        if (v < 0 || v > protocol::kMaxDutyPct) {
             return fail(SetError::WrongValue,
                         fmt::format("hsFanDuty.{}: {} is outside 0..100 percent", index, v));
         }

@@ -50,7 +50,6 @@ struct SetRequester {
 std::string setOrigin(const SetRequester& r);
 
 std::string_view toString(SetError e);
-std::string_view toString(ControlOp op);
-std::string_view toString(ControlStatus s);
+using hs::toString; // the names of the shared enums (ControlOp, ControlStatus, ...) live in base/
 
 } // namespace hs::subagent
