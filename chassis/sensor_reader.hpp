@@ -4,8 +4,9 @@
 // (libipmimonitoring's model), so it never holds one of the BMC's session slots between polls.
 #pragma once
 
-#include "chassis/chassis_config.hpp"
 #include "base/types.hpp"
+#include "chassis/chassis_config.hpp"
+#include "chassis/sensor_readings.hpp"
 
 #include <map>
 #include <optional>
@@ -16,12 +17,6 @@
 struct ipmi_monitoring_ctx;
 
 namespace hs::chassis {
-
-struct SensorReadResult {
-    std::error_code ec;
-    std::string errorText;               // libipmimonitoring's message on failure
-    std::vector<SensorSnapshot> sensors; // record-id order, index 1-based
-};
 
 class SensorReader {
   public:
