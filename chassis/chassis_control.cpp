@@ -153,6 +153,7 @@ bool ChassisControl::roleActive() const {
 BmcReply ChassisControl::read(const RawRequest& rq) {
     BmcReply r;
     r.ec = m_transport->raw(rq, r.rs);
+    r.at = Clock::now();
     r.outcome = r.ec ? GateOutcome::Failed : GateOutcome::Sent;
     if (r.ec) {
         r.text = m_transport->lastErrorText();
@@ -171,6 +172,7 @@ BmcReply ChassisControl::control(const RawRequest& rq) {
         return !refused;
     });
     r.sessionOpens = m_transport->opens();
+    r.at = Clock::now();
     if (refused) {
         return r; // outcome and text set by leaseAllowsSend: nothing was sent
     }

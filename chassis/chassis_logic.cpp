@@ -184,9 +184,14 @@ BmcReply ChassisLogic::exchange(const RawRequest& rq, bool control, TimePoint no
         r.outcome = GateOutcome::Failed;
         r.text = m_lastText.empty() ? "backing off after an error" : m_lastText;
         r.ec = m_lastEc ? m_lastEc : sessionTimeoutError();
+        r.at = now;
         return r;
     }
     BmcReply r = control ? m_port.control(rq) : m_port.read(rq);
+    if (r.at == TimePoint{}) {
+        r.at = now;
+    }
+    now = r.at; // backoff and the first acknowledgement count from the answer
     if (r.sessionOpens != m_sessionOpensSeen) {
         m_sessionOpensSeen = r.sessionOpens;
         m_manualModeSet = false; // a new session: re-assert the fan mode before any duty
@@ -244,6 +249,7 @@ ChassisLogic::Sent ChassisLogic::sendControl(const RawRequest& rq, TimePoint now
     s.outcome = r.outcome;
     s.ec = r.ec;
     s.text = r.text;
+    s.at = r.at;
     switch (r.outcome) {
     case GateOutcome::NotActive:
         s.text = kNotActiveText; // demoted while the command waited
@@ -333,7 +339,7 @@ void ChassisLogic::pollStatus(TimePoint now) {
         return;
     }
     ++m_stats.statusPolls;
-    powerObserved((r.rs.data[0] & 0x01) != 0, now);
+    powerObserved((r.rs.data[0] & 0x01) != 0, r.at);
 }
 
 void ChassisLogic::powerObserved(bool on, TimePoint now) {
@@ -407,7 +413,7 @@ ControlResult ChassisLogic::runPower(const ControlRequest& req, TimePoint now) {
     }
     // Requested, not current: the power state changes only when chassis status says so.
     m_snap.requested = pc;
-    m_requestedAt = now;
+    m_requestedAt = g.at;
     m_sawOff = false;
     m_confirmSoon = true;
     return {ControlStatus::Ok, std::string(ipmitoolWords(pc))};

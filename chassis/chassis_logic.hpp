@@ -59,6 +59,7 @@ struct BmcReply {
     std::string text;               // why: transport text or the gate's refusal
     RawResponse rs;                 // Sent: completion code and data
     std::uint64_t sessionOpens = 0; // sessions opened so far (a change: the BMC forgot fan mode)
+    TimePoint at{}; // when the answer came back or the refusal was decided (a timeout takes long)
 };
 
 // The logic's way out to the BMC: ChassisManager's control worker implements it over the
@@ -115,6 +116,7 @@ class ChassisLogic {
         GateOutcome outcome = GateOutcome::Failed;
         std::error_code ec;
         std::string text;
+        TimePoint at{};
     };
     BmcReply exchange(const RawRequest& rq, bool control, TimePoint now);
     Sent sendControl(const RawRequest& rq, TimePoint now);

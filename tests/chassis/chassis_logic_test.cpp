@@ -53,6 +53,7 @@ class TestPort final : public BmcPort {
         });
         if (refused) {
             r.sessionOpens = bmc.opens();
+            r.at = now;
             return r;
         }
         return finish(r);
@@ -63,6 +64,7 @@ class TestPort final : public BmcPort {
         r.outcome = r.ec ? GateOutcome::Failed : GateOutcome::Sent;
         r.text = r.ec ? bmc.lastErrorText() : "";
         r.sessionOpens = bmc.opens();
+        r.at = now;
         return r;
     }
 };
