@@ -2,19 +2,13 @@
 // sends nothing. The manager sends them through its single control gate.
 #pragma once
 
+#include "chassis/bmc_transport.hpp"
 #include "chassis/chassis_config.hpp"
 
 #include <cstdint>
 #include <vector>
 
 namespace hs::chassis {
-
-struct RawRequest {
-    std::uint8_t netfn = 0;
-    std::uint8_t cmd = 0;
-    std::vector<std::uint8_t> data;
-    const char* what = ""; // for logs: "supermicro fan mode full"
-};
 
 // Supermicro: raw 0x30 0x45 0x01 MODE (0 standard, 1 full); raw 0x30 0x70 0x66 0x01 ZONE DUTY.
 // Dell: raw 0x30 0x30 0x01 0x00 (manual) / 0x01 (auto); raw 0x30 0x30 0x02 ZONE|0xff DUTY.

@@ -134,4 +134,8 @@ bool sessionLost(std::error_code ec) {
     return true;
 }
 
+std::error_code sessionTimeoutError() {
+    return freeipmiError(IPMI_ERR_SESSION_TIMEOUT);
+}
+
 } // namespace hs::chassis

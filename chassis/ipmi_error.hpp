@@ -27,6 +27,9 @@ inline std::error_code ipmimonitoringError(int errnum) {
     return {errnum, ipmimonitoringCategory()};
 }
 
+// FreeIPMI's "session timeout", for code that must not include FreeIPMI's headers.
+std::error_code sessionTimeoutError();
+
 // What an error says about the BMC: Unreachable (timeouts), AuthFailed (user, password,
 // privilege, cipher suite), Busy (BMC busy, out of sessions / "insufficient resources"), Error.
 // A completion code is the BMC answering: access stays Ok (except node busy: Busy).

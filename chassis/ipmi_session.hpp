@@ -3,51 +3,41 @@
 // Use from ONE thread only (FreeIPMI contexts are not shared between threads).
 #pragma once
 
+#include "chassis/bmc_transport.hpp"
 #include "chassis/chassis_config.hpp"
 
 #include <cstdint>
-#include <functional>
 #include <span>
 #include <string>
 #include <system_error>
-#include <vector>
 
 struct ipmi_ctx;
 
 namespace hs::chassis {
 
-struct RawResponse {
-    std::uint8_t cc = 0;            // completion code
-    std::vector<std::uint8_t> data; // bytes after the completion code
-};
-
-class IpmiSession {
+class IpmiSession final : public BmcTransport {
   public:
     explicit IpmiSession(BmcEndpoint endpoint) : m_ep(std::move(endpoint)) {}
-    ~IpmiSession() { close(); }
+    ~IpmiSession() override { close(); }
     IpmiSession(const IpmiSession&) = delete;
     IpmiSession& operator=(const IpmiSession&) = delete;
 
     // Opens the session if it is not open. Returns the FreeIPMI error on failure.
-    std::error_code open();
-    bool isOpen() const { return m_ctx != nullptr; }
+    std::error_code open() override;
+    bool isOpen() const override { return m_ctx != nullptr; }
     // Closes the session properly (the BMC frees its slot at once) and destroys the context.
-    void close();
-    // Asked after the session is open (a reopen can take up to the session timeout) and
-    // immediately before the request is handed to FreeIPMI, whose ipmi_cmd_raw() builds the
-    // packet and sends it at once: false means "do not send".
-    using SendCheck = std::function<bool()>;
+    void close() override;
 
-    // Sends one request (opening the session first if needed). A response with a non-zero
-    // completion code is a success here: look at out.cc. On a lost session the context is closed
-    // so the next call reopens it. With `mayLeave` set and answering false, nothing is sent and
-    // the result is std::errc::operation_canceled.
+    // BmcTransport::raw. On a lost session the context is closed so the next call reopens it.
+    // `mayLeave` is asked immediately before the request is handed to FreeIPMI, whose
+    // ipmi_cmd_raw() builds the packet and sends it at once.
+    using BmcTransport::raw;
     std::error_code raw(std::uint8_t netfn, std::uint8_t cmd, std::span<const std::uint8_t> data,
-                        RawResponse& out, const SendCheck& mayLeave = {});
+                        RawResponse& out, const SendCheck& mayLeave = {}) override;
     // FreeIPMI's text for the last failure (no secrets in it).
-    const std::string& lastErrorText() const { return m_lastError; }
+    const std::string& lastErrorText() const override { return m_lastError; }
     const BmcEndpoint& endpoint() const { return m_ep; }
-    std::uint64_t opens() const { return m_opens; }
+    std::uint64_t opens() const override { return m_opens; }
 
   private:
     BmcEndpoint m_ep;

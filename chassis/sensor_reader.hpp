@@ -6,6 +6,7 @@
 
 #include "base/types.hpp"
 #include "chassis/chassis_config.hpp"
+#include "chassis/sensor_readings.hpp"
 
 #include <map>
 #include <optional>
@@ -16,12 +17,6 @@
 struct ipmi_monitoring_ctx;
 
 namespace hs::chassis {
-
-struct SensorReadResult {
-    std::error_code ec;
-    std::string errorText;               // libipmimonitoring's message on failure
-    std::vector<SensorSnapshot> sensors; // record-id order, index 1-based
-};
 
 class SensorReader {
   public:

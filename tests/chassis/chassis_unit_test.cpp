@@ -5,6 +5,7 @@
 #include "chassis/command_lease.hpp"
 #include "chassis/fan_curve.hpp"
 #include "chassis/fan_profile.hpp"
+#include "fake_bmc.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -481,4 +482,43 @@ TEST(CommandLease, TickingKeepsItHeldAndAStopLetsItExpire) {
     TimePoint resumedAt = stoppedAt + 3 * n * interval;
     EXPECT_FALSE(l.held(resumedAt));
     EXPECT_GT(l.expiredFor(resumedAt), 100ms);
+}
+
+// ---------------------------------------------------------------- the BMC transport and its fake
+
+TEST(FakeBmc, ModelsPowerAndFansBehindTheTransportInterface) {
+    test::FakeBmc fake;
+    BmcTransport& bmc = fake;
+    RawResponse rs;
+    ASSERT_FALSE(bmc.raw({kNetfnChassis, kCmdGetChassisStatus, {}, "status"}, rs));
+    EXPECT_EQ(rs.cc, 0);
+    ASSERT_FALSE(rs.data.empty());
+    EXPECT_EQ(rs.data[0] & 0x01, 0);
+    const std::uint8_t up[] = {0x01};
+    ASSERT_FALSE(bmc.raw(kNetfnChassis, kCmdChassisControl, up, rs));
+    EXPECT_TRUE(fake.power);
+    for (const RawRequest& rq : fanManualMode(FanProfileKind::Supermicro)) {
+        ASSERT_FALSE(bmc.raw(rq, rs));
+    }
+    for (const RawRequest& rq : fanZoneDuty(FanProfileKind::Supermicro, 1, 55)) {
+        ASSERT_FALSE(bmc.raw(rq, rs));
+    }
+    EXPECT_TRUE(fake.fanManual);
+    EXPECT_EQ(fake.duty[1], 55u);
+    EXPECT_EQ(fake.changes.size(), 3u);
+    EXPECT_EQ(fake.statusReads, 1);
+    EXPECT_EQ(bmc.opens(), 1u);
+
+    // A send check that says no: nothing reaches the BMC.
+    ASSERT_EQ(
+        bmc.raw(fanZoneDuty(FanProfileKind::Supermicro, 1, 90).front(), rs, [] { return false; }),
+        std::make_error_code(std::errc::operation_canceled));
+    EXPECT_EQ(fake.duty[1], 55u);
+    EXPECT_EQ(fake.changes.size(), 3u);
+    EXPECT_EQ(fake.refusedBeforeSend, 1);
+
+    // Unknown OEM bytes get a completion code, as a real BMC answers them.
+    const std::uint8_t junk[] = {0x09};
+    ASSERT_FALSE(bmc.raw(kNetfnOem, 0x45, junk, rs));
+    EXPECT_EQ(rs.cc, 0xC1);
 }

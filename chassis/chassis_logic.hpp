@@ -1,0 +1,176 @@
+// ChassisLogic: what the chassis manager decides, without any I/O, thread or clock of its own.
+// Time, the role, sensor readings and the BMC's replies go in; commands go out through a BmcPort,
+// events come out through takeEvents(). The same shape as NodeCore: ChassisManager feeds it from
+// its control worker, and the unit tests feed it on a virtual clock against a fake BMC.
+//
+// What it holds: requested vs confirmed power (the power state changes only when Get Chassis
+// Status says so), the fail-safe, the thermal curve per zone with the operator's floors, the
+// classification of BMC errors into an access state (what the heartbeat's fitness carries),
+// backoff after errors, and the takeover order: fail-safe first, then a chassis status read that
+// reconciles (a transition requested before is dropped, never re-issued), then the thermal policy
+// once a sensor read that STARTED after the takeover has come back.
+//
+// The gate is not here: every chassis-changing command goes out through BmcPort::control(), which
+// checks the role and the command lease at the moment the command leaves (ChassisManager).
+#pragma once
+
+#include "base/types.hpp"
+#include "chassis/bmc_transport.hpp"
+#include "chassis/chassis_config.hpp"
+#include "chassis/fan_curve.hpp"
+#include "chassis/sensor_readings.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace hs::chassis {
+
+struct ChassisStats {
+    std::uint64_t commandsSent = 0;         // control commands the BMC acknowledged (cc 0)
+    std::uint64_t commandsRefused = 0;      // refused by the gate (not active)
+    std::uint64_t commandsRefusedLease = 0; // active, but the lease expired and was not renewed
+    std::uint64_t leaseWaits = 0;    // commands that found the lease expired and got a renewal
+    std::uint64_t commandErrors = 0; // control commands that failed
+    std::uint64_t statusPolls = 0;   // chassis status reads that succeeded
+    std::uint64_t statusErrors = 0;
+    std::uint64_t sensorPolls = 0; // sensor reads that succeeded
+    std::uint64_t sensorErrors = 0;
+    std::uint64_t sessionOpens = 0;             // FreeIPMI sessions opened on ipmi-ctl
+    std::optional<double> takeoverToFirstAckMs; // last takeover: setActive(true) -> first ack
+    std::optional<double> lastSensorPollMs;     // duration of the last successful sensor read
+};
+
+// How a request left (or did not leave) through the gate.
+enum class GateOutcome : std::uint8_t {
+    Sent,         // the request reached the BMC and an answer (maybe a completion code) came back
+    NotActive,    // the node is not active (or was demoted while the command waited)
+    LeaseExpired, // active, but the lease expired and was not renewed: nothing was sent
+    Failed,       // the exchange failed (timeout, refused login...): see ec
+};
+
+struct BmcReply {
+    GateOutcome outcome = GateOutcome::Failed;
+    std::error_code ec;             // transport error (Failed)
+    std::string text;               // why: transport text or the gate's refusal
+    RawResponse rs;                 // Sent: completion code and data
+    std::uint64_t sessionOpens = 0; // sessions opened so far (a change: the BMC forgot fan mode)
+    TimePoint at{}; // when the answer came back or the refusal was decided (a timeout takes long)
+};
+
+// The logic's way out to the BMC: ChassisManager's control worker implements it over the
+// transport and the single gate; unit tests implement it over a FakeBmc and a virtual clock.
+class BmcPort {
+  public:
+    virtual ~BmcPort() = default;
+    // The role as the gate sees it at this moment (set by the core, before any post).
+    virtual bool roleActive() const = 0;
+    // Counts role changes; readings are fresh for the activation current when they started.
+    virtual std::uint64_t roleGen() const = 0;
+    virtual bool sessionOpen() const = 0;
+    // A read (Get Chassis Status): allowed in both roles, no lease.
+    virtual BmcReply read(const RawRequest& rq) = 0;
+    // A chassis-changing command: the role and the command lease are checked at the moment it
+    // leaves; refused (NotActive, LeaseExpired) means nothing was sent.
+    virtual BmcReply control(const RawRequest& rq) = 0;
+};
+
+class ChassisLogic {
+  public:
+    using WallClock = std::function<std::int64_t()>; // unix ms, for event and error stamps
+
+    ChassisLogic(const ChassisConfig& cfg, BmcPort& port, WallClock wall = {});
+
+    // ---- role (the control worker, after the core changed the role) ----
+    // Takeover `gen` decided at `at`: fail-safe, reconcile, policy armed later by onSensors.
+    void becomeActive(std::uint64_t gen, TimePoint at, TimePoint now);
+    void becomeStandby();
+
+    // ---- inputs ----
+    // Reads chassis status through the port and adopts what the chassis says.
+    void pollStatus(TimePoint now);
+    // A sensor read that started while roleGen() was `startedGen`.
+    void onSensors(SensorReadResult res, std::uint64_t startedGen, double tookMs, TimePoint now);
+    // Power and fan requests (already checked for range and configuration by the manager).
+    ControlResult control(const ControlRequest& req, TimePoint now);
+
+    // ---- outputs ----
+    // When to read chassis status next: faster while a power transition waits to be confirmed,
+    // no sooner than the backoff allows while the session is down.
+    Duration nextStatusDelay(TimePoint now) const;
+    // True once after a power command was acknowledged: confirm it soon.
+    bool takeConfirmSoon();
+    std::vector<Event> takeEvents();
+    const ChassisSnapshot& snapshot() const { return m_snap; }
+    const ChassisStats& stats() const { return m_stats; }
+    BmcAccess access() const { return m_snap.access; }
+    bool policyArmed() const { return m_policyArmed; }
+    const std::optional<unsigned>& floor(std::size_t zoneIdx) const { return m_floor[zoneIdx]; }
+
+  private:
+    struct Sent {
+        GateOutcome outcome = GateOutcome::Failed;
+        std::error_code ec;
+        std::string text;
+        TimePoint at{};
+    };
+    BmcReply exchange(const RawRequest& rq, bool control, TimePoint now);
+    Sent sendControl(const RawRequest& rq, TimePoint now);
+    void powerObserved(bool on, TimePoint now);
+    ControlResult runPower(const ControlRequest& req, TimePoint now);
+    ControlResult runFan(const ControlRequest& req, TimePoint now);
+    void applyThermal(TimePoint now);
+    void enterFailSafe(const std::string& why, TimePoint now);
+    bool ensureManualMode(TimePoint now);
+    bool setZoneDuty(std::size_t zoneIdx, unsigned duty, FanMode mode, TimePoint now);
+    void updateFanReadings();
+    void setAccess(BmcAccess a, const std::string& text);
+    void noteError(const std::string& what, std::error_code ec, const std::string& text,
+                   TimePoint now);
+    void emit(Event ev) { m_events.push_back(std::move(ev)); }
+
+    const ChassisConfig& m_cfg;
+    BmcPort& m_port;
+    WallClock m_wall;
+
+    // the BMC exchange
+    TimePoint m_nextRetry{};
+    std::chrono::milliseconds m_backoff{0};
+    std::error_code m_lastEc;
+    std::string m_lastText;
+    std::uint64_t m_sessionOpensSeen = 0;
+    std::string m_leaseRefusal; // why the last command was refused by the lease check
+    std::map<std::string, TimePoint> m_errorLogged; // rate limit per message
+    std::map<std::string, std::uint64_t> m_errorSuppressed;
+
+    // power
+    TimePoint m_requestedAt{};
+    bool m_sawOff = false;
+    bool m_confirmSoon = false;
+
+    // fans and the thermal policy
+    std::vector<ZonePolicy> m_policies;
+    std::vector<std::optional<unsigned>> m_commanded; // last duty the BMC acknowledged per zone
+    std::vector<std::optional<unsigned>> m_floor;     // operator "fan duty" floors
+    std::vector<SensorSnapshot> m_lastSensors;
+    std::map<std::string, SensorState> m_sensorStates;
+    bool m_haveSensors = false; // m_lastSensors are valid for the current activation
+    bool m_manualModeSet = false;
+    bool m_policyArmed = false;
+    bool m_operatorAuto = false;
+
+    // the activation
+    std::uint64_t m_gen = 0;
+    bool m_waitFirstAck = false;
+    TimePoint m_takeoverAt{};
+
+    ChassisSnapshot m_snap;
+    ChassisStats m_stats;
+    std::vector<Event> m_events;
+};
+
+} // namespace hs::chassis

@@ -1,0 +1,176 @@
+// The chassis manager's worker threads, one object each, so that thread ownership is structural:
+// every object owns its io_context, its thread and its state, and is reached from other threads
+// only through posts to its io_context, the shared RoleFlags atomics, or (ChassisControl) the
+// command lease and the published snapshot, each behind its own lock.
+//
+//   ChassisControl  ipmi-ctl    the BMC transport (one FreeIPMI session), the ChassisLogic, the
+//                               status poll timer and the single control gate.
+//   SensorPoller    ipmi-sens   libipmimonitoring reads; each result is posted to ChassisControl.
+//   Fencer          ipmi-fence  (only with [chassis.fencing] enabled) the PEER's BMC.
+#pragma once
+
+#include "base/asio.hpp"
+#include "base/types.hpp"
+#include "chassis/bmc_transport.hpp"
+#include "chassis/chassis_config.hpp"
+#include "chassis/chassis_logic.hpp"
+#include "chassis/command_lease.hpp"
+#include "chassis/sensor_readings.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+namespace hs::chassis {
+
+class SensorReader;
+
+// One thread running one io_context until its work guard is released.
+struct WorkerThread {
+    asio::io_context io;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
+    std::thread thread;
+    void start();
+    void join();
+};
+
+// Written by the core thread only, read by every worker.
+struct RoleFlags {
+    std::atomic<bool> active{false};
+    std::atomic<bool> stopping{false};
+    std::atomic<std::uint64_t> gen{0}; // counts role changes
+};
+
+class ChassisControl final : private BmcPort {
+  public:
+    using EventSink = std::function<void(Event)>; // called on ipmi-ctl; posts to the core
+    using ControlDone = std::function<void(ControlResult)>;
+
+    ChassisControl(asio::io_context& core, const ChassisConfig& cfg, const RoleFlags& role,
+                   EventSink events, std::unique_ptr<BmcTransport> transport);
+    ChassisControl(const ChassisControl&) = delete;
+    ChassisControl& operator=(const ChassisControl&) = delete;
+
+    void start();
+    // Closes the session properly and joins ipmi-ctl.
+    void stop();
+
+    // ---- posted to ipmi-ctl ----
+    void becomeActive(std::uint64_t gen, TimePoint at);
+    void becomeStandby();
+    void control(ControlRequest req, ControlDone done);
+    void refresh(std::function<void(ChassisSnapshot)> done);
+    void sensors(SensorReadResult res, std::uint64_t startedGen, double tookMs);
+
+    // ---- the command lease (core thread renews/revokes, ipmi-ctl checks) ----
+    void renewLease(TimePoint deadline);
+    void revokeLease(); // also wakes a command waiting for a renewal
+    bool leaseHeld() const;
+    void setLeaseWait(Duration wait) { m_leaseWait = wait; }
+
+    // ---- published state (any thread) ----
+    ChassisSnapshot snapshot() const;
+    ChassisStats stats() const;
+    BmcAccess access() const { return m_access.load(); }
+    std::uint64_t sessionOpens() const { return m_sessionOpens.load(); }
+
+  private:
+    // BmcPort: the logic's way out, on ipmi-ctl.
+    bool roleActive() const override;
+    std::uint64_t roleGen() const override { return m_role.gen.load(); }
+    bool sessionOpen() const override { return m_transport->isOpen(); }
+    BmcReply read(const RawRequest& rq) override;
+    BmcReply control(const RawRequest& rq) override;
+
+    bool leaseAllowsSend(const RawRequest& rq, BmcReply& refusal);
+    void scheduleStatus(Duration delay);
+    void afterStatusTimer(std::error_code ec);
+    void publish();
+
+    asio::io_context& m_core;
+    const ChassisConfig& m_cfg;
+    const RoleFlags& m_role;
+    EventSink m_events;
+    WorkerThread m_thread;
+
+    // ipmi-ctl only
+    std::unique_ptr<BmcTransport> m_transport;
+    ChassisLogic m_logic;
+    asio::steady_timer m_statusTimer;
+    std::uint64_t m_leaseWaits = 0;
+    std::atomic<int> m_pending{0}; // control requests queued on ipmi-ctl
+
+    // the command lease: renewed/revoked by the core, checked on ipmi-ctl
+    mutable std::mutex m_leaseMu;
+    std::condition_variable m_leaseCv;
+    CommandLease m_lease;
+    Duration m_leaseWait{std::chrono::milliseconds(100)};
+
+    // published by ipmi-ctl after every step of the logic
+    mutable std::mutex m_pubMu;
+    ChassisSnapshot m_pubSnap;
+    ChassisStats m_pubStats;
+    std::atomic<BmcAccess> m_access{BmcAccess::Unknown};
+    std::atomic<std::uint64_t> m_sessionOpens{0};
+};
+
+class SensorPoller {
+  public:
+    using Deliver = std::function<void(SensorReadResult, std::uint64_t startedGen, double tookMs)>;
+
+    SensorPoller(const ChassisConfig& cfg, const RoleFlags& role, Deliver deliver);
+    ~SensorPoller();
+    SensorPoller(const SensorPoller&) = delete;
+    SensorPoller& operator=(const SensorPoller&) = delete;
+
+    void start();
+    void stop();
+    void pollNow(); // any thread
+
+  private:
+    void schedule(Duration delay);
+    void afterTimer(std::error_code ec);
+    void poll();
+
+    const ChassisConfig& m_cfg;
+    const RoleFlags& m_role;
+    Deliver m_deliver;
+    WorkerThread m_thread;
+    // ipmi-sens only
+    std::unique_ptr<SensorReader> m_reader;
+    asio::steady_timer m_timer;
+};
+
+class Fencer {
+  public:
+    using FenceDone = std::function<void(bool ok, std::string msg)>;
+
+    Fencer(asio::io_context& core, const FencingConfig& cfg, const RoleFlags& role);
+    Fencer(const Fencer&) = delete;
+    Fencer& operator=(const Fencer&) = delete;
+
+    void start();
+    void stop();
+    void fence(std::uint32_t localSlot, FenceDone done); // any thread
+    void cancel();                                       // any thread
+
+  private:
+    void afterDelay(std::error_code ec);
+    void run(FenceDone done);
+    void finish(FenceDone done, BmcTransport& session, bool ok, std::string msg);
+
+    asio::io_context& m_core;
+    const FencingConfig& m_cfg;
+    const RoleFlags& m_role;
+    WorkerThread m_thread;
+    // ipmi-fence only
+    asio::steady_timer m_timer;
+    FenceDone m_done;
+};
+
+} // namespace hs::chassis
