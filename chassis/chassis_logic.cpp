@@ -35,22 +35,6 @@ std::string_view accessName(BmcAccess a) {
     return "?";
 }
 
-std::string_view stateName(SensorState s) {
-    switch (s) {
-    case SensorState::Unknown:
-        return "unknown";
-    case SensorState::Nominal:
-        return "nominal";
-    case SensorState::Warning:
-        return "warning";
-    case SensorState::Critical:
-        return "critical";
-    case SensorState::Unavailable:
-        return "unavailable";
-    }
-    return "?";
-}
-
 std::optional<PowerControl> powerControlOf(ControlOp op) {
     switch (op) {
     case ControlOp::PowerOn:
@@ -532,9 +516,9 @@ void ChassisLogic::onSensors(SensorReadResult res, std::uint64_t startedGen, dou
             ev.objectIndex = s.index;
             ev.value = s.value;
             ev.text = fmt::format("{} {} {} {} (was {})", s.name, s.value, s.unit,
-                                  stateName(s.state), stateName(old));
+                                  toString(s.state), toString(old));
             HS_WARN("chassis event=sensor_threshold sensor=\"{}\" value={} state={} was={}", s.name,
-                    s.value, stateName(s.state), stateName(old));
+                    s.value, toString(s.state), toString(old));
             emit(std::move(ev));
         }
     }
