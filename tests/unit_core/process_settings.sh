@@ -51,7 +51,12 @@ mode=$(stat -c %a "$dir/run/ctl.sock")
 [ "$mode" = 660 ] || fail "the control socket has mode $mode, expected 660"
 mode=$(stat -c %a "$dir/run")
 [ "$mode" = 755 ] || fail "the control socket's directory has mode $mode, expected 755"
+# SIGPIPE is ignored process-wide (a write on a socket whose peer went, e.g. Net-SNMP's AgentX
+# socket racing an snmpd restart, must return EPIPE, not kill the daemon): the daemon survives one.
+kill -PIPE "$pid"
+sleep 0.3
+kill -0 "$pid" 2>/dev/null || { pid=""; fail "the daemon died of SIGPIPE"; }
 kill -TERM "$pid"
-wait "$pid"
+wait "$pid" || fail "the daemon did not exit 0 after SIGTERM"
 pid=""
-echo "ok: umask 0077, control socket 0660 in a 0755 directory"
+echo "ok: umask 0077, control socket 0660 in a 0755 directory, SIGPIPE ignored"
