@@ -27,14 +27,14 @@ void wipeMemory(void* p, std::size_t n) noexcept {
 // ---- SecretBytes ----
 
 SecretBytes::SecretBytes(std::size_t size)
-    : m_data(std::make_unique<std::uint8_t[]>(size + 1)), m_size(size) {}
+    : data_(std::make_unique<std::uint8_t[]>(size + 1)), size_(size) {}
 
 SecretBytes::SecretBytes(std::span<const std::uint8_t> bytes) : SecretBytes(bytes.size()) {
-    std::copy(bytes.begin(), bytes.end(), m_data.get());
+    std::copy(bytes.begin(), bytes.end(), data_.get());
 }
 
 SecretBytes::SecretBytes(std::string_view text) : SecretBytes(text.size()) {
-    std::copy(text.begin(), text.end(), m_data.get());
+    std::copy(text.begin(), text.end(), data_.get());
 }
 
 SecretBytes::~SecretBytes() {
@@ -42,39 +42,39 @@ SecretBytes::~SecretBytes() {
 }
 
 SecretBytes::SecretBytes(SecretBytes&& other) noexcept
-    : m_data(std::move(other.m_data)), m_size(other.m_size) {
-    other.m_size = 0;
+    : data_(std::move(other.data_)), size_(other.size_) {
+    other.size_ = 0;
 }
 
 SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
     if (this != &other) {
         wipe();
-        m_data = std::move(other.m_data);
-        m_size = other.m_size;
-        other.m_size = 0;
+        data_ = std::move(other.data_);
+        size_ = other.size_;
+        other.size_ = 0;
     }
     return *this;
 }
 
 void SecretBytes::truncate(std::size_t n) {
-    if (n >= m_size) {
+    if (n >= size_) {
         return;
     }
-    wipeMemory(m_data.get() + n, m_size - n);
-    m_size = n;
+    wipeMemory(data_.get() + n, size_ - n);
+    size_ = n;
 }
 
 void SecretBytes::wipe() noexcept {
-    if (m_data) {
-        wipeMemory(m_data.get(), m_size + 1);
+    if (data_) {
+        wipeMemory(data_.get(), size_ + 1);
     }
-    m_size = 0;
+    size_ = 0;
 }
 
 // ---- SharedSecret ----
 
 SharedSecret::SharedSecret(SecretBytes bytes)
-    : m_secret(std::make_shared<const SecretBytes>(std::move(bytes))) {}
+    : secret_(std::make_shared<const SecretBytes>(std::move(bytes))) {}
 
 SharedSecret::SharedSecret(const char* text) : SharedSecret(SecretBytes(std::string_view(text))) {}
 

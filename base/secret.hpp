@@ -34,21 +34,21 @@ class SecretBytes {
     SecretBytes(const SecretBytes&) = delete;
     SecretBytes& operator=(const SecretBytes&) = delete;
 
-    std::span<const std::uint8_t> bytes() const { return {m_data.get(), m_size}; }
-    std::span<std::uint8_t> mutableBytes() { return {m_data.get(), m_size}; }
-    std::string_view view() const { return {reinterpret_cast<const char*>(m_data.get()), m_size}; }
+    std::span<const std::uint8_t> bytes() const { return {data_.get(), size_}; }
+    std::span<std::uint8_t> mutableBytes() { return {data_.get(), size_}; }
+    std::string_view view() const { return {reinterpret_cast<const char*>(data_.get()), size_}; }
     // NUL-terminated (the buffer always has one byte more than size()); "" when empty.
-    const char* c_str() const { return m_data ? reinterpret_cast<const char*>(m_data.get()) : ""; }
-    std::size_t size() const { return m_size; }
-    bool empty() const { return m_size == 0; }
+    const char* c_str() const { return data_ ? reinterpret_cast<const char*>(data_.get()) : ""; }
+    std::size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
     // Keeps the first n bytes and wipes the rest (n <= size()).
     void truncate(std::size_t n);
 
   private:
     void wipe() noexcept;
 
-    std::unique_ptr<std::uint8_t[]> m_data;
-    std::size_t m_size = 0;
+    std::unique_ptr<std::uint8_t[]> data_;
+    std::size_t size_ = 0;
 };
 
 // Wipes memory the compiler may not optimise the write away from.
@@ -62,13 +62,13 @@ class SharedSecret {
     SharedSecret(const char* text);        // NOLINT(google-explicit-constructor)
     SharedSecret(const std::string& text); // NOLINT(google-explicit-constructor)
 
-    const char* c_str() const { return m_secret ? m_secret->c_str() : ""; }
-    std::string_view view() const { return m_secret ? m_secret->view() : std::string_view(); }
-    std::size_t size() const { return m_secret ? m_secret->size() : 0; }
+    const char* c_str() const { return secret_ ? secret_->c_str() : ""; }
+    std::string_view view() const { return secret_ ? secret_->view() : std::string_view(); }
+    std::size_t size() const { return secret_ ? secret_->size() : 0; }
     bool empty() const { return size() == 0; }
 
   private:
-    std::shared_ptr<const SecretBytes> m_secret;
+    std::shared_ptr<const SecretBytes> secret_;
 };
 
 // Opens PATH read-only with O_NOFOLLOW|O_CLOEXEC and checks the descriptor: a regular file, owned

@@ -110,35 +110,35 @@ namespace {
 class Reader {
   public:
     Reader(const toml::table& t, std::string prefix, const std::string& file)
-        : m_table(t), m_prefix(std::move(prefix)), m_file(file) {}
+        : table_(t), prefix_(std::move(prefix)), file_(file) {}
 
     [[noreturn]] void failAt(const toml::source_region& src, std::string_view key,
                              const std::string& why) const {
         toml::source_region s = src;
-        if (!s.path && !m_file.empty()) {
-            s.path = std::make_shared<const std::string>(m_file);
+        if (!s.path && !file_.empty()) {
+            s.path = std::make_shared<const std::string>(file_);
         }
         configFail(s, qualified(key), why);
     }
     [[noreturn]] void fail(std::string_view key, const std::string& why) const {
-        const toml::node* n = m_table.get(key);
-        failAt(n ? n->source() : m_table.source(), key, why);
+        const toml::node* n = table_.get(key);
+        failAt(n ? n->source() : table_.source(), key, why);
     }
     // "FILE:LINE: chassis.KEY: why", for a setting that is accepted but weakens security.
     std::string warning(std::string_view key, const std::string& why) const {
-        const toml::node* n = m_table.get(key);
-        toml::source_region s = n ? n->source() : m_table.source();
-        if (!s.path && !m_file.empty()) {
-            s.path = std::make_shared<const std::string>(m_file);
+        const toml::node* n = table_.get(key);
+        toml::source_region s = n ? n->source() : table_.source();
+        if (!s.path && !file_.empty()) {
+            s.path = std::make_shared<const std::string>(file_);
         }
         return configWhere(s, qualified(key)) + ": " + why;
     }
     std::string qualified(std::string_view key) const {
-        return m_prefix.empty() ? std::string(key) : m_prefix + "." + std::string(key);
+        return prefix_.empty() ? std::string(key) : prefix_ + "." + std::string(key);
     }
     const toml::node* get(std::string_view key) {
-        m_used.insert(std::string(key));
-        return m_table.get(key);
+        used_.insert(std::string(key));
+        return table_.get(key);
     }
     std::optional<std::int64_t> integer(std::string_view key, std::int64_t lo, std::int64_t hi) {
         const toml::node* n = get(key);
@@ -215,21 +215,21 @@ class Reader {
         return out;
     }
     void rejectUnknown() const {
-        for (auto&& [k, v] : m_table) {
-            if (!m_used.count(std::string(k.str()))) {
+        for (auto&& [k, v] : table_) {
+            if (!used_.count(std::string(k.str()))) {
                 failAt(k.source(), k.str(), "unknown key");
             }
         }
     }
-    const toml::table& table() const { return m_table; }
-    const std::string& file() const { return m_file; }
-    const std::string& prefix() const { return m_prefix; }
+    const toml::table& table() const { return table_; }
+    const std::string& file() const { return file_; }
+    const std::string& prefix() const { return prefix_; }
 
   private:
-    const toml::table& m_table;
-    std::string m_prefix;
-    std::string m_file;
-    std::set<std::string, std::less<>> m_used;
+    const toml::table& table_;
+    std::string prefix_;
+    std::string file_;
+    std::set<std::string, std::less<>> used_;
 };
 
 constexpr std::size_t kMaxPasswordFileBytes = 4096;

@@ -31,134 +31,134 @@ void WorkerThread::join() {
 ChassisControl::ChassisControl(asio::io_context& core, const ChassisConfig& cfg,
                                const RoleFlags& role, EventSink events,
                                std::unique_ptr<BmcTransport> transport)
-    : m_core(core), m_cfg(cfg), m_role(role), m_events(std::move(events)),
-      m_transport(std::move(transport)), m_logic(cfg, *this), m_statusTimer(m_thread.io) {
+    : core_(core), cfg_(cfg), role_(role), events_(std::move(events)),
+      transport_(std::move(transport)), logic_(cfg, *this), statusTimer_(thread_.io) {
     publish();
 }
 
 void ChassisControl::start() {
-    m_thread.start();
-    asio::post(m_thread.io, [this] { scheduleStatus(Duration::zero()); });
+    thread_.start();
+    asio::post(thread_.io, [this] { scheduleStatus(Duration::zero()); });
 }
 
 void ChassisControl::stop() {
     revokeLease();
-    asio::post(m_thread.io, [this] {
-        m_statusTimer.cancel();
-        m_transport->close(); // frees the BMC's session slot at once
+    asio::post(thread_.io, [this] {
+        statusTimer_.cancel();
+        transport_->close(); // frees the BMC's session slot at once
     });
-    m_thread.join();
+    thread_.join();
 }
 
 // ---------------------------------------------------------------- posted work
 
 void ChassisControl::becomeActive(std::uint64_t gen, TimePoint at) {
-    asio::post(m_thread.io, [this, gen, at] {
-        m_logic.becomeActive(gen, at, Clock::now());
+    asio::post(thread_.io, [this, gen, at] {
+        logic_.becomeActive(gen, at, Clock::now());
         publish();
     });
 }
 
 void ChassisControl::becomeStandby() {
-    asio::post(m_thread.io, [this] {
-        m_logic.becomeStandby();
+    asio::post(thread_.io, [this] {
+        logic_.becomeStandby();
         publish();
     });
 }
 
 void ChassisControl::control(ControlRequest req, ControlDone done) {
-    if (m_pending.fetch_add(1) >= kMaxPendingControls) {
-        --m_pending;
-        asio::post(m_core, [done = std::move(done)] {
+    if (pending_.fetch_add(1) >= kMaxPendingControls) {
+        --pending_;
+        asio::post(core_, [done = std::move(done)] {
             done({ControlStatus::Busy, "too many chassis commands queued"});
         });
         return;
     }
-    asio::post(m_thread.io, [this, req = std::move(req), done = std::move(done)]() mutable {
-        --m_pending;
-        ControlResult res = m_logic.control(req, Clock::now());
-        if (m_logic.takeConfirmSoon()) {
+    asio::post(thread_.io, [this, req = std::move(req), done = std::move(done)]() mutable {
+        --pending_;
+        ControlResult res = logic_.control(req, Clock::now());
+        if (logic_.takeConfirmSoon()) {
             scheduleStatus(std::chrono::milliseconds(50)); // confirm the transition soon
         }
         publish();
-        asio::post(m_core, [done = std::move(done), res = std::move(res)] { done(res); });
+        asio::post(core_, [done = std::move(done), res = std::move(res)] { done(res); });
     });
 }
 
 void ChassisControl::refresh(std::function<void(ChassisSnapshot)> done) {
-    asio::post(m_thread.io, [this, done = std::move(done)]() mutable {
-        m_logic.pollStatus(Clock::now());
+    asio::post(thread_.io, [this, done = std::move(done)]() mutable {
+        logic_.pollStatus(Clock::now());
         publish();
-        asio::post(m_core, [done = std::move(done), s = snapshot()] { done(s); });
+        asio::post(core_, [done = std::move(done), s = snapshot()] { done(s); });
     });
 }
 
 void ChassisControl::sensors(SensorReadResult res, std::uint64_t startedGen, double tookMs) {
-    asio::post(m_thread.io, [this, res = std::move(res), startedGen, tookMs]() mutable {
-        if (m_role.stopping.load()) {
+    asio::post(thread_.io, [this, res = std::move(res), startedGen, tookMs]() mutable {
+        if (role_.stopping.load()) {
             return;
         }
-        m_logic.onSensors(std::move(res), startedGen, tookMs, Clock::now());
+        logic_.onSensors(std::move(res), startedGen, tookMs, Clock::now());
         publish();
     });
 }
 
 void ChassisControl::scheduleStatus(Duration delay) {
-    m_statusTimer.expires_after(delay);
-    m_statusTimer.async_wait(std::bind_front(&ChassisControl::afterStatusTimer, this));
+    statusTimer_.expires_after(delay);
+    statusTimer_.async_wait(std::bind_front(&ChassisControl::afterStatusTimer, this));
 }
 
 void ChassisControl::afterStatusTimer(std::error_code ec) {
-    if (ec || m_role.stopping.load()) {
+    if (ec || role_.stopping.load()) {
         return;
     }
-    m_logic.pollStatus(Clock::now());
+    logic_.pollStatus(Clock::now());
     publish();
-    scheduleStatus(m_logic.nextStatusDelay(Clock::now()));
+    scheduleStatus(logic_.nextStatusDelay(Clock::now()));
 }
 
 // The logic's state as the other threads see it: the snapshot first, then the access state
 // (whoever sees the new access state must also see why), then the events.
 void ChassisControl::publish() {
-    ChassisStats st = m_logic.stats();
-    st.leaseWaits = m_leaseWaits;
+    ChassisStats st = logic_.stats();
+    st.leaseWaits = leaseWaits_;
     {
-        std::lock_guard lk(m_pubMu);
-        m_pubSnap = m_logic.snapshot();
-        m_pubStats = st;
+        std::lock_guard lk(pubMu_);
+        pubSnap_ = logic_.snapshot();
+        pubStats_ = st;
     }
-    m_access = m_logic.access();
-    m_sessionOpens = m_transport->opens();
-    for (Event& ev : m_logic.takeEvents()) {
-        m_events(std::move(ev));
+    access_ = logic_.access();
+    sessionOpens_ = transport_->opens();
+    for (Event& ev : logic_.takeEvents()) {
+        events_(std::move(ev));
     }
 }
 
 ChassisSnapshot ChassisControl::snapshot() const {
-    std::lock_guard lk(m_pubMu);
-    return m_pubSnap;
+    std::lock_guard lk(pubMu_);
+    return pubSnap_;
 }
 
 ChassisStats ChassisControl::stats() const {
-    std::lock_guard lk(m_pubMu);
-    return m_pubStats;
+    std::lock_guard lk(pubMu_);
+    return pubStats_;
 }
 
 // ---------------------------------------------------------------- the gate (ipmi-ctl)
 
 bool ChassisControl::roleActive() const {
-    return m_role.active.load() && !m_role.stopping.load();
+    return role_.active.load() && !role_.stopping.load();
 }
 
 BmcReply ChassisControl::read(const RawRequest& rq) {
     BmcReply r;
-    r.ec = m_transport->raw(rq, r.rs);
+    r.ec = transport_->raw(rq, r.rs);
     r.at = Clock::now();
     r.outcome = r.ec ? GateOutcome::Failed : GateOutcome::Sent;
     if (r.ec) {
-        r.text = m_transport->lastErrorText();
+        r.text = transport_->lastErrorText();
     }
-    r.sessionOpens = m_transport->opens();
+    r.sessionOpens = transport_->opens();
     return r;
 }
 
@@ -167,18 +167,18 @@ BmcReply ChassisControl::read(const RawRequest& rq) {
 BmcReply ChassisControl::control(const RawRequest& rq) {
     BmcReply r;
     bool refused = false;
-    r.ec = m_transport->raw(rq, r.rs, [this, &rq, &r, &refused] {
+    r.ec = transport_->raw(rq, r.rs, [this, &rq, &r, &refused] {
         refused = !leaseAllowsSend(rq, r);
         return !refused;
     });
-    r.sessionOpens = m_transport->opens();
+    r.sessionOpens = transport_->opens();
     r.at = Clock::now();
     if (refused) {
         return r; // outcome and text set by leaseAllowsSend: nothing was sent
     }
     r.outcome = r.ec ? GateOutcome::Failed : GateOutcome::Sent;
     if (r.ec) {
-        r.text = m_transport->lastErrorText();
+        r.text = transport_->lastErrorText();
     }
     return r;
 }
@@ -186,22 +186,22 @@ BmcReply ChassisControl::control(const RawRequest& rq) {
 // ipmi-ctl, immediately before a control command leaves (after any session reopen). Blocking
 // here is fine: this is the chassis worker, never the core thread.
 bool ChassisControl::leaseAllowsSend(const RawRequest& rq, BmcReply& refusal) {
-    std::unique_lock lk(m_leaseMu);
+    std::unique_lock lk(leaseMu_);
     TimePoint now = Clock::now();
-    if (m_lease.held(now) && roleActive()) {
+    if (lease_.held(now) && roleActive()) {
         return true;
     }
     // Expired while the node still believes it is active: the core may only be a few ms late
-    // on a loaded host. Give it up to m_leaseWait to renew; a stalled or demoted core will not.
-    Duration expired = m_lease.expiredFor(now);
-    auto stillWaiting = [this] { return !m_lease.held(Clock::now()) && roleActive(); };
-    if (stillWaiting() && m_leaseWait.count() > 0) {
-        m_leaseCv.wait_until(lk, now + m_leaseWait, [&] { return !stillWaiting(); });
+    // on a loaded host. Give it up to leaseWait_ to renew; a stalled or demoted core will not.
+    Duration expired = lease_.expiredFor(now);
+    auto stillWaiting = [this] { return !lease_.held(Clock::now()) && roleActive(); };
+    if (stillWaiting() && leaseWait_.count() > 0) {
+        leaseCv_.wait_until(lk, now + leaseWait_, [&] { return !stillWaiting(); });
     }
-    bool ok = m_lease.held(Clock::now()) && roleActive();
+    bool ok = lease_.held(Clock::now()) && roleActive();
     lk.unlock();
     if (ok) {
-        ++m_leaseWaits;
+        ++leaseWaits_;
         return true;
     }
     if (!roleActive()) {
@@ -215,7 +215,7 @@ bool ChassisControl::leaseAllowsSend(const RawRequest& rq, BmcReply& refusal) {
         "this node's right to command the chassis (its lease) expired {:.1f} ms before and was "
         "not renewed within {} ms; nothing was sent",
         std::chrono::duration<double, std::milli>(expired).count(),
-        std::chrono::duration_cast<std::chrono::milliseconds>(m_leaseWait).count());
+        std::chrono::duration_cast<std::chrono::milliseconds>(leaseWait_).count());
     HS_WARN("chassis event=command_refused reason=lease_expired what=\"{}\" expired_ms={:.1f}",
             rq.what, std::chrono::duration<double, std::milli>(expired).count());
     return false;
@@ -223,23 +223,23 @@ bool ChassisControl::leaseAllowsSend(const RawRequest& rq, BmcReply& refusal) {
 
 void ChassisControl::renewLease(TimePoint deadline) {
     {
-        std::lock_guard lk(m_leaseMu);
-        m_lease.renew(deadline);
+        std::lock_guard lk(leaseMu_);
+        lease_.renew(deadline);
     }
-    m_leaseCv.notify_all();
+    leaseCv_.notify_all();
 }
 
 void ChassisControl::revokeLease() {
     {
-        std::lock_guard lk(m_leaseMu);
-        m_lease.revoke();
+        std::lock_guard lk(leaseMu_);
+        lease_.revoke();
     }
-    m_leaseCv.notify_all();
+    leaseCv_.notify_all();
 }
 
 bool ChassisControl::leaseHeld() const {
-    std::lock_guard lk(m_leaseMu);
-    return m_lease.held(Clock::now());
+    std::lock_guard lk(leaseMu_);
+    return lease_.held(Clock::now());
 }
 
 } // namespace hs::chassis

@@ -13,43 +13,43 @@
 namespace hs::chassis {
 
 Fencer::Fencer(asio::io_context& core, const FencingConfig& cfg, const RoleFlags& role)
-    : m_core(core), m_cfg(cfg), m_role(role), m_timer(m_thread.io) {}
+    : core_(core), cfg_(cfg), role_(role), timer_(thread_.io) {}
 
 void Fencer::start() {
-    m_thread.start();
+    thread_.start();
 }
 
 void Fencer::stop() {
-    asio::post(m_thread.io, [this] { m_timer.cancel(); });
-    m_thread.join();
+    asio::post(thread_.io, [this] { timer_.cancel(); });
+    thread_.join();
 }
 
 void Fencer::fence(std::uint32_t localSlot, FenceDone done) {
-    auto delay = m_cfg.delayPerSlot * localSlot;
-    HS_WARN("chassis event=fence_scheduled peer_bmc=\"{}\" delay_ms={}", m_cfg.peer.target(),
+    auto delay = cfg_.delayPerSlot * localSlot;
+    HS_WARN("chassis event=fence_scheduled peer_bmc=\"{}\" delay_ms={}", cfg_.peer.target(),
             delay.count());
-    asio::post(m_thread.io, [this, delay, done = std::move(done)]() mutable {
-        if (m_done) {
-            asio::post(m_core,
+    asio::post(thread_.io, [this, delay, done = std::move(done)]() mutable {
+        if (done_) {
+            asio::post(core_,
                        [d = std::move(done)] { d(false, "a fence is already in progress"); });
             return;
         }
-        m_done = std::move(done);
-        m_timer.expires_after(delay);
-        m_timer.async_wait(std::bind_front(&Fencer::afterDelay, this));
+        done_ = std::move(done);
+        timer_.expires_after(delay);
+        timer_.async_wait(std::bind_front(&Fencer::afterDelay, this));
     });
 }
 
 void Fencer::cancel() {
-    asio::post(m_thread.io, [this] { m_timer.cancel(); });
+    asio::post(thread_.io, [this] { timer_.cancel(); });
 }
 
 void Fencer::afterDelay(std::error_code ec) {
-    FenceDone d = std::move(m_done);
-    m_done = nullptr;
-    if (ec || m_role.stopping.load()) {
+    FenceDone d = std::move(done_);
+    done_ = nullptr;
+    if (ec || role_.stopping.load()) {
         HS_INFO("chassis event=fence_cancelled");
-        asio::post(m_core, [d = std::move(d)] { d(false, "cancelled"); });
+        asio::post(core_, [d = std::move(d)] { d(false, "cancelled"); });
         return;
     }
     run(std::move(d));
@@ -58,16 +58,16 @@ void Fencer::afterDelay(std::error_code ec) {
 void Fencer::finish(FenceDone done, BmcTransport& session, bool ok, std::string msg) {
     session.close(); // free the peer BMC's session slot at once
     if (ok) {
-        HS_WARN("chassis event=fenced peer_bmc=\"{}\" result=\"{}\"", m_cfg.peer.target(), msg);
+        HS_WARN("chassis event=fenced peer_bmc=\"{}\" result=\"{}\"", cfg_.peer.target(), msg);
     } else {
-        HS_ERROR("chassis event=fence_failed peer_bmc=\"{}\" error=\"{}\"", m_cfg.peer.target(),
+        HS_ERROR("chassis event=fence_failed peer_bmc=\"{}\" error=\"{}\"", cfg_.peer.target(),
                  msg);
     }
-    asio::post(m_core, [d = std::move(done), ok, msg = std::move(msg)] { d(ok, msg); });
+    asio::post(core_, [d = std::move(done), ok, msg = std::move(msg)] { d(ok, msg); });
 }
 
 void Fencer::run(FenceDone done) {
-    IpmiSession session(m_cfg.peer);
+    IpmiSession session(cfg_.peer);
     auto readPower = [&session](bool& on, std::string& err) {
         RawResponse rs;
         std::error_code ec = session.raw(kNetfnChassis, kCmdGetChassisStatus, {}, rs);
@@ -99,16 +99,15 @@ void Fencer::run(FenceDone done) {
         return finish(std::move(done), session, false,
                       fmt::format("power down: {} {}", ec.message(), session.lastErrorText()));
     }
-    TimePoint deadline = Clock::now() + m_cfg.confirmTimeout;
-    while (Clock::now() < deadline && !m_role.stopping.load()) {
+    TimePoint deadline = Clock::now() + cfg_.confirmTimeout;
+    while (Clock::now() < deadline && !role_.stopping.load()) {
         if (readPower(on, err) && !on) {
             return finish(std::move(done), session, true, "peer chassis powered off");
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    finish(
-        std::move(done), session, false,
-        fmt::format("peer chassis not confirmed off within {} ms", m_cfg.confirmTimeout.count()));
+    finish(std::move(done), session, false,
+           fmt::format("peer chassis not confirmed off within {} ms", cfg_.confirmTimeout.count()));
 }
 
 } // namespace hs::chassis

@@ -91,71 +91,71 @@ constexpr const char* kNotActiveText =
 } // namespace
 
 ChassisLogic::ChassisLogic(const ChassisConfig& cfg, BmcPort& port, WallClock wall)
-    : m_cfg(cfg), m_port(port), m_wall(wall ? std::move(wall) : WallClock(systemUnixMs)) {
-    m_snap.enabled = m_cfg.enabled();
-    m_snap.access = m_cfg.enabled() ? BmcAccess::Unknown : BmcAccess::Disabled;
-    m_snap.fanProfile = std::string(toString(m_cfg.fanProfile));
-    for (const ZoneConfig& z : m_cfg.zones) {
+    : cfg_(cfg), port_(port), wall_(wall ? std::move(wall) : WallClock(systemUnixMs)) {
+    snap_.enabled = cfg_.enabled();
+    snap_.access = cfg_.enabled() ? BmcAccess::Unknown : BmcAccess::Disabled;
+    snap_.fanProfile = std::string(toString(cfg_.fanProfile));
+    for (const ZoneConfig& z : cfg_.zones) {
         FanSnapshot f;
         f.zone = z.zone;
         f.name = z.name;
-        m_snap.fans.push_back(f);
-        m_policies.emplace_back(z.curve, z.hysteresisC);
+        snap_.fans.push_back(f);
+        policies_.emplace_back(z.curve, z.hysteresisC);
     }
-    m_commanded.resize(m_cfg.zones.size());
-    m_floor.resize(m_cfg.zones.size());
+    commanded_.resize(cfg_.zones.size());
+    floor_.resize(cfg_.zones.size());
 }
 
 std::vector<Event> ChassisLogic::takeEvents() {
     std::vector<Event> out;
-    out.swap(m_events);
+    out.swap(events_);
     return out;
 }
 
 bool ChassisLogic::takeConfirmSoon() {
-    return std::exchange(m_confirmSoon, false);
+    return std::exchange(confirmSoon_, false);
 }
 
 // ---------------------------------------------------------------- role changes
 
 void ChassisLogic::becomeActive(std::uint64_t gen, TimePoint at, TimePoint now) {
-    if (gen != m_port.roleGen() || !m_port.roleActive()) {
+    if (gen != port_.roleGen() || !port_.roleActive()) {
         return; // superseded by a later role change
     }
-    m_gen = gen;
-    m_takeoverAt = at;
-    m_waitFirstAck = true;
-    m_policyArmed = false;
-    m_haveSensors = false;
-    m_operatorAuto = false;
-    m_manualModeSet = false;
-    for (auto& p : m_policies) {
+    gen_ = gen;
+    takeoverAt_ = at;
+    waitFirstAck_ = true;
+    policyArmed_ = false;
+    haveSensors_ = false;
+    operatorAuto_ = false;
+    manualModeSet_ = false;
+    for (auto& p : policies_) {
         p.reset();
     }
-    std::fill(m_commanded.begin(), m_commanded.end(), std::nullopt);
-    std::fill(m_floor.begin(), m_floor.end(), std::nullopt);
+    std::fill(commanded_.begin(), commanded_.end(), std::nullopt);
+    std::fill(floor_.begin(), floor_.end(), std::nullopt);
     // 1. Fans to the fail-safe duty until this node has readings of its own.
     enterFailSafe("takeover", now);
     // 2. Reconcile: adopt what the chassis says; a transition requested on the old active is not
     //    re-issued (it could toggle power by accident).
-    if (m_snap.requested != PowerControl::None) {
+    if (snap_.requested != PowerControl::None) {
         HS_WARN("chassis event=reconcile dropped_requested={} reason=\"takeover\"",
-                static_cast<int>(m_snap.requested));
+                static_cast<int>(snap_.requested));
     }
-    m_snap.requested = PowerControl::None;
+    snap_.requested = PowerControl::None;
     pollStatus(now);
     HS_INFO("chassis event=reconciled power={} access={} fail_safe={}",
-            static_cast<int>(m_snap.power), accessName(m_snap.access), m_snap.failSafe);
+            static_cast<int>(snap_.power), accessName(snap_.access), snap_.failSafe);
     // 3. The thermal policy waits for onSensors() with a read that started after this takeover.
 }
 
 void ChassisLogic::becomeStandby() {
-    m_policyArmed = false;
-    m_haveSensors = false;
-    m_waitFirstAck = false;
-    m_snap.failSafe = false;
-    m_snap.requested = PowerControl::None;
-    for (FanSnapshot& f : m_snap.fans) {
+    policyArmed_ = false;
+    haveSensors_ = false;
+    waitFirstAck_ = false;
+    snap_.failSafe = false;
+    snap_.requested = PowerControl::None;
+    for (FanSnapshot& f : snap_.fans) {
         f.mode = FanMode::Unknown; // the active node drives them now
     }
 }
@@ -163,48 +163,47 @@ void ChassisLogic::becomeStandby() {
 // ---------------------------------------------------------------- the BMC exchange
 
 BmcReply ChassisLogic::exchange(const RawRequest& rq, bool control, TimePoint now) {
-    if (!m_port.sessionOpen() && now < m_nextRetry) {
+    if (!port_.sessionOpen() && now < nextRetry_) {
         BmcReply r;
         r.outcome = GateOutcome::Failed;
-        r.text = m_lastText.empty() ? "backing off after an error" : m_lastText;
-        r.ec = m_lastEc ? m_lastEc : sessionTimeoutError();
+        r.text = lastText_.empty() ? "backing off after an error" : lastText_;
+        r.ec = lastEc_ ? lastEc_ : sessionTimeoutError();
         r.at = now;
         return r;
     }
-    BmcReply r = control ? m_port.control(rq) : m_port.read(rq);
+    BmcReply r = control ? port_.control(rq) : port_.read(rq);
     if (r.at == TimePoint{}) {
         r.at = now;
     }
     now = r.at; // backoff and the first acknowledgement count from the answer
-    if (r.sessionOpens != m_sessionOpensSeen) {
-        m_sessionOpensSeen = r.sessionOpens;
-        m_manualModeSet = false; // a new session: re-assert the fan mode before any duty
-        std::fill(m_commanded.begin(), m_commanded.end(), std::nullopt);
-        m_stats.sessionOpens = m_sessionOpensSeen;
+    if (r.sessionOpens != sessionOpensSeen_) {
+        sessionOpensSeen_ = r.sessionOpens;
+        manualModeSet_ = false; // a new session: re-assert the fan mode before any duty
+        std::fill(commanded_.begin(), commanded_.end(), std::nullopt);
+        stats_.sessionOpens = sessionOpensSeen_;
     }
     if (r.outcome == GateOutcome::NotActive || r.outcome == GateOutcome::LeaseExpired) {
         // Nothing was sent: not a BMC error, no backoff, access unchanged.
-        m_leaseRefusal = r.text;
+        leaseRefusal_ = r.text;
         return r;
     }
     if (r.ec) {
         r.outcome = GateOutcome::Failed;
-        m_lastEc = r.ec;
-        m_lastText = r.text;
-        m_backoff =
-            m_backoff.count() == 0 ? m_cfg.retryMin : std::min(m_backoff * 2, m_cfg.retryMax);
-        m_nextRetry = now + m_backoff;
+        lastEc_ = r.ec;
+        lastText_ = r.text;
+        backoff_ = backoff_.count() == 0 ? cfg_.retryMin : std::min(backoff_ * 2, cfg_.retryMax);
+        nextRetry_ = now + backoff_;
         // The error text first: whoever sees the new access state must also see why.
         noteError(rq.what, r.ec, r.text, now);
         setAccess(classifyAccess(r.ec, r.text), fmt::format("{}: {}", r.ec.message(), r.text));
         return r;
     }
-    m_backoff = std::chrono::milliseconds(0);
-    m_lastEc = {};
-    m_lastText.clear();
-    if (m_waitFirstAck && m_port.roleActive()) {
-        m_waitFirstAck = false;
-        m_stats.takeoverToFirstAckMs = msBetween(m_takeoverAt, now);
+    backoff_ = std::chrono::milliseconds(0);
+    lastEc_ = {};
+    lastText_.clear();
+    if (waitFirstAck_ && port_.roleActive()) {
+        waitFirstAck_ = false;
+        stats_.takeoverToFirstAckMs = msBetween(takeoverAt_, now);
     }
     if (r.rs.cc != 0) {
         r.outcome = GateOutcome::Failed;
@@ -223,10 +222,10 @@ BmcReply ChassisLogic::exchange(const RawRequest& rq, bool control, TimePoint no
 // the single gate that checks the role and the lease as the command leaves.
 ChassisLogic::Sent ChassisLogic::sendControl(const RawRequest& rq, TimePoint now) {
     Sent s;
-    if (!m_port.roleActive()) {
+    if (!port_.roleActive()) {
         s.outcome = GateOutcome::NotActive;
         s.text = kNotActiveText;
-        ++m_stats.commandsRefused;
+        ++stats_.commandsRefused;
         return s;
     }
     BmcReply r = exchange(rq, true, now);
@@ -237,16 +236,16 @@ ChassisLogic::Sent ChassisLogic::sendControl(const RawRequest& rq, TimePoint now
     switch (r.outcome) {
     case GateOutcome::NotActive:
         s.text = kNotActiveText; // demoted while the command waited
-        ++m_stats.commandsRefused;
+        ++stats_.commandsRefused;
         break;
     case GateOutcome::LeaseExpired:
-        ++m_stats.commandsRefusedLease;
+        ++stats_.commandsRefusedLease;
         break;
     case GateOutcome::Failed:
-        ++m_stats.commandErrors;
+        ++stats_.commandErrors;
         break;
     case GateOutcome::Sent:
-        ++m_stats.commandsSent;
+        ++stats_.commandsSent;
         HS_DEBUG("chassis event=command what=\"{}\" ok=true", rq.what);
         break;
     }
@@ -254,18 +253,18 @@ ChassisLogic::Sent ChassisLogic::sendControl(const RawRequest& rq, TimePoint now
 }
 
 void ChassisLogic::setAccess(BmcAccess a, const std::string& text) {
-    BmcAccess old = m_snap.access;
+    BmcAccess old = snap_.access;
     if (old == a) {
         return;
     }
-    m_snap.access = a;
+    snap_.access = a;
     Event ev;
-    ev.unixMs = m_wall();
+    ev.unixMs = wall_();
     if (a == BmcAccess::Ok) {
         HS_INFO("chassis event=bmc_recovered from={}", accessName(old));
         if (old != BmcAccess::Unknown) {
             ev.type = EventType::BmcRecovered;
-            ev.text = fmt::format("BMC {} reachable again", m_cfg.bmc.target());
+            ev.text = fmt::format("BMC {} reachable again", cfg_.bmc.target());
             emit(ev);
         }
         return;
@@ -284,33 +283,33 @@ void ChassisLogic::setAccess(BmcAccess a, const std::string& text) {
 void ChassisLogic::noteError(const std::string& what, std::error_code ec, const std::string& text,
                              TimePoint now) {
     std::string msg = fmt::format("{}: {}", ec.message(), text);
-    m_snap.lastError = fmt::format("{}: {}", what, msg);
-    m_snap.lastErrorUnixMs = m_wall();
+    snap_.lastError = fmt::format("{}: {}", what, msg);
+    snap_.lastErrorUnixMs = wall_();
     std::string key = what + "|" + msg;
-    auto it = m_errorLogged.find(key);
-    if (it != m_errorLogged.end() && now - it->second < m_cfg.errorLogInterval) {
-        ++m_errorSuppressed[key];
+    auto it = errorLogged_.find(key);
+    if (it != errorLogged_.end() && now - it->second < cfg_.errorLogInterval) {
+        ++errorSuppressed_[key];
         return;
     }
-    std::uint64_t suppressed = m_errorSuppressed[key];
-    m_errorSuppressed[key] = 0;
-    m_errorLogged[key] = now;
+    std::uint64_t suppressed = errorSuppressed_[key];
+    errorSuppressed_[key] = 0;
+    errorLogged_[key] = now;
     HS_ERROR("chassis event=bmc_error bmc=\"{}\" op=\"{}\" category={} code={} error=\"{}\" "
              "detail=\"{}\" repeated={}",
-             m_cfg.bmc.target(), what, ec.category().name(), ec.value(), ec.message(), text,
+             cfg_.bmc.target(), what, ec.category().name(), ec.value(), ec.message(), text,
              suppressed);
 }
 
 // ---------------------------------------------------------------- chassis status and power
 
 Duration ChassisLogic::nextStatusDelay(TimePoint now) const {
-    std::chrono::milliseconds next = m_cfg.statusPoll;
-    if (m_snap.requested != PowerControl::None) {
+    std::chrono::milliseconds next = cfg_.statusPoll;
+    if (snap_.requested != PowerControl::None) {
         next = std::min(next, std::chrono::milliseconds(200)); // confirm transitions quickly
     }
     Duration d = next;
-    if (!m_port.sessionOpen() && m_nextRetry > now) {
-        d = std::max(d, m_nextRetry - now);
+    if (!port_.sessionOpen() && nextRetry_ > now) {
+        d = std::max(d, nextRetry_ - now);
     }
     return d;
 }
@@ -319,27 +318,27 @@ void ChassisLogic::pollStatus(TimePoint now) {
     RawRequest rq{kNetfnChassis, kCmdGetChassisStatus, {}, "get chassis status"};
     BmcReply r = exchange(rq, false, now);
     if (r.outcome != GateOutcome::Sent || r.rs.data.empty()) {
-        ++m_stats.statusErrors;
+        ++stats_.statusErrors;
         return;
     }
-    ++m_stats.statusPolls;
+    ++stats_.statusPolls;
     powerObserved((r.rs.data[0] & 0x01) != 0, r.at);
 }
 
 void ChassisLogic::powerObserved(bool on, TimePoint now) {
     PowerState state = on ? PowerState::On : PowerState::Off;
-    if (m_snap.power != state) {
+    if (snap_.power != state) {
         HS_INFO("chassis event=power_changed power={} was={}", on ? "on" : "off",
-                static_cast<int>(m_snap.power));
+                static_cast<int>(snap_.power));
         Event ev;
         ev.type = EventType::ChassisPowerChanged;
-        ev.unixMs = m_wall();
+        ev.unixMs = wall_();
         ev.power = state;
         ev.text = on ? "Chassis Power is on" : "Chassis Power is off";
-        m_snap.power = state;
+        snap_.power = state;
         emit(std::move(ev));
     }
-    PowerControl req = m_snap.requested;
+    PowerControl req = snap_.requested;
     bool confirmed = false;
     switch (req) {
     case PowerControl::PowerUp:
@@ -352,9 +351,9 @@ void ChassisLogic::powerObserved(bool on, TimePoint now) {
         break;
     case PowerControl::PowerCycle:
         if (!on) {
-            m_sawOff = true;
+            sawOff_ = true;
         }
-        confirmed = on && m_sawOff;
+        confirmed = on && sawOff_;
         break;
     default:
         break;
@@ -363,16 +362,16 @@ void ChassisLogic::powerObserved(bool on, TimePoint now) {
         return;
     }
     if (confirmed) {
-        m_snap.requested = PowerControl::None;
+        snap_.requested = PowerControl::None;
         HS_INFO("chassis event=power_confirmed control={} after_ms={:.0f}", static_cast<int>(req),
-                msBetween(m_requestedAt, now));
-    } else if (now - m_requestedAt > m_cfg.powerConfirmTimeout) {
-        m_snap.requested = PowerControl::None;
-        m_snap.lastError = fmt::format("power control {} not confirmed within {} ms",
-                                       static_cast<int>(req), m_cfg.powerConfirmTimeout.count());
-        m_snap.lastErrorUnixMs = m_wall();
+                msBetween(requestedAt_, now));
+    } else if (now - requestedAt_ > cfg_.powerConfirmTimeout) {
+        snap_.requested = PowerControl::None;
+        snap_.lastError = fmt::format("power control {} not confirmed within {} ms",
+                                      static_cast<int>(req), cfg_.powerConfirmTimeout.count());
+        snap_.lastErrorUnixMs = wall_();
         HS_WARN("chassis event=power_unconfirmed control={} timeout_ms={}", static_cast<int>(req),
-                m_cfg.powerConfirmTimeout.count());
+                cfg_.powerConfirmTimeout.count());
     }
 }
 
@@ -396,10 +395,10 @@ ControlResult ChassisLogic::runPower(const ControlRequest& req, TimePoint now) {
                 fmt::format("{}: {}", g.ec.message(), g.text)};
     }
     // Requested, not current: the power state changes only when chassis status says so.
-    m_snap.requested = pc;
-    m_requestedAt = g.at;
-    m_sawOff = false;
-    m_confirmSoon = true;
+    snap_.requested = pc;
+    requestedAt_ = g.at;
+    sawOff_ = false;
+    confirmSoon_ = true;
     return {ControlStatus::Ok, std::string(ipmitoolWords(pc))};
 }
 
@@ -412,68 +411,68 @@ ControlResult ChassisLogic::runFan(const ControlRequest& req, TimePoint now) {
     };
     switch (req.op) {
     case ControlOp::FanModeAuto: {
-        for (const RawRequest& rq : fanAutoMode(m_cfg.fanProfile)) {
+        for (const RawRequest& rq : fanAutoMode(cfg_.fanProfile)) {
             Sent g = sendControl(rq, now);
             if (g.outcome != GateOutcome::Sent) {
                 return failed(g);
             }
         }
-        m_operatorAuto = true;
-        m_manualModeSet = false;
-        std::fill(m_commanded.begin(), m_commanded.end(), std::nullopt);
-        m_snap.failSafe = false;
-        for (FanSnapshot& f : m_snap.fans) {
+        operatorAuto_ = true;
+        manualModeSet_ = false;
+        std::fill(commanded_.begin(), commanded_.end(), std::nullopt);
+        snap_.failSafe = false;
+        for (FanSnapshot& f : snap_.fans) {
             f.mode = FanMode::Auto;
         }
         return {ControlStatus::Ok, "fan mode auto: the BMC controls the fans"};
     }
     case ControlOp::FanModeManual: {
-        m_manualModeSet = false;
-        for (const RawRequest& rq : fanManualMode(m_cfg.fanProfile)) {
+        manualModeSet_ = false;
+        for (const RawRequest& rq : fanManualMode(cfg_.fanProfile)) {
             Sent g = sendControl(rq, now);
             if (g.outcome != GateOutcome::Sent) {
                 return failed(g);
             }
         }
-        m_manualModeSet = true;
-        m_operatorAuto = false;
-        std::fill(m_floor.begin(), m_floor.end(), std::nullopt);
-        std::fill(m_commanded.begin(), m_commanded.end(), std::nullopt);
+        manualModeSet_ = true;
+        operatorAuto_ = false;
+        std::fill(floor_.begin(), floor_.end(), std::nullopt);
+        std::fill(commanded_.begin(), commanded_.end(), std::nullopt);
         applyThermal(now);
         return {ControlStatus::Ok, "fan mode manual: the thermal policy controls the fans"};
     }
     case ControlOp::FanDuty: {
         std::size_t i = 0;
-        while (i < m_cfg.zones.size() && m_cfg.zones[i].zone != req.zone) {
+        while (i < cfg_.zones.size() && cfg_.zones[i].zone != req.zone) {
             ++i;
         }
-        if (i == m_cfg.zones.size()) {
+        if (i == cfg_.zones.size()) {
             return {ControlStatus::InvalidArgument, fmt::format("no fan zone {}", req.zone)};
         }
-        if (!m_port.roleActive()) {
-            Sent g = sendControl(fanZoneDuty(m_cfg.fanProfile, req.zone, 0).front(), now);
+        if (!port_.roleActive()) {
+            Sent g = sendControl(fanZoneDuty(cfg_.fanProfile, req.zone, 0).front(), now);
             return failed(g); // refused by the gate, as every control command on a standby
         }
         auto duty = static_cast<unsigned>(req.value);
-        m_leaseRefusal.clear();
-        std::optional<unsigned> oldFloor = m_floor[i];
-        bool oldAuto = m_operatorAuto;
-        m_floor[i] = duty;
-        m_operatorAuto = false;
-        if (m_policyArmed && m_haveSensors) {
+        leaseRefusal_.clear();
+        std::optional<unsigned> oldFloor = floor_[i];
+        bool oldAuto = operatorAuto_;
+        floor_[i] = duty;
+        operatorAuto_ = false;
+        if (policyArmed_ && haveSensors_) {
             applyThermal(now);
         } else if (ensureManualMode(now)) {
-            setZoneDuty(i, std::max(duty, m_cfg.failsafeDutyPct), FanMode::FailSafe, now);
+            setZoneDuty(i, std::max(duty, cfg_.failsafeDutyPct), FanMode::FailSafe, now);
         }
-        unsigned commanded = m_commanded[i].value_or(0);
-        if (!m_commanded[i] && !m_leaseRefusal.empty()) {
-            m_floor[i] = oldFloor; // refused: the operator's floor does not take effect later
-            m_operatorAuto = oldAuto;
-            return {ControlStatus::NotActive, m_leaseRefusal};
+        unsigned commanded = commanded_[i].value_or(0);
+        if (!commanded_[i] && !leaseRefusal_.empty()) {
+            floor_[i] = oldFloor; // refused: the operator's floor does not take effect later
+            operatorAuto_ = oldAuto;
+            return {ControlStatus::NotActive, leaseRefusal_};
         }
-        if (!m_commanded[i]) {
+        if (!commanded_[i]) {
             return {ControlStatus::BmcError,
-                    fmt::format("zone {} duty not acknowledged: {}", req.zone, m_lastText)};
+                    fmt::format("zone {} duty not acknowledged: {}", req.zone, lastText_)};
         }
         return {ControlStatus::Ok,
                 fmt::format("zone {} duty floor {}%, commanded {}%", req.zone, duty, commanded)};
@@ -489,30 +488,30 @@ ControlResult ChassisLogic::runFan(const ControlRequest& req, TimePoint now) {
 void ChassisLogic::onSensors(SensorReadResult res, std::uint64_t startedGen, double tookMs,
                              TimePoint now) {
     if (res.ec) {
-        ++m_stats.sensorErrors;
-        for (SensorSnapshot& s : m_snap.sensors) {
+        ++stats_.sensorErrors;
+        for (SensorSnapshot& s : snap_.sensors) {
             s.valueValid = false;
             s.state = SensorState::Unavailable;
         }
         noteError("sensor readings", res.ec, res.errorText, now);
-        m_haveSensors = false;
-        if (m_port.roleActive() && m_policyArmed) {
+        haveSensors_ = false;
+        if (port_.roleActive() && policyArmed_) {
             enterFailSafe("sensor readings lost", now);
         }
         return;
     }
     for (const SensorSnapshot& s : res.sensors) {
         SensorState old = SensorState::Unknown;
-        if (auto it = m_sensorStates.find(s.name); it != m_sensorStates.end()) {
+        if (auto it = sensorStates_.find(s.name); it != sensorStates_.end()) {
             old = it->second;
         }
-        m_sensorStates[s.name] = s.state;
+        sensorStates_[s.name] = s.state;
         bool alarm = s.state == SensorState::Warning || s.state == SensorState::Critical;
         bool wasAlarm = old == SensorState::Warning || old == SensorState::Critical;
         if (s.state != old && (alarm || wasAlarm)) {
             Event ev;
             ev.type = EventType::SensorThreshold;
-            ev.unixMs = m_wall();
+            ev.unixMs = wall_();
             ev.objectIndex = s.index;
             ev.value = s.value;
             ev.text = fmt::format("{} {} {} {} (was {})", s.name, s.value, s.unit,
@@ -522,32 +521,32 @@ void ChassisLogic::onSensors(SensorReadResult res, std::uint64_t startedGen, dou
             emit(std::move(ev));
         }
     }
-    ++m_stats.sensorPolls;
-    m_stats.lastSensorPollMs = tookMs;
-    m_snap.sensors = res.sensors;
-    m_lastSensors = std::move(res.sensors);
+    ++stats_.sensorPolls;
+    stats_.lastSensorPollMs = tookMs;
+    snap_.sensors = res.sensors;
+    lastSensors_ = std::move(res.sensors);
     updateFanReadings();
-    if (!m_port.roleActive() || m_gen != m_port.roleGen()) {
+    if (!port_.roleActive() || gen_ != port_.roleGen()) {
         return;
     }
-    if (startedGen != m_gen) {
+    if (startedGen != gen_) {
         return; // the read started before this takeover: not fresh enough to leave fail-safe
     }
-    m_haveSensors = true;
-    if (!m_policyArmed) {
-        m_policyArmed = true;
-        HS_INFO("chassis event=thermal_policy_armed sensors={}", m_lastSensors.size());
+    haveSensors_ = true;
+    if (!policyArmed_) {
+        policyArmed_ = true;
+        HS_INFO("chassis event=thermal_policy_armed sensors={}", lastSensors_.size());
     }
     applyThermal(now);
 }
 
 void ChassisLogic::updateFanReadings() {
-    for (std::size_t i = 0; i < m_cfg.zones.size(); ++i) {
-        FanSnapshot& f = m_snap.fans[i];
+    for (std::size_t i = 0; i < cfg_.zones.size(); ++i) {
+        FanSnapshot& f = snap_.fans[i];
         f.rpm.reset();
         bool failed = false;
-        for (const std::string& name : m_cfg.zones[i].fanSensors) {
-            const SensorSnapshot* s = findSensor(m_lastSensors, name);
+        for (const std::string& name : cfg_.zones[i].fanSensors) {
+            const SensorSnapshot* s = findSensor(lastSensors_, name);
             if (!s || !s->valueValid) {
                 continue;
             }
@@ -560,7 +559,7 @@ void ChassisLogic::updateFanReadings() {
         if (failed && !f.failed) {
             Event ev;
             ev.type = EventType::FanFailure;
-            ev.unixMs = m_wall();
+            ev.unixMs = wall_();
             ev.objectIndex = f.zone + 1;
             ev.value = f.rpm.value_or(0);
             ev.text = fmt::format("fan zone {} ({}) failed: {} RPM", f.zone, f.name, ev.value);
@@ -572,61 +571,61 @@ void ChassisLogic::updateFanReadings() {
 }
 
 bool ChassisLogic::ensureManualMode(TimePoint now) {
-    if (m_manualModeSet) {
+    if (manualModeSet_) {
         return true;
     }
-    for (const RawRequest& rq : fanManualMode(m_cfg.fanProfile)) {
+    for (const RawRequest& rq : fanManualMode(cfg_.fanProfile)) {
         if (sendControl(rq, now).outcome != GateOutcome::Sent) {
             return false;
         }
     }
-    m_manualModeSet = true;
+    manualModeSet_ = true;
     return true;
 }
 
 bool ChassisLogic::setZoneDuty(std::size_t i, unsigned duty, FanMode mode, TimePoint now) {
-    if (m_commanded[i] && *m_commanded[i] == duty) {
-        m_snap.fans[i].mode = mode;
+    if (commanded_[i] && *commanded_[i] == duty) {
+        snap_.fans[i].mode = mode;
         return true;
     }
-    for (const RawRequest& rq : fanZoneDuty(m_cfg.fanProfile, m_cfg.zones[i].zone, duty)) {
+    for (const RawRequest& rq : fanZoneDuty(cfg_.fanProfile, cfg_.zones[i].zone, duty)) {
         if (sendControl(rq, now).outcome != GateOutcome::Sent) {
-            m_commanded[i].reset();
+            commanded_[i].reset();
             return false;
         }
     }
-    m_commanded[i] = duty;
-    HS_INFO("chassis event=fan_duty zone={} duty_pct={} mode={}", m_cfg.zones[i].zone, duty,
+    commanded_[i] = duty;
+    HS_INFO("chassis event=fan_duty zone={} duty_pct={} mode={}", cfg_.zones[i].zone, duty,
             mode == FanMode::FailSafe ? "failsafe" : "manual");
-    m_snap.fans[i].dutyPct = duty;
-    m_snap.fans[i].mode = mode;
+    snap_.fans[i].dutyPct = duty;
+    snap_.fans[i].mode = mode;
     return true;
 }
 
 void ChassisLogic::enterFailSafe(const std::string& why, TimePoint now) {
-    if (m_cfg.fanProfile == FanProfileKind::None || !m_port.roleActive()) {
+    if (cfg_.fanProfile == FanProfileKind::None || !port_.roleActive()) {
         return;
     }
-    if (!m_snap.failSafe) {
-        HS_WARN("chassis event=fail_safe duty_pct={} reason=\"{}\"", m_cfg.failsafeDutyPct, why);
+    if (!snap_.failSafe) {
+        HS_WARN("chassis event=fail_safe duty_pct={} reason=\"{}\"", cfg_.failsafeDutyPct, why);
     }
-    m_snap.failSafe = true;
-    for (auto& p : m_policies) {
+    snap_.failSafe = true;
+    for (auto& p : policies_) {
         p.reset();
     }
     if (!ensureManualMode(now)) {
         return; // retried on the next sensor or status round
     }
-    for (std::size_t i = 0; i < m_cfg.zones.size(); ++i) {
-        setZoneDuty(i, m_cfg.failsafeDutyPct, FanMode::FailSafe, now);
+    for (std::size_t i = 0; i < cfg_.zones.size(); ++i) {
+        setZoneDuty(i, cfg_.failsafeDutyPct, FanMode::FailSafe, now);
     }
 }
 
 void ChassisLogic::applyThermal(TimePoint now) {
-    if (m_cfg.fanProfile == FanProfileKind::None || !m_port.roleActive() || m_operatorAuto) {
+    if (cfg_.fanProfile == FanProfileKind::None || !port_.roleActive() || operatorAuto_) {
         return;
     }
-    if (!m_policyArmed || !m_haveSensors) {
+    if (!policyArmed_ || !haveSensors_) {
         enterFailSafe("no fresh readings", now);
         return;
     }
@@ -634,11 +633,11 @@ void ChassisLogic::applyThermal(TimePoint now) {
         return;
     }
     bool anyFailSafe = false;
-    for (std::size_t i = 0; i < m_cfg.zones.size(); ++i) {
-        const ZoneConfig& z = m_cfg.zones[i];
+    for (std::size_t i = 0; i < cfg_.zones.size(); ++i) {
+        const ZoneConfig& z = cfg_.zones[i];
         std::optional<double> hottest;
         for (const std::string& name : z.tempSensors) {
-            const SensorSnapshot* s = findSensor(m_lastSensors, name);
+            const SensorSnapshot* s = findSensor(lastSensors_, name);
             if (s && s->valueValid) {
                 hottest = std::max(hottest.value_or(s->value), s->value);
             }
@@ -646,18 +645,18 @@ void ChassisLogic::applyThermal(TimePoint now) {
         if (!hottest) {
             // This zone lost its readings: fail-safe for it alone.
             anyFailSafe = true;
-            m_policies[i].reset();
-            setZoneDuty(i, m_cfg.failsafeDutyPct, FanMode::FailSafe, now);
+            policies_[i].reset();
+            setZoneDuty(i, cfg_.failsafeDutyPct, FanMode::FailSafe, now);
             continue;
         }
-        unsigned duty = m_policies[i].update(*hottest);
-        if (m_floor[i]) {
-            duty = std::max(duty, *m_floor[i]);
+        unsigned duty = policies_[i].update(*hottest);
+        if (floor_[i]) {
+            duty = std::max(duty, *floor_[i]);
         }
         setZoneDuty(i, duty, FanMode::Manual, now);
     }
-    bool was = m_snap.failSafe;
-    m_snap.failSafe = anyFailSafe;
+    bool was = snap_.failSafe;
+    snap_.failSafe = anyFailSafe;
     if (was && !anyFailSafe) {
         HS_INFO("chassis event=fail_safe_left reason=\"fresh readings\"");
     }

@@ -105,11 +105,11 @@ class ChassisLogic {
     // True once after a power command was acknowledged: confirm it soon.
     bool takeConfirmSoon();
     std::vector<Event> takeEvents();
-    const ChassisSnapshot& snapshot() const { return m_snap; }
-    const ChassisStats& stats() const { return m_stats; }
-    BmcAccess access() const { return m_snap.access; }
-    bool policyArmed() const { return m_policyArmed; }
-    const std::optional<unsigned>& floor(std::size_t zoneIdx) const { return m_floor[zoneIdx]; }
+    const ChassisSnapshot& snapshot() const { return snap_; }
+    const ChassisStats& stats() const { return stats_; }
+    BmcAccess access() const { return snap_.access; }
+    bool policyArmed() const { return policyArmed_; }
+    const std::optional<unsigned>& floor(std::size_t zoneIdx) const { return floor_[zoneIdx]; }
 
   private:
     struct Sent {
@@ -131,46 +131,46 @@ class ChassisLogic {
     void setAccess(BmcAccess a, const std::string& text);
     void noteError(const std::string& what, std::error_code ec, const std::string& text,
                    TimePoint now);
-    void emit(Event ev) { m_events.push_back(std::move(ev)); }
+    void emit(Event ev) { events_.push_back(std::move(ev)); }
 
-    const ChassisConfig& m_cfg;
-    BmcPort& m_port;
-    WallClock m_wall;
+    const ChassisConfig& cfg_;
+    BmcPort& port_;
+    WallClock wall_;
 
     // the BMC exchange
-    TimePoint m_nextRetry{};
-    std::chrono::milliseconds m_backoff{0};
-    std::error_code m_lastEc;
-    std::string m_lastText;
-    std::uint64_t m_sessionOpensSeen = 0;
-    std::string m_leaseRefusal; // why the last command was refused by the lease check
-    std::map<std::string, TimePoint> m_errorLogged; // rate limit per message
-    std::map<std::string, std::uint64_t> m_errorSuppressed;
+    TimePoint nextRetry_{};
+    std::chrono::milliseconds backoff_{0};
+    std::error_code lastEc_;
+    std::string lastText_;
+    std::uint64_t sessionOpensSeen_ = 0;
+    std::string leaseRefusal_; // why the last command was refused by the lease check
+    std::map<std::string, TimePoint> errorLogged_; // rate limit per message
+    std::map<std::string, std::uint64_t> errorSuppressed_;
 
     // power
-    TimePoint m_requestedAt{};
-    bool m_sawOff = false;
-    bool m_confirmSoon = false;
+    TimePoint requestedAt_{};
+    bool sawOff_ = false;
+    bool confirmSoon_ = false;
 
     // fans and the thermal policy
-    std::vector<ZonePolicy> m_policies;
-    std::vector<std::optional<unsigned>> m_commanded; // last duty the BMC acknowledged per zone
-    std::vector<std::optional<unsigned>> m_floor;     // operator "fan duty" floors
-    std::vector<SensorSnapshot> m_lastSensors;
-    std::map<std::string, SensorState> m_sensorStates;
-    bool m_haveSensors = false; // m_lastSensors are valid for the current activation
-    bool m_manualModeSet = false;
-    bool m_policyArmed = false;
-    bool m_operatorAuto = false;
+    std::vector<ZonePolicy> policies_;
+    std::vector<std::optional<unsigned>> commanded_; // last duty the BMC acknowledged per zone
+    std::vector<std::optional<unsigned>> floor_;     // operator "fan duty" floors
+    std::vector<SensorSnapshot> lastSensors_;
+    std::map<std::string, SensorState> sensorStates_;
+    bool haveSensors_ = false; // lastSensors_ are valid for the current activation
+    bool manualModeSet_ = false;
+    bool policyArmed_ = false;
+    bool operatorAuto_ = false;
 
     // the activation
-    std::uint64_t m_gen = 0;
-    bool m_waitFirstAck = false;
-    TimePoint m_takeoverAt{};
+    std::uint64_t gen_ = 0;
+    bool waitFirstAck_ = false;
+    TimePoint takeoverAt_{};
 
-    ChassisSnapshot m_snap;
-    ChassisStats m_stats;
-    std::vector<Event> m_events;
+    ChassisSnapshot snap_;
+    ChassisStats stats_;
+    std::vector<Event> events_;
 };
 
 } // namespace hs::chassis

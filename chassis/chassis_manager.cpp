@@ -21,10 +21,10 @@ bool isFanOp(ControlOp op) {
 } // namespace
 
 ChassisManager::ChassisManager(asio::io_context& core, ChassisConfig cfg)
-    : m_core(core), m_cfg(std::move(cfg)) {
-    m_control = std::make_unique<ChassisControl>(
-        m_core, m_cfg, m_role, [this](Event ev) { emit(std::move(ev)); },
-        std::make_unique<IpmiSession>(m_cfg.bmc));
+    : core_(core), cfg_(std::move(cfg)) {
+    control_ = std::make_unique<ChassisControl>(
+        core_, cfg_, role_, [this](Event ev) { emit(std::move(ev)); },
+        std::make_unique<IpmiSession>(cfg_.bmc));
 }
 
 ChassisManager::~ChassisManager() {
@@ -32,83 +32,82 @@ ChassisManager::~ChassisManager() {
 }
 
 void ChassisManager::onEvent(EventHandler handler) {
-    m_onEvent = std::move(handler);
+    onEvent_ = std::move(handler);
 }
 
 void ChassisManager::start() {
-    if (m_started.exchange(true)) {
+    if (started_.exchange(true)) {
         return;
     }
-    if (m_cfg.fencing.enabled) {
-        m_fencer = std::make_unique<Fencer>(m_core, m_cfg.fencing, m_role);
-        m_fencer->start();
+    if (cfg_.fencing.enabled) {
+        fencer_ = std::make_unique<Fencer>(core_, cfg_.fencing, role_);
+        fencer_->start();
     }
-    if (!m_cfg.enabled()) {
+    if (!cfg_.enabled()) {
         HS_INFO("chassis event=disabled reason=\"interface none\"");
         return;
     }
     HS_INFO("chassis event=start bmc=\"{}\" fan_profile={} zones={} sdr_cache_dir={}",
-            m_cfg.bmc.describe(), toString(m_cfg.fanProfile), m_cfg.zones.size(),
-            m_cfg.sdrCacheDir);
-    m_sensors = std::make_unique<SensorPoller>(
-        m_cfg, m_role, [this](SensorReadResult res, std::uint64_t gen, double ms) {
-            m_control->sensors(std::move(res), gen, ms);
+            cfg_.bmc.describe(), toString(cfg_.fanProfile), cfg_.zones.size(), cfg_.sdrCacheDir);
+    sensors_ = std::make_unique<SensorPoller>(
+        cfg_, role_, [this](SensorReadResult res, std::uint64_t gen, double ms) {
+            control_->sensors(std::move(res), gen, ms);
         });
-    m_control->start();
-    m_sensors->start();
+    control_->start();
+    sensors_->start();
 }
 
 void ChassisManager::stop() {
-    if (!m_started.load() || m_role.stopping.exchange(true)) {
+    if (!started_.load() || role_.stopping.exchange(true)) {
         return;
     }
-    m_role.active = false;
-    m_control->revokeLease();
-    if (m_fencer) {
-        m_fencer->stop();
+    role_.active = false;
+    control_->revokeLease();
+    if (fencer_) {
+        fencer_->stop();
     }
-    if (m_cfg.enabled()) {
-        m_sensors->stop();
-        m_control->stop();
-        HS_INFO("chassis event=stopped sessions_opened={}", m_control->sessionOpens());
+    if (cfg_.enabled()) {
+        sensors_->stop();
+        control_->stop();
+        HS_INFO("chassis event=stopped sessions_opened={}", control_->sessionOpens());
     }
 }
 
 // ---------------------------------------------------------------- role changes (core thread)
 
 void ChassisManager::setActive(bool active) {
-    bool was = m_role.active.exchange(active);
+    bool was = role_.active.exchange(active);
     if (!active) {
         // From this moment no command leaves, even one already waiting on ipmi-ctl.
-        m_control->revokeLease();
+        control_->revokeLease();
     }
-    if (was == active || !m_cfg.enabled() || m_role.stopping.load()) {
+    if (was == active || !cfg_.enabled() || role_.stopping.load()) {
         return;
     }
-    std::uint64_t gen = ++m_role.gen;
+    std::uint64_t gen = ++role_.gen;
     if (active) {
         HS_INFO("chassis event=takeover gen={}", gen);
-        m_control->becomeActive(gen, Clock::now());
+        control_->becomeActive(gen, Clock::now());
         pollSensorsNow();
     } else {
         HS_INFO("chassis event=standby gen={}", gen);
-        m_control->becomeStandby();
+        control_->becomeStandby();
     }
 }
 
 void ChassisManager::renewLease(TimePoint deadline) {
-    m_control->renewLease(deadline);
+    control_->renewLease(deadline);
 }
 
 bool ChassisManager::leaseHeld() const {
-    return m_control->leaseHeld();
+    return control_->leaseHeld();
 }
 
 // ---------------------------------------------------------------- requests (core -> ipmi-ctl)
 
 void ChassisManager::submit(const ControlRequest& req, ControlDone done) {
     auto reply = [this, &done](ControlStatus st, std::string msg) {
-        asio::post(m_core,
+        asio::post(core_,
                    [done = std::move(done), r = ControlResult{st, std::move(msg)}] { done(r); });
     };
     bool isPower = isPowerOp(req.op);
@@ -116,15 +115,15 @@ void ChassisManager::submit(const ControlRequest& req, ControlDone done) {
     if (!isPower && !isFan) {
         return reply(ControlStatus::InvalidArgument, "not a chassis operation");
     }
-    if (!m_cfg.enabled() || !m_started.load() || m_role.stopping.load()) {
+    if (!cfg_.enabled() || !started_.load() || role_.stopping.load()) {
         return reply(ControlStatus::Unavailable, "no BMC configured");
     }
-    if (isFan && m_cfg.fanProfile == FanProfileKind::None) {
+    if (isFan && cfg_.fanProfile == FanProfileKind::None) {
         return reply(ControlStatus::Unavailable, "no fan profile configured (fan_profile)");
     }
     if (req.op == ControlOp::FanDuty) {
         bool known = false;
-        for (const ZoneConfig& z : m_cfg.zones) {
+        for (const ZoneConfig& z : cfg_.zones) {
             known = known || z.zone == req.zone;
         }
         if (!known) {
@@ -137,58 +136,58 @@ void ChassisManager::submit(const ControlRequest& req, ControlDone done) {
     }
     HS_INFO("chassis event=request op={} zone={} value={} origin=\"{}\"", static_cast<int>(req.op),
             req.zone, req.value, req.origin);
-    m_control->control(req, std::move(done));
+    control_->control(req, std::move(done));
 }
 
 void ChassisManager::refresh(std::function<void(ChassisSnapshot)> done) {
-    if (!m_cfg.enabled() || !m_started.load() || m_role.stopping.load()) {
-        asio::post(m_core, [done = std::move(done), s = snapshot()] { done(s); });
+    if (!cfg_.enabled() || !started_.load() || role_.stopping.load()) {
+        asio::post(core_, [done = std::move(done), s = snapshot()] { done(s); });
         return;
     }
-    m_control->refresh(std::move(done));
+    control_->refresh(std::move(done));
 }
 
 void ChassisManager::pollSensorsNow() {
-    if (!m_cfg.enabled() || !m_started.load() || m_role.stopping.load()) {
+    if (!cfg_.enabled() || !started_.load() || role_.stopping.load()) {
         return;
     }
-    m_sensors->pollNow();
+    sensors_->pollNow();
 }
 
 ChassisSnapshot ChassisManager::snapshot() const {
-    return m_control->snapshot();
+    return control_->snapshot();
 }
 
 ChassisStats ChassisManager::stats() const {
-    return m_control->stats();
+    return control_->stats();
 }
 
 bool ChassisManager::bmcReachable() const {
-    BmcAccess a = m_control->access();
+    BmcAccess a = control_->access();
     return a == BmcAccess::Ok || a == BmcAccess::Disabled;
 }
 
 // ---------------------------------------------------------------- fencing (core -> ipmi-fence)
 
 void ChassisManager::fencePeer(std::uint32_t localSlot, FenceDone done) {
-    if (!m_cfg.fencing.enabled || !m_fencer || m_role.stopping.load()) {
-        asio::post(m_core, [done = std::move(done)] { done(false, "fencing disabled"); });
+    if (!cfg_.fencing.enabled || !fencer_ || role_.stopping.load()) {
+        asio::post(core_, [done = std::move(done)] { done(false, "fencing disabled"); });
         return;
     }
-    m_fencer->fence(localSlot, std::move(done));
+    fencer_->fence(localSlot, std::move(done));
 }
 
 void ChassisManager::cancelFence() {
-    if (m_fencer) {
-        m_fencer->cancel();
+    if (fencer_) {
+        fencer_->cancel();
     }
 }
 
 void ChassisManager::emit(Event ev) {
-    if (!m_onEvent) {
+    if (!onEvent_) {
         return;
     }
-    asio::post(m_core, [h = m_onEvent, ev = std::move(ev)] { h(ev); });
+    asio::post(core_, [h = onEvent_, ev = std::move(ev)] { h(ev); });
 }
 
 } // namespace hs::chassis

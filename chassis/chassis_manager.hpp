@@ -60,7 +60,7 @@ class ChassisManager {
     // thermal policy once a sensor read that started after the takeover has come back.
     // Becoming standby: the gate refuses every control command from that moment on.
     void setActive(bool active);
-    bool isActive() const { return m_role.active.load(); }
+    bool isActive() const { return role_.active.load(); }
 
     // The command lease (see the top of this file). renewLease: called by the core on every tick
     // while it drives the chassis, with the deadline the heartbeat timing allows
@@ -68,7 +68,7 @@ class ChassisManager {
     void renewLease(TimePoint deadline);
     // How long a command that finds the lease expired waits for a renewal before it is refused
     // (the daemon: one detection time). Default 100 ms. Set before start().
-    void setLeaseWait(Duration wait) { m_control->setLeaseWait(wait); }
+    void setLeaseWait(Duration wait) { control_->setLeaseWait(wait); }
     bool leaseHeld() const;
 
     // Power on/off/cycle/reset/soft and fan mode/duty. `done` runs on the core io_context.
@@ -82,9 +82,9 @@ class ChassisManager {
     ChassisSnapshot snapshot() const;
     // True while the last exchange with the BMC succeeded (also true when no BMC is configured).
     bool bmcReachable() const;
-    BmcAccess bmcAccess() const { return m_control->access(); }
+    BmcAccess bmcAccess() const { return control_->access(); }
     ChassisStats stats() const;
-    const ChassisConfig& config() const { return m_cfg; }
+    const ChassisConfig& config() const { return cfg_; }
 
     // Fencing: after waiting localSlot * delay_per_slot_ms, power the PEER host off through ITS
     // BMC (hard power down, never cycle) and confirm the chassis reads off. Not subject to the
@@ -97,15 +97,15 @@ class ChassisManager {
   private:
     void emit(Event ev);
 
-    asio::io_context& m_core;
-    const ChassisConfig m_cfg;
-    EventHandler m_onEvent;
-    RoleFlags m_role;
-    std::atomic<bool> m_started{false};
+    asio::io_context& core_;
+    const ChassisConfig cfg_;
+    EventHandler onEvent_;
+    RoleFlags role_;
+    std::atomic<bool> started_{false};
 
-    std::unique_ptr<ChassisControl> m_control; // ipmi-ctl
-    std::unique_ptr<SensorPoller> m_sensors;   // ipmi-sens (with a BMC)
-    std::unique_ptr<Fencer> m_fencer;          // ipmi-fence (with fencing enabled)
+    std::unique_ptr<ChassisControl> control_; // ipmi-ctl
+    std::unique_ptr<SensorPoller> sensors_;   // ipmi-sens (with a BMC)
+    std::unique_ptr<Fencer> fencer_;          // ipmi-fence (with fencing enabled)
 };
 
 } // namespace hs::chassis

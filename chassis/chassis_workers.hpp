@@ -71,19 +71,19 @@ class ChassisControl final : private BmcPort {
     void renewLease(TimePoint deadline);
     void revokeLease(); // also wakes a command waiting for a renewal
     bool leaseHeld() const;
-    void setLeaseWait(Duration wait) { m_leaseWait = wait; }
+    void setLeaseWait(Duration wait) { leaseWait_ = wait; }
 
     // ---- published state (any thread) ----
     ChassisSnapshot snapshot() const;
     ChassisStats stats() const;
-    BmcAccess access() const { return m_access.load(); }
-    std::uint64_t sessionOpens() const { return m_sessionOpens.load(); }
+    BmcAccess access() const { return access_.load(); }
+    std::uint64_t sessionOpens() const { return sessionOpens_.load(); }
 
   private:
     // BmcPort: the logic's way out, on ipmi-ctl.
     bool roleActive() const override;
-    std::uint64_t roleGen() const override { return m_role.gen.load(); }
-    bool sessionOpen() const override { return m_transport->isOpen(); }
+    std::uint64_t roleGen() const override { return role_.gen.load(); }
+    bool sessionOpen() const override { return transport_->isOpen(); }
     BmcReply read(const RawRequest& rq) override;
     BmcReply control(const RawRequest& rq) override;
 
@@ -92,31 +92,31 @@ class ChassisControl final : private BmcPort {
     void afterStatusTimer(std::error_code ec);
     void publish();
 
-    asio::io_context& m_core;
-    const ChassisConfig& m_cfg;
-    const RoleFlags& m_role;
-    EventSink m_events;
-    WorkerThread m_thread;
+    asio::io_context& core_;
+    const ChassisConfig& cfg_;
+    const RoleFlags& role_;
+    EventSink events_;
+    WorkerThread thread_;
 
     // ipmi-ctl only
-    std::unique_ptr<BmcTransport> m_transport;
-    ChassisLogic m_logic;
-    asio::steady_timer m_statusTimer;
-    std::uint64_t m_leaseWaits = 0;
-    std::atomic<int> m_pending{0}; // control requests queued on ipmi-ctl
+    std::unique_ptr<BmcTransport> transport_;
+    ChassisLogic logic_;
+    asio::steady_timer statusTimer_;
+    std::uint64_t leaseWaits_ = 0;
+    std::atomic<int> pending_{0}; // control requests queued on ipmi-ctl
 
     // the command lease: renewed/revoked by the core, checked on ipmi-ctl
-    mutable std::mutex m_leaseMu;
-    std::condition_variable m_leaseCv;
-    CommandLease m_lease;
-    Duration m_leaseWait{std::chrono::milliseconds(100)};
+    mutable std::mutex leaseMu_;
+    std::condition_variable leaseCv_;
+    CommandLease lease_;
+    Duration leaseWait_{std::chrono::milliseconds(100)};
 
     // published by ipmi-ctl after every step of the logic
-    mutable std::mutex m_pubMu;
-    ChassisSnapshot m_pubSnap;
-    ChassisStats m_pubStats;
-    std::atomic<BmcAccess> m_access{BmcAccess::Unknown};
-    std::atomic<std::uint64_t> m_sessionOpens{0};
+    mutable std::mutex pubMu_;
+    ChassisSnapshot pubSnap_;
+    ChassisStats pubStats_;
+    std::atomic<BmcAccess> access_{BmcAccess::Unknown};
+    std::atomic<std::uint64_t> sessionOpens_{0};
 };
 
 class SensorPoller {
@@ -137,13 +137,13 @@ class SensorPoller {
     void afterTimer(std::error_code ec);
     void poll();
 
-    const ChassisConfig& m_cfg;
-    const RoleFlags& m_role;
-    Deliver m_deliver;
-    WorkerThread m_thread;
+    const ChassisConfig& cfg_;
+    const RoleFlags& role_;
+    Deliver deliver_;
+    WorkerThread thread_;
     // ipmi-sens only
-    std::unique_ptr<SensorReader> m_reader;
-    asio::steady_timer m_timer;
+    std::unique_ptr<SensorReader> reader_;
+    asio::steady_timer timer_;
 };
 
 class Fencer {
@@ -164,13 +164,13 @@ class Fencer {
     void run(FenceDone done);
     void finish(FenceDone done, BmcTransport& session, bool ok, std::string msg);
 
-    asio::io_context& m_core;
-    const FencingConfig& m_cfg;
-    const RoleFlags& m_role;
-    WorkerThread m_thread;
+    asio::io_context& core_;
+    const FencingConfig& cfg_;
+    const RoleFlags& role_;
+    WorkerThread thread_;
     // ipmi-fence only
-    asio::steady_timer m_timer;
-    FenceDone m_done;
+    asio::steady_timer timer_;
+    FenceDone done_;
 };
 
 } // namespace hs::chassis

@@ -46,29 +46,29 @@ class CommandLease {
     // The core confirms the right until `deadline`. A renewal never shortens the lease: every
     // deadline the core hands out is a safe bound by itself, so the latest one holds.
     void renew(TimePoint deadline) {
-        if (!m_deadline || deadline > *m_deadline) {
-            m_deadline = deadline;
+        if (!deadline_ || deadline > *deadline_) {
+            deadline_ = deadline;
         }
-        ++m_renewals;
+        ++renewals_;
     }
     // The node stopped driving the chassis: no command from now on, until the next renew().
-    void revoke() { m_deadline.reset(); }
+    void revoke() { deadline_.reset(); }
 
-    bool held(TimePoint now) const { return m_deadline && now < *m_deadline; }
+    bool held(TimePoint now) const { return deadline_ && now < *deadline_; }
     // Time left at `now`; zero once expired or revoked.
     Duration remaining(TimePoint now) const {
-        return held(now) ? *m_deadline - now : Duration::zero();
+        return held(now) ? *deadline_ - now : Duration::zero();
     }
     // How long ago it expired (zero while held or when never granted / revoked).
     Duration expiredFor(TimePoint now) const {
-        return m_deadline && now >= *m_deadline ? now - *m_deadline : Duration::zero();
+        return deadline_ && now >= *deadline_ ? now - *deadline_ : Duration::zero();
     }
-    std::optional<TimePoint> deadline() const { return m_deadline; }
-    std::uint64_t renewals() const { return m_renewals; }
+    std::optional<TimePoint> deadline() const { return deadline_; }
+    std::uint64_t renewals() const { return renewals_; }
 
   private:
-    std::optional<TimePoint> m_deadline;
-    std::uint64_t m_renewals = 0;
+    std::optional<TimePoint> deadline_;
+    std::uint64_t renewals_ = 0;
 };
 
 } // namespace hs::chassis

@@ -29,17 +29,17 @@ unsigned curveDuty(const std::vector<ThermalPoint>& curve, double tempC) {
 }
 
 unsigned ZonePolicy::update(double tempC) {
-    unsigned rising = curveDuty(m_curve, tempC);
-    if (!m_duty || rising >= *m_duty) {
-        m_duty = rising;
-        return *m_duty;
+    unsigned rising = curveDuty(curve_, tempC);
+    if (!duty_ || rising >= *duty_) {
+        duty_ = rising;
+        return *duty_;
     }
     // Falling: only come down to what the curve asks for hysteresis degrees higher.
-    unsigned falling = curveDuty(m_curve, tempC + m_hysteresis);
-    if (falling < *m_duty) {
-        m_duty = falling;
+    unsigned falling = curveDuty(curve_, tempC + hysteresis_);
+    if (falling < *duty_) {
+        duty_ = falling;
     }
-    return *m_duty;
+    return *duty_;
 }
 
 } // namespace hs::chassis

@@ -19,18 +19,18 @@ unsigned curveDuty(const std::vector<ThermalPoint>& curve, double tempC);
 class ZonePolicy {
   public:
     ZonePolicy(std::vector<ThermalPoint> curve, double hysteresisC)
-        : m_curve(std::move(curve)), m_hysteresis(hysteresisC) {}
+        : curve_(std::move(curve)), hysteresis_(hysteresisC) {}
 
     // Feeds the zone's hottest reading; returns the duty to command.
     unsigned update(double tempC);
     // Forget the history (after fail-safe, a takeover or a BMC reconnect).
-    void reset() { m_duty.reset(); }
-    std::optional<unsigned> duty() const { return m_duty; }
+    void reset() { duty_.reset(); }
+    std::optional<unsigned> duty() const { return duty_; }
 
   private:
-    std::vector<ThermalPoint> m_curve;
-    double m_hysteresis;
-    std::optional<unsigned> m_duty;
+    std::vector<ThermalPoint> curve_;
+    double hysteresis_;
+    std::optional<unsigned> duty_;
 };
 
 } // namespace hs::chassis

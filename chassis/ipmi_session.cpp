@@ -24,57 +24,57 @@ std::uint8_t freeipmiPrivilege(Privilege p) {
 } // namespace
 
 std::error_code IpmiSession::open() {
-    if (m_ctx) {
+    if (ctx_) {
         return {};
     }
     ipmi_ctx_t ctx = ipmi_ctx_create();
     if (!ctx) {
-        m_lastError = "ipmi_ctx_create failed (out of memory)";
+        lastError_ = "ipmi_ctx_create failed (out of memory)";
         return freeipmiError(IPMI_ERR_OUT_OF_MEMORY);
     }
     int rc = -1;
-    if (m_ep.interface == BmcInterface::Lanplus) {
-        std::string target = m_ep.target();
-        rc = ipmi_ctx_open_outofband_2_0(ctx, target.c_str(), m_ep.user.c_str(),
-                                         m_ep.password.c_str(), nullptr, 0,
-                                         freeipmiPrivilege(m_ep.privilege), m_ep.cipherSuite,
-                                         static_cast<unsigned>(m_ep.sessionTimeout.count()),
-                                         static_cast<unsigned>(m_ep.retransmissionTimeout.count()),
-                                         m_ep.workaroundFlags, IPMI_FLAGS_DEFAULT);
-    } else if (m_ep.interface == BmcInterface::Inband) {
+    if (ep_.interface == BmcInterface::Lanplus) {
+        std::string target = ep_.target();
+        rc = ipmi_ctx_open_outofband_2_0(ctx, target.c_str(), ep_.user.c_str(),
+                                         ep_.password.c_str(), nullptr, 0,
+                                         freeipmiPrivilege(ep_.privilege), ep_.cipherSuite,
+                                         static_cast<unsigned>(ep_.sessionTimeout.count()),
+                                         static_cast<unsigned>(ep_.retransmissionTimeout.count()),
+                                         ep_.workaroundFlags, IPMI_FLAGS_DEFAULT);
+    } else if (ep_.interface == BmcInterface::Inband) {
         rc = ipmi_ctx_find_inband(ctx, nullptr, 0, 0, 0,
-                                  m_ep.driverDevice.empty() ? nullptr : m_ep.driverDevice.c_str(),
-                                  m_ep.workaroundFlags, IPMI_FLAGS_DEFAULT);
+                                  ep_.driverDevice.empty() ? nullptr : ep_.driverDevice.c_str(),
+                                  ep_.workaroundFlags, IPMI_FLAGS_DEFAULT);
         if (rc == 0) {
-            m_lastError = "no in-band IPMI driver found (is ipmi_si / ipmi_devintf loaded?)";
+            lastError_ = "no in-band IPMI driver found (is ipmi_si / ipmi_devintf loaded?)";
             ipmi_ctx_destroy(ctx);
             return freeipmiError(IPMI_ERR_DEVICE_NOT_FOUND);
         }
         rc = rc > 0 ? 0 : -1;
     } else {
-        m_lastError = "no BMC configured";
+        lastError_ = "no BMC configured";
         ipmi_ctx_destroy(ctx);
         return freeipmiError(IPMI_ERR_PARAMETERS);
     }
     if (rc < 0) {
         int err = ipmi_ctx_errnum(ctx);
         const char* msg = ipmi_ctx_errormsg(ctx);
-        m_lastError = msg ? msg : "unknown error";
+        lastError_ = msg ? msg : "unknown error";
         ipmi_ctx_destroy(ctx);
         return freeipmiError(err);
     }
-    m_ctx = ctx;
-    ++m_opens;
+    ctx_ = ctx;
+    ++opens_;
     return {};
 }
 
 void IpmiSession::close() {
-    if (!m_ctx) {
+    if (!ctx_) {
         return;
     }
-    ipmi_ctx_close(m_ctx);
-    ipmi_ctx_destroy(m_ctx);
-    m_ctx = nullptr;
+    ipmi_ctx_close(ctx_);
+    ipmi_ctx_destroy(ctx_);
+    ctx_ = nullptr;
 }
 
 std::error_code IpmiSession::raw(std::uint8_t netfn, std::uint8_t cmd,
@@ -85,7 +85,7 @@ std::error_code IpmiSession::raw(std::uint8_t netfn, std::uint8_t cmd,
     }
     std::array<std::uint8_t, 64> rq{};
     if (data.size() + 1 > rq.size()) {
-        m_lastError = "request too long";
+        lastError_ = "request too long";
         return freeipmiError(IPMI_ERR_PARAMETERS);
     }
     rq[0] = cmd;
@@ -93,15 +93,15 @@ std::error_code IpmiSession::raw(std::uint8_t netfn, std::uint8_t cmd,
     std::array<std::uint8_t, 256> rs{};
     // The last moment before the bytes leave: nothing but FreeIPMI's packet assembly follows.
     if (mayLeave && !mayLeave()) {
-        m_lastError = "not sent: refused immediately before sending";
+        lastError_ = "not sent: refused immediately before sending";
         return std::make_error_code(std::errc::operation_canceled);
     }
-    int n = ipmi_cmd_raw(m_ctx, 0, netfn, rq.data(), static_cast<unsigned>(data.size() + 1),
+    int n = ipmi_cmd_raw(ctx_, 0, netfn, rq.data(), static_cast<unsigned>(data.size() + 1),
                          rs.data(), static_cast<unsigned>(rs.size()));
     if (n < 0) {
-        std::error_code ec = freeipmiError(ipmi_ctx_errnum(m_ctx));
-        const char* msg = ipmi_ctx_errormsg(m_ctx);
-        m_lastError = msg ? msg : "unknown error";
+        std::error_code ec = freeipmiError(ipmi_ctx_errnum(ctx_));
+        const char* msg = ipmi_ctx_errormsg(ctx_);
+        lastError_ = msg ? msg : "unknown error";
         if (sessionLost(ec)) {
             // After a session timeout the context is unusable: destroy it, reopen next time.
             close();
@@ -109,7 +109,7 @@ std::error_code IpmiSession::raw(std::uint8_t netfn, std::uint8_t cmd,
         return ec;
     }
     if (n < 2) {
-        m_lastError = fmt::format("short response ({} bytes)", n);
+        lastError_ = fmt::format("short response ({} bytes)", n);
         return freeipmiError(IPMI_ERR_IPMI_ERROR);
     }
     out.cc = rs[1];

@@ -17,14 +17,14 @@ namespace hs::chassis {
 
 class IpmiSession final : public BmcTransport {
   public:
-    explicit IpmiSession(BmcEndpoint endpoint) : m_ep(std::move(endpoint)) {}
+    explicit IpmiSession(BmcEndpoint endpoint) : ep_(std::move(endpoint)) {}
     ~IpmiSession() override { close(); }
     IpmiSession(const IpmiSession&) = delete;
     IpmiSession& operator=(const IpmiSession&) = delete;
 
     // Opens the session if it is not open. Returns the FreeIPMI error on failure.
     std::error_code open() override;
-    bool isOpen() const override { return m_ctx != nullptr; }
+    bool isOpen() const override { return ctx_ != nullptr; }
     // Closes the session properly (the BMC frees its slot at once) and destroys the context.
     void close() override;
 
@@ -35,15 +35,15 @@ class IpmiSession final : public BmcTransport {
     std::error_code raw(std::uint8_t netfn, std::uint8_t cmd, std::span<const std::uint8_t> data,
                         RawResponse& out, const SendCheck& mayLeave = {}) override;
     // FreeIPMI's text for the last failure (no secrets in it).
-    const std::string& lastErrorText() const override { return m_lastError; }
-    const BmcEndpoint& endpoint() const { return m_ep; }
-    std::uint64_t opens() const override { return m_opens; }
+    const std::string& lastErrorText() const override { return lastError_; }
+    const BmcEndpoint& endpoint() const { return ep_; }
+    std::uint64_t opens() const override { return opens_; }
 
   private:
-    BmcEndpoint m_ep;
-    ipmi_ctx* m_ctx = nullptr;
-    std::string m_lastError;
-    std::uint64_t m_opens = 0;
+    BmcEndpoint ep_;
+    ipmi_ctx* ctx_ = nullptr;
+    std::string lastError_;
+    std::uint64_t opens_ = 0;
 };
 
 } // namespace hs::chassis

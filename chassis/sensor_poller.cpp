@@ -7,48 +7,48 @@
 namespace hs::chassis {
 
 SensorPoller::SensorPoller(const ChassisConfig& cfg, const RoleFlags& role, Deliver deliver)
-    : m_cfg(cfg), m_role(role), m_deliver(std::move(deliver)), m_timer(m_thread.io) {}
+    : cfg_(cfg), role_(role), deliver_(std::move(deliver)), timer_(thread_.io) {}
 
 SensorPoller::~SensorPoller() = default;
 
 void SensorPoller::start() {
-    m_reader = std::make_unique<SensorReader>(m_cfg.bmc, m_cfg.sdrCacheDir);
-    m_thread.start();
-    asio::post(m_thread.io, [this] { schedule(Duration::zero()); });
+    reader_ = std::make_unique<SensorReader>(cfg_.bmc, cfg_.sdrCacheDir);
+    thread_.start();
+    asio::post(thread_.io, [this] { schedule(Duration::zero()); });
 }
 
 void SensorPoller::stop() {
-    asio::post(m_thread.io, [this] {
-        m_timer.cancel();
-        m_reader.reset();
+    asio::post(thread_.io, [this] {
+        timer_.cancel();
+        reader_.reset();
     });
-    m_thread.join();
+    thread_.join();
 }
 
 void SensorPoller::pollNow() {
-    asio::post(m_thread.io, [this] { schedule(Duration::zero()); });
+    asio::post(thread_.io, [this] { schedule(Duration::zero()); });
 }
 
 void SensorPoller::schedule(Duration delay) {
-    m_timer.expires_after(delay);
-    m_timer.async_wait(std::bind_front(&SensorPoller::afterTimer, this));
+    timer_.expires_after(delay);
+    timer_.async_wait(std::bind_front(&SensorPoller::afterTimer, this));
 }
 
 void SensorPoller::afterTimer(std::error_code ec) {
-    if (ec || m_role.stopping.load() || !m_reader) {
+    if (ec || role_.stopping.load() || !reader_) {
         return;
     }
     poll();
-    schedule(m_cfg.sensorPoll);
+    schedule(cfg_.sensorPoll);
 }
 
 void SensorPoller::poll() {
     // Readings count as fresh for the activation that was current when the read began.
-    std::uint64_t gen = m_role.gen.load();
+    std::uint64_t gen = role_.gen.load();
     TimePoint t0 = Clock::now();
-    SensorReadResult res = m_reader->read();
+    SensorReadResult res = reader_->read();
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    m_deliver(std::move(res), gen, ms);
+    deliver_(std::move(res), gen, ms);
 }
 
 } // namespace hs::chassis

@@ -115,7 +115,7 @@ std::string newestCacheFile(const std::string& dir) {
 } // namespace
 
 SensorReader::SensorReader(BmcEndpoint endpoint, std::string sdrCacheDir)
-    : m_ep(std::move(endpoint)), m_cacheDir(std::move(sdrCacheDir)) {
+    : ep_(std::move(endpoint)), cacheDir_(std::move(sdrCacheDir)) {
     std::call_once(gInitOnce, [] {
         int err = 0;
         if (ipmi_monitoring_init(0, &err) < 0) {
@@ -125,8 +125,8 @@ SensorReader::SensorReader(BmcEndpoint endpoint, std::string sdrCacheDir)
 }
 
 SensorReader::~SensorReader() {
-    if (m_ctx) {
-        ipmi_monitoring_ctx_destroy(m_ctx);
+    if (ctx_) {
+        ipmi_monitoring_ctx_destroy(ctx_);
     }
 }
 
@@ -137,73 +137,73 @@ SensorReadResult SensorReader::read() {
         res.errorText = "ipmi_monitoring_init failed";
         return res;
     }
-    if (!m_ctx) {
+    if (!ctx_) {
         std::error_code fsec;
-        std::filesystem::create_directories(m_cacheDir, fsec);
-        ::chmod(m_cacheDir.c_str(), 0700);
-        m_ctx = ipmi_monitoring_ctx_create();
-        if (!m_ctx) {
+        std::filesystem::create_directories(cacheDir_, fsec);
+        ::chmod(cacheDir_.c_str(), 0700);
+        ctx_ = ipmi_monitoring_ctx_create();
+        if (!ctx_) {
             res.ec = ipmimonitoringError(IPMI_MONITORING_ERR_OUT_OF_MEMORY);
             res.errorText = "ipmi_monitoring_ctx_create failed";
             return res;
         }
-        if (ipmi_monitoring_ctx_sdr_cache_directory(m_ctx, m_cacheDir.c_str()) < 0 ||
-            ipmi_monitoring_ctx_sdr_cache_filenames(m_ctx, "sdr-cache-%H") < 0) {
-            res.ec = ipmimonitoringError(ipmi_monitoring_ctx_errnum(m_ctx));
-            res.errorText = fmt::format("SDR cache directory {}: {}", m_cacheDir,
-                                        ipmi_monitoring_ctx_errormsg(m_ctx));
-            ipmi_monitoring_ctx_destroy(m_ctx);
-            m_ctx = nullptr;
+        if (ipmi_monitoring_ctx_sdr_cache_directory(ctx_, cacheDir_.c_str()) < 0 ||
+            ipmi_monitoring_ctx_sdr_cache_filenames(ctx_, "sdr-cache-%H") < 0) {
+            res.ec = ipmimonitoringError(ipmi_monitoring_ctx_errnum(ctx_));
+            res.errorText = fmt::format("SDR cache directory {}: {}", cacheDir_,
+                                        ipmi_monitoring_ctx_errormsg(ctx_));
+            ipmi_monitoring_ctx_destroy(ctx_);
+            ctx_ = nullptr;
             return res;
         }
     }
     ipmi_monitoring_ipmi_config cfg{};
     cfg.driver_type = -1;
     cfg.protocol_version = IPMI_MONITORING_PROTOCOL_VERSION_2_0;
-    cfg.username = m_ep.user.empty() ? nullptr : const_cast<char*>(m_ep.user.c_str());
-    cfg.password = m_ep.password.empty() ? nullptr : const_cast<char*>(m_ep.password.c_str());
-    cfg.privilege_level = monitoringPrivilege(m_ep.privilege);
+    cfg.username = ep_.user.empty() ? nullptr : const_cast<char*>(ep_.user.c_str());
+    cfg.password = ep_.password.empty() ? nullptr : const_cast<char*>(ep_.password.c_str());
+    cfg.privilege_level = monitoringPrivilege(ep_.privilege);
     cfg.authentication_type = -1;
-    cfg.cipher_suite_id = m_ep.cipherSuite;
-    cfg.session_timeout_len = static_cast<int>(m_ep.sessionTimeout.count());
-    cfg.retransmission_timeout_len = static_cast<int>(m_ep.retransmissionTimeout.count());
-    cfg.workaround_flags = m_ep.workaroundFlags; // same bit values as FreeIPMI's outofband 2.0
-    if (m_ep.interface == BmcInterface::Inband) {
+    cfg.cipher_suite_id = ep_.cipherSuite;
+    cfg.session_timeout_len = static_cast<int>(ep_.sessionTimeout.count());
+    cfg.retransmission_timeout_len = static_cast<int>(ep_.retransmissionTimeout.count());
+    cfg.workaround_flags = ep_.workaroundFlags; // same bit values as FreeIPMI's outofband 2.0
+    if (ep_.interface == BmcInterface::Inband) {
         cfg.driver_device =
-            m_ep.driverDevice.empty() ? nullptr : const_cast<char*>(m_ep.driverDevice.c_str());
+            ep_.driverDevice.empty() ? nullptr : const_cast<char*>(ep_.driverDevice.c_str());
     }
-    std::string target = m_ep.target();
-    const char* host = m_ep.interface == BmcInterface::Lanplus ? target.c_str() : nullptr;
-    int n = ipmi_monitoring_sensor_readings_by_record_id(m_ctx, host, &cfg, 0, nullptr, 0, nullptr,
+    std::string target = ep_.target();
+    const char* host = ep_.interface == BmcInterface::Lanplus ? target.c_str() : nullptr;
+    int n = ipmi_monitoring_sensor_readings_by_record_id(ctx_, host, &cfg, 0, nullptr, 0, nullptr,
                                                          nullptr);
     if (n < 0) {
-        res.ec = ipmimonitoringError(ipmi_monitoring_ctx_errnum(m_ctx));
-        const char* msg = ipmi_monitoring_ctx_errormsg(m_ctx);
+        res.ec = ipmimonitoringError(ipmi_monitoring_ctx_errnum(ctx_));
+        const char* msg = ipmi_monitoring_ctx_errormsg(ctx_);
         res.errorText = msg ? msg : "unknown error";
         return res;
     }
-    if (!m_thresholdsLoaded) {
+    if (!thresholdsLoaded_) {
         loadThresholds();
     }
     std::vector<std::pair<int, SensorSnapshot>> rows;
     for (int i = 0; i < n; ++i) {
-        int stype = ipmi_monitoring_sensor_read_sensor_type(m_ctx);
+        int stype = ipmi_monitoring_sensor_read_sensor_type(ctx_);
         if (stype < 0 || stype > 0xFF) {
             // Not a sensor (e.g. the MC locator record): nothing to read.
-            if (ipmi_monitoring_sensor_iterator_next(m_ctx) <= 0) {
+            if (ipmi_monitoring_sensor_iterator_next(ctx_) <= 0) {
                 break;
             }
             continue;
         }
         SensorSnapshot s;
-        int rid = ipmi_monitoring_sensor_read_record_id(m_ctx);
-        const char* name = ipmi_monitoring_sensor_read_sensor_name(m_ctx);
+        int rid = ipmi_monitoring_sensor_read_record_id(ctx_);
+        const char* name = ipmi_monitoring_sensor_read_sensor_name(ctx_);
         s.name = name ? name : fmt::format("record {}", rid);
         s.type = typeName(stype);
-        s.unit = unitName(ipmi_monitoring_sensor_read_sensor_units(m_ctx));
-        s.state = stateOf(ipmi_monitoring_sensor_read_sensor_state(m_ctx));
-        void* reading = ipmi_monitoring_sensor_read_sensor_reading(m_ctx);
-        int rtype = ipmi_monitoring_sensor_read_sensor_reading_type(m_ctx);
+        s.unit = unitName(ipmi_monitoring_sensor_read_sensor_units(ctx_));
+        s.state = stateOf(ipmi_monitoring_sensor_read_sensor_state(ctx_));
+        void* reading = ipmi_monitoring_sensor_read_sensor_reading(ctx_);
+        int rtype = ipmi_monitoring_sensor_read_sensor_reading_type(ctx_);
         if (reading && rtype == IPMI_MONITORING_SENSOR_READING_TYPE_DOUBLE) {
             s.value = *static_cast<double*>(reading);
             s.valueValid = true;
@@ -214,7 +214,7 @@ SensorReadResult SensorReader::read() {
             s.value = *static_cast<std::uint8_t*>(reading);
             s.valueValid = true;
         }
-        if (auto it = m_thresholds.find(rid); it != m_thresholds.end()) {
+        if (auto it = thresholds_.find(rid); it != thresholds_.end()) {
             s.lowerNonCritical = it->second.lnc;
             s.lowerCritical = it->second.lc;
             s.upperNonCritical = it->second.unc;
@@ -228,7 +228,7 @@ SensorReadResult SensorReader::read() {
             s.state = std::max(s.state, stateFromThresholds(s));
         }
         rows.emplace_back(rid, std::move(s));
-        if (ipmi_monitoring_sensor_iterator_next(m_ctx) <= 0) {
+        if (ipmi_monitoring_sensor_iterator_next(ctx_) <= 0) {
             break;
         }
     }
@@ -243,7 +243,7 @@ SensorReadResult SensorReader::read() {
 }
 
 void SensorReader::loadThresholds() {
-    std::string file = newestCacheFile(m_cacheDir);
+    std::string file = newestCacheFile(cacheDir_);
     if (file.empty()) {
         return;
     }
@@ -283,7 +283,7 @@ void SensorReader::loadThresholds() {
                     if (ruc && uc)
                         t.uc = *uc;
                 }
-                m_thresholds[rid] = t;
+                thresholds_[rid] = t;
             }
             free(lnc);
             free(lc);
@@ -293,7 +293,7 @@ void SensorReader::loadThresholds() {
             free(unr);
         }
         ipmi_sdr_cache_close(sdr);
-        m_thresholdsLoaded = true;
+        thresholdsLoaded_ = true;
     }
     ipmi_sdr_ctx_destroy(sdr);
 }

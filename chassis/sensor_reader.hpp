@@ -33,11 +33,11 @@ class SensorReader {
     };
     void loadThresholds();
 
-    BmcEndpoint m_ep;
-    std::string m_cacheDir;
-    ipmi_monitoring_ctx* m_ctx = nullptr;
-    std::map<int, Thresholds> m_thresholds; // by SDR record id
-    bool m_thresholdsLoaded = false;
+    BmcEndpoint ep_;
+    std::string cacheDir_;
+    ipmi_monitoring_ctx* ctx_ = nullptr;
+    std::map<int, Thresholds> thresholds_; // by SDR record id
+    bool thresholdsLoaded_ = false;
 };
 
 } // namespace hs::chassis

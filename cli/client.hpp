@@ -17,7 +17,7 @@ class ConnectError : public std::runtime_error {
 
 class ControlClient {
   public:
-    explicit ControlClient(std::string socketPath) : m_path(std::move(socketPath)) {}
+    explicit ControlClient(std::string socketPath) : path_(std::move(socketPath)) {}
     ~ControlClient();
     ControlClient(const ControlClient&) = delete;
     ControlClient& operator=(const ControlClient&) = delete;
@@ -29,9 +29,9 @@ class ControlClient {
   private:
     std::string readLine(std::chrono::milliseconds timeout);
 
-    std::string m_path;
-    int m_fd = -1;
-    std::string m_buffer;
+    std::string path_;
+    int fd_ = -1;
+    std::string buffer_;
 };
 
 } // namespace hs::cli

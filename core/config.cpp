@@ -51,20 +51,20 @@ std::string_view typeName(toml::node_type t) {
 class TableReader {
   public:
     TableReader(const toml::table& table, std::string prefix)
-        : m_table(table), m_prefix(std::move(prefix)) {}
+        : table_(table), prefix_(std::move(prefix)) {}
 
-    std::string qualified(std::string_view key) const { return m_prefix + "." + std::string(key); }
-    const toml::source_region& source() const { return m_table.source(); }
-    bool has(std::string_view key) const { return m_table.contains(key); }
+    std::string qualified(std::string_view key) const { return prefix_ + "." + std::string(key); }
+    const toml::source_region& source() const { return table_.source(); }
+    bool has(std::string_view key) const { return table_.contains(key); }
 
     const toml::node* get(std::string_view key) {
-        m_used.emplace(key);
-        return m_table.get(key);
+        used_.emplace(key);
+        return table_.get(key);
     }
     // Where a key is reported: its value when present, else the table.
     const toml::source_region& where(std::string_view key) const {
-        const toml::node* n = m_table.get(key);
-        return n ? n->source() : m_table.source();
+        const toml::node* n = table_.get(key);
+        return n ? n->source() : table_.source();
     }
     [[noreturn]] void fail(std::string_view key, const std::string& why) const {
         configFail(where(key), qualified(key), why);
@@ -119,22 +119,22 @@ class TableReader {
     }
     template <typename T> T required(std::optional<T> v, std::string_view key) const {
         if (!v) {
-            configFail(m_table.source(), qualified(key), "missing required key");
+            configFail(table_.source(), qualified(key), "missing required key");
         }
         return *v;
     }
     void rejectUnknown() const {
-        for (auto&& [k, v] : m_table) {
-            if (!m_used.count(std::string(k.str()))) {
+        for (auto&& [k, v] : table_) {
+            if (!used_.count(std::string(k.str()))) {
                 configFail(k.source(), qualified(k.str()), "unknown key");
             }
         }
     }
 
   private:
-    const toml::table& m_table;
-    std::string m_prefix;
-    std::set<std::string, std::less<>> m_used;
+    const toml::table& table_;
+    std::string prefix_;
+    std::set<std::string, std::less<>> used_;
 };
 
 void checkKeyFile(TableReader& r, const std::filesystem::path& file) {

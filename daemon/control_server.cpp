@@ -80,16 +80,16 @@ namespace detail {
 class ControlCore : public std::enable_shared_from_this<ControlCore> {
   public:
     ControlCore(asio::io_context& io, ControlServer::Options opts)
-        : m_opts(std::move(opts)), m_acceptor(io), m_retry(io) {}
+        : opts_(std::move(opts)), acceptor_(io), retry_(io) {}
 
     void start();
     void stop();
     void addHandler(std::string cmd, ControlServer::Handler h, ControlAccess need) {
-        m_handlers[std::move(cmd)] = Entry{std::move(h), need};
+        handlers_[std::move(cmd)] = Entry{std::move(h), need};
     }
-    const ControlServer::Options& options() const { return m_opts; }
-    bool stopped() const { return m_stopped; }
-    std::size_t count() const { return m_sessions.size(); }
+    const ControlServer::Options& options() const { return opts_; }
+    bool stopped() const { return stopped_; }
+    std::size_t count() const { return sessions_.size(); }
     void dispatch(const json& req, const std::string& cmd, ControlReply reply);
     void forget(ControlSession* s);
 
@@ -104,39 +104,39 @@ class ControlCore : public std::enable_shared_from_this<ControlCore> {
     void afterAccept(const boost::system::error_code& ec, UnixSocket sock);
     std::optional<ControlAccess> tierOf(const PeerCred& cred, int fd) const;
 
-    ControlServer::Options m_opts;
-    asio::local::stream_protocol::acceptor m_acceptor;
-    asio::steady_timer m_retry;
-    std::map<std::string, Entry, std::less<>> m_handlers;
-    std::map<ControlSession*, std::shared_ptr<ControlSession>> m_sessions; // open ones
-    std::set<ControlSession*> m_limited; // open ones counted against maxClients
-    std::optional<gid_t> m_groupId;
-    std::optional<gid_t> m_readGroupId;
-    ino_t m_inode = 0;
-    bool m_started = false;
-    bool m_stopped = false;
+    ControlServer::Options opts_;
+    asio::local::stream_protocol::acceptor acceptor_;
+    asio::steady_timer retry_;
+    std::map<std::string, Entry, std::less<>> handlers_;
+    std::map<ControlSession*, std::shared_ptr<ControlSession>> sessions_; // open ones
+    std::set<ControlSession*> limited_; // open ones counted against maxClients
+    std::optional<gid_t> groupId_;
+    std::optional<gid_t> readGroupId_;
+    ino_t inode_ = 0;
+    bool started_ = false;
+    bool stopped_ = false;
 };
 
 class ControlSession : public std::enable_shared_from_this<ControlSession> {
   public:
     ControlSession(std::shared_ptr<ControlCore> core, UnixSocket sock, PeerCred cred,
                    ControlAccess access)
-        : m_core(std::move(core)), m_sock(std::move(sock)), m_idle(m_sock.get_executor()),
-          m_cred(cred), m_access(access) {}
+        : core_(std::move(core)), sock_(std::move(sock)), idle_(sock_.get_executor()), cred_(cred),
+          access_(access) {}
 
     void start() {
         touch();
         readMore();
     }
     void refuse(const json& response) {
-        m_closeAfterWrite = true;
+        closeAfterWrite_ = true;
         send(response);
     }
     void deliver(json response) {
-        if (m_closed || !m_busy) {
+        if (closed_ || !busy_) {
             return;
         }
-        m_busy = false;
+        busy_ = false;
         touch();
         send(response);
         pump();
@@ -155,124 +155,124 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
     void afterWrite(const boost::system::error_code& ec, std::size_t n);
     void maybeFinish();
 
-    std::shared_ptr<ControlCore> m_core;
-    UnixSocket m_sock;
-    asio::steady_timer m_idle;
-    std::chrono::steady_clock::time_point m_idleDeadline{};
-    bool m_idleArmed = false;
-    PeerCred m_cred;
-    ControlAccess m_access;
-    std::array<char, 4096> m_chunk{};
-    std::string m_in;
-    std::deque<std::string> m_out;
-    std::size_t m_outBytes = 0;
-    bool m_reading = false;
-    bool m_writing = false;
-    bool m_busy = false;
-    bool m_discarding = false;
-    bool m_eof = false;
-    bool m_closed = false;
-    bool m_closeAfterWrite = false;
+    std::shared_ptr<ControlCore> core_;
+    UnixSocket sock_;
+    asio::steady_timer idle_;
+    std::chrono::steady_clock::time_point idleDeadline_{};
+    bool idleArmed_ = false;
+    PeerCred cred_;
+    ControlAccess access_;
+    std::array<char, 4096> chunk_{};
+    std::string in_;
+    std::deque<std::string> out_;
+    std::size_t outBytes_ = 0;
+    bool reading_ = false;
+    bool writing_ = false;
+    bool busy_ = false;
+    bool discarding_ = false;
+    bool eof_ = false;
+    bool closed_ = false;
+    bool closeAfterWrite_ = false;
 };
 
 void ControlSession::close() {
-    if (m_closed) {
+    if (closed_) {
         return;
     }
-    m_closed = true;
+    closed_ = true;
     auto self = shared_from_this(); // forget() drops the core's reference
     boost::system::error_code ignored;
-    m_sock.close(ignored);
-    m_idle.cancel();
-    m_core->forget(this);
+    sock_.close(ignored);
+    idle_.cancel();
+    core_->forget(this);
 }
 
 // A complete request came in or was answered: the idle clock starts again.
 void ControlSession::touch() {
-    const auto timeout = m_core->options().idleTimeout;
-    if (timeout.count() <= 0 || m_closed) {
+    const auto timeout = core_->options().idleTimeout;
+    if (timeout.count() <= 0 || closed_) {
         return;
     }
-    m_idleDeadline = std::chrono::steady_clock::now() + timeout;
-    if (m_idleArmed) {
+    idleDeadline_ = std::chrono::steady_clock::now() + timeout;
+    if (idleArmed_) {
         return; // the waiting timer sees the new deadline when it fires
     }
-    m_idleArmed = true;
-    m_idle.expires_at(m_idleDeadline);
-    m_idle.async_wait(std::bind_front(&ControlSession::afterIdle, shared_from_this()));
+    idleArmed_ = true;
+    idle_.expires_at(idleDeadline_);
+    idle_.async_wait(std::bind_front(&ControlSession::afterIdle, shared_from_this()));
 }
 
 void ControlSession::afterIdle(const boost::system::error_code& ec) {
-    m_idleArmed = false;
-    if (ec || m_closed) {
+    idleArmed_ = false;
+    if (ec || closed_) {
         return;
     }
     const auto now = std::chrono::steady_clock::now();
-    if (m_busy) {
-        m_idleDeadline = now + m_core->options().idleTimeout; // the daemon is still answering
+    if (busy_) {
+        idleDeadline_ = now + core_->options().idleTimeout; // the daemon is still answering
     }
-    if (now < m_idleDeadline) {
-        m_idleArmed = true;
-        m_idle.expires_at(m_idleDeadline);
-        m_idle.async_wait(std::bind_front(&ControlSession::afterIdle, shared_from_this()));
+    if (now < idleDeadline_) {
+        idleArmed_ = true;
+        idle_.expires_at(idleDeadline_);
+        idle_.async_wait(std::bind_front(&ControlSession::afterIdle, shared_from_this()));
         return;
     }
-    HS_INFO("control connection closed uid={} pid={} reason=idle timeout_ms={}", m_cred.uid,
-            m_cred.pid, m_core->options().idleTimeout.count());
+    HS_INFO("control connection closed uid={} pid={} reason=idle timeout_ms={}", cred_.uid,
+            cred_.pid, core_->options().idleTimeout.count());
     close();
 }
 
 void ControlSession::readMore() {
-    std::size_t bound = m_core->options().maxLine + m_chunk.size() + 1;
-    if (m_reading || m_closed || m_eof || m_closeAfterWrite || m_in.size() >= bound) {
+    std::size_t bound = core_->options().maxLine + chunk_.size() + 1;
+    if (reading_ || closed_ || eof_ || closeAfterWrite_ || in_.size() >= bound) {
         return;
     }
-    m_reading = true;
-    m_sock.async_read_some(asio::buffer(m_chunk),
-                           std::bind_front(&ControlSession::afterRead, shared_from_this()));
+    reading_ = true;
+    sock_.async_read_some(asio::buffer(chunk_),
+                          std::bind_front(&ControlSession::afterRead, shared_from_this()));
 }
 
 void ControlSession::afterRead(const boost::system::error_code& ec, std::size_t n) {
-    m_reading = false;
+    reading_ = false;
     if (ec) {
         if (ec != asio::error::eof) {
             close();
             return;
         }
-        m_eof = true;
+        eof_ = true;
     }
-    if (m_closed) {
+    if (closed_) {
         return;
     }
-    m_in.append(m_chunk.data(), n);
+    in_.append(chunk_.data(), n);
     pump();
 }
 
 void ControlSession::pump() {
-    const std::size_t maxLine = m_core->options().maxLine;
-    while (!m_busy && !m_closed && !m_core->stopped()) {
-        auto nl = m_in.find('\n');
-        if (m_discarding) {
+    const std::size_t maxLine = core_->options().maxLine;
+    while (!busy_ && !closed_ && !core_->stopped()) {
+        auto nl = in_.find('\n');
+        if (discarding_) {
             if (nl == std::string::npos) {
-                m_in.clear();
+                in_.clear();
                 break;
             }
-            m_in.erase(0, nl + 1);
-            m_discarding = false;
+            in_.erase(0, nl + 1);
+            discarding_ = false;
             continue;
         }
-        if (nl == std::string::npos && m_in.size() > maxLine) {
-            m_in.clear();
-            m_discarding = true;
+        if (nl == std::string::npos && in_.size() > maxLine) {
+            in_.clear();
+            discarding_ = true;
             send(
                 controlError("invalid", fmt::format("request line longer than {} bytes", maxLine)));
             continue;
         }
-        if (nl == std::string::npos && !(m_eof && !m_in.empty())) {
+        if (nl == std::string::npos && !(eof_ && !in_.empty())) {
             break;
         }
-        std::string line = m_in.substr(0, nl);
-        m_in.erase(0, nl == std::string::npos ? m_in.size() : nl + 1);
+        std::string line = in_.substr(0, nl);
+        in_.erase(0, nl == std::string::npos ? in_.size() : nl + 1);
         handleLine(line);
     }
     readMore();
@@ -280,7 +280,7 @@ void ControlSession::pump() {
 }
 
 void ControlSession::handleLine(std::string_view line) {
-    const std::size_t maxLine = m_core->options().maxLine;
+    const std::size_t maxLine = core_->options().maxLine;
     if (line.size() > maxLine) {
         send(controlError("invalid", fmt::format("request line longer than {} bytes", maxLine)));
         return;
@@ -305,24 +305,24 @@ void ControlSession::handleLine(std::string_view line) {
     }
     auto state = std::make_shared<ControlReply::State>();
     state->session = weak_from_this();
-    state->executor = m_sock.get_executor();
-    state->peer = m_cred;
-    state->access = m_access;
-    state->changeGroup = m_core->options().controlGroup;
-    m_busy = true;
+    state->executor = sock_.get_executor();
+    state->peer = cred_;
+    state->access = access_;
+    state->changeGroup = core_->options().controlGroup;
+    busy_ = true;
     touch();
-    m_core->dispatch(req, cmd->get<std::string>(), ControlReply(std::move(state)));
+    core_->dispatch(req, cmd->get<std::string>(), ControlReply(std::move(state)));
 }
 
 void ControlSession::send(const json& response) {
-    if (m_closed) {
+    if (closed_) {
         return;
     }
-    m_out.push_back(dumpLine(response));
-    m_outBytes += m_out.back().size();
-    if (m_outBytes > m_core->options().maxQueuedOutput) {
-        HS_WARN("control client dropped uid={} pid={} reason=not_reading queued={}", m_cred.uid,
-                m_cred.pid, m_outBytes);
+    out_.push_back(dumpLine(response));
+    outBytes_ += out_.back().size();
+    if (outBytes_ > core_->options().maxQueuedOutput) {
+        HS_WARN("control client dropped uid={} pid={} reason=not_reading queued={}", cred_.uid,
+                cred_.pid, outBytes_);
         close();
         return;
     }
@@ -330,30 +330,30 @@ void ControlSession::send(const json& response) {
 }
 
 void ControlSession::writeNext() {
-    if (m_writing || m_closed || m_out.empty()) {
+    if (writing_ || closed_ || out_.empty()) {
         return;
     }
-    m_writing = true;
-    asio::async_write(m_sock, asio::buffer(m_out.front()),
+    writing_ = true;
+    asio::async_write(sock_, asio::buffer(out_.front()),
                       std::bind_front(&ControlSession::afterWrite, shared_from_this()));
 }
 
 void ControlSession::afterWrite(const boost::system::error_code& ec, std::size_t /*n*/) {
-    m_writing = false;
+    writing_ = false;
     if (ec) {
         close();
         return;
     }
-    if (m_closed) {
+    if (closed_) {
         return;
     }
-    m_outBytes -= m_out.front().size();
-    m_out.pop_front();
-    if (!m_out.empty()) {
+    outBytes_ -= out_.front().size();
+    out_.pop_front();
+    if (!out_.empty()) {
         writeNext();
         return;
     }
-    if (m_closeAfterWrite) {
+    if (closeAfterWrite_) {
         close();
         return;
     }
@@ -361,16 +361,16 @@ void ControlSession::afterWrite(const boost::system::error_code& ec, std::size_t
 }
 
 void ControlSession::maybeFinish() {
-    if (m_eof && !m_busy && m_in.empty() && m_out.empty() && !m_writing) {
+    if (eof_ && !busy_ && in_.empty() && out_.empty() && !writing_) {
         close();
     }
 }
 
 void ControlCore::dispatch(const json& req, const std::string& cmd, ControlReply reply) {
-    auto it = m_handlers.find(cmd);
-    if (it == m_handlers.end()) {
+    auto it = handlers_.find(cmd);
+    if (it == handlers_.end()) {
         std::string known;
-        for (const auto& [name, entry] : m_handlers) {
+        for (const auto& [name, entry] : handlers_) {
             known += (known.empty() ? "" : ", ") + name;
         }
         reply(controlError("invalid", fmt::format("unknown command '{}' (known: {})", cmd, known)));
@@ -391,8 +391,8 @@ void ControlCore::dispatch(const json& req, const std::string& cmd, ControlReply
 }
 
 void ControlCore::forget(ControlSession* s) {
-    m_sessions.erase(s);
-    m_limited.erase(s);
+    sessions_.erase(s);
+    limited_.erase(s);
 }
 
 } // namespace detail
@@ -409,11 +409,11 @@ ControlReply::State::~State() {
 }
 
 void ControlReply::operator()(json response) const {
-    if (m_state->used.exchange(true)) {
+    if (state_->used.exchange(true)) {
         return;
     }
-    asio::post(m_state->executor,
-               [weak = m_state->session, response = std::move(response)]() mutable {
+    asio::post(state_->executor,
+               [weak = state_->session, response = std::move(response)]() mutable {
                    if (auto s = weak.lock()) {
                        s->deliver(std::move(response));
                    }
@@ -421,55 +421,55 @@ void ControlReply::operator()(json response) const {
 }
 
 const PeerCred& ControlReply::peer() const {
-    return m_state->peer;
+    return state_->peer;
 }
 
 ControlAccess ControlReply::access() const {
-    return m_state->access;
+    return state_->access;
 }
 
 bool ControlReply::requireChange(std::string_view what) const {
-    if (m_state->access == ControlAccess::Change) {
+    if (state_->access == ControlAccess::Change) {
         return true;
     }
     HS_WARN("control request denied what=\"{}\" uid={} pid={} reason=read_only", what,
-            m_state->peer.uid, m_state->peer.pid);
-    const std::string& group = m_state->changeGroup;
+            state_->peer.uid, state_->peer.pid);
+    const std::string& group = state_->changeGroup;
     (*this)(controlError(
         "denied",
         group.empty()
             ? fmt::format("permission denied: '{}' needs root or the daemon's user; uid {} may "
                           "only read (node.control_read_group)",
-                          what, m_state->peer.uid)
+                          what, state_->peer.uid)
             : fmt::format("permission denied: '{}' needs group {} (node.control_group); uid {} "
                           "may only read (node.control_read_group)",
-                          what, group, m_state->peer.uid)));
+                          what, group, state_->peer.uid)));
     return false;
 }
 
 std::string ControlReply::origin() const {
-    return fmt::format("hsctl uid={} pid={}", m_state->peer.uid, m_state->peer.pid);
+    return fmt::format("hsctl uid={} pid={}", state_->peer.uid, state_->peer.pid);
 }
 
 ControlServer::ControlServer(asio::io_context& io, Options options)
-    : m_core(std::make_shared<detail::ControlCore>(io, std::move(options))) {}
+    : core_(std::make_shared<detail::ControlCore>(io, std::move(options))) {}
 
 ControlServer::~ControlServer() {
     stop();
 }
 
 void ControlServer::addHandler(std::string cmd, Handler handler, ControlAccess need) {
-    m_core->addHandler(std::move(cmd), std::move(handler), need);
+    core_->addHandler(std::move(cmd), std::move(handler), need);
 }
 
 void ControlServer::start() {
-    m_core->start();
+    core_->start();
 }
 void ControlServer::stop() {
-    m_core->stop();
+    core_->stop();
 }
 std::size_t ControlServer::connectionCount() const {
-    return m_core->count();
+    return core_->count();
 }
 
 } // namespace hs
@@ -477,10 +477,10 @@ std::size_t ControlServer::connectionCount() const {
 namespace hs::detail {
 
 void ControlCore::prepareSocketPath() {
-    const std::filesystem::path path(m_opts.socketPath);
-    if (m_opts.socketPath.size() >= sizeof(sockaddr_un::sun_path)) {
+    const std::filesystem::path path(opts_.socketPath);
+    if (opts_.socketPath.size() >= sizeof(sockaddr_un::sun_path)) {
         throw ControlServerError(fmt::format("control socket path {} is longer than {} bytes",
-                                             m_opts.socketPath, sizeof(sockaddr_un::sun_path) - 1));
+                                             opts_.socketPath, sizeof(sockaddr_un::sun_path) - 1));
     }
     std::error_code ec;
     auto parent = path.parent_path();
@@ -508,7 +508,7 @@ void ControlCore::prepareSocketPath() {
     }
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, m_opts.socketPath.c_str(), m_opts.socketPath.size() + 1);
+    std::memcpy(addr.sun_path, opts_.socketPath.c_str(), opts_.socketPath.size() + 1);
     int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     int err = errno;
     ::close(fd);
@@ -529,7 +529,7 @@ void ControlCore::prepareSocketPath() {
 }
 
 void ControlCore::start() {
-    if (m_started) {
+    if (started_) {
         return;
     }
     auto groupId = [](const std::string& name, const char* key) {
@@ -541,91 +541,91 @@ void ControlCore::start() {
         }
         return found->gr_gid;
     };
-    if (!m_opts.controlGroup.empty()) {
-        m_groupId = groupId(m_opts.controlGroup, "control_group");
+    if (!opts_.controlGroup.empty()) {
+        groupId_ = groupId(opts_.controlGroup, "control_group");
     }
-    if (!m_opts.readGroup.empty()) {
-        m_readGroupId = groupId(m_opts.readGroup, "control_read_group");
+    if (!opts_.readGroup.empty()) {
+        readGroupId_ = groupId(opts_.readGroup, "control_read_group");
     }
     prepareSocketPath();
     boost::system::error_code ec;
-    asio::local::stream_protocol::endpoint ep(m_opts.socketPath);
-    m_acceptor.open(ep.protocol(), ec);
+    asio::local::stream_protocol::endpoint ep(opts_.socketPath);
+    acceptor_.open(ep.protocol(), ec);
     if (!ec) {
         // The process's umask (main() sets 0077 before any thread starts) decides the mode bind
         // gives the file; it is set explicitly below, never by changing the umask here (a
         // process-wide setting other threads' file creation would see change).
-        m_acceptor.bind(ep, ec);
+        acceptor_.bind(ep, ec);
     }
     if (!ec) {
-        m_acceptor.listen(16, ec);
+        acceptor_.listen(16, ec);
     }
     if (ec) {
         throw ControlServerError(
-            fmt::format("cannot listen on {}: {}", m_opts.socketPath, ec.message()));
+            fmt::format("cannot listen on {}: {}", opts_.socketPath, ec.message()));
     }
-    if (m_groupId && ::chown(m_opts.socketPath.c_str(), static_cast<uid_t>(-1), *m_groupId) != 0) {
-        throw ControlServerError(fmt::format("cannot give {} to group {}: {}", m_opts.socketPath,
-                                             m_opts.controlGroup, std::strerror(errno)));
+    if (groupId_ && ::chown(opts_.socketPath.c_str(), static_cast<uid_t>(-1), *groupId_) != 0) {
+        throw ControlServerError(fmt::format("cannot give {} to group {}: {}", opts_.socketPath,
+                                             opts_.controlGroup, std::strerror(errno)));
     }
     // With a read group, two groups must reach the socket: the file lets everyone connect and
     // SO_PEERCRED decides (a peer in neither group is refused before a request is read).
-    if (::chmod(m_opts.socketPath.c_str(), m_readGroupId ? 0666 : 0660) != 0) {
+    if (::chmod(opts_.socketPath.c_str(), readGroupId_ ? 0666 : 0660) != 0) {
         throw ControlServerError(
-            fmt::format("cannot set the mode of {}: {}", m_opts.socketPath, std::strerror(errno)));
+            fmt::format("cannot set the mode of {}: {}", opts_.socketPath, std::strerror(errno)));
     }
     struct stat st {};
-    if (::stat(m_opts.socketPath.c_str(), &st) == 0) {
-        m_inode = st.st_ino;
+    if (::stat(opts_.socketPath.c_str(), &st) == 0) {
+        inode_ = st.st_ino;
     }
-    m_started = true;
-    HS_INFO("control socket listening path={} group={} read_group={}", m_opts.socketPath,
-            m_opts.controlGroup.empty() ? "-" : m_opts.controlGroup,
-            m_opts.readGroup.empty() ? "-" : m_opts.readGroup);
+    started_ = true;
+    HS_INFO("control socket listening path={} group={} read_group={}", opts_.socketPath,
+            opts_.controlGroup.empty() ? "-" : opts_.controlGroup,
+            opts_.readGroup.empty() ? "-" : opts_.readGroup);
     doAccept();
 }
 
 void ControlCore::stop() {
-    if (!m_started || m_stopped) {
-        m_stopped = true;
+    if (!started_ || stopped_) {
+        stopped_ = true;
         return;
     }
-    m_stopped = true;
+    stopped_ = true;
     boost::system::error_code ignored;
-    m_acceptor.close(ignored);
-    m_retry.cancel();
-    auto sessions = m_sessions;
+    acceptor_.close(ignored);
+    retry_.cancel();
+    auto sessions = sessions_;
     for (auto& [raw, session] : sessions) {
         session->close();
     }
-    m_sessions.clear();
-    m_limited.clear();
-    m_handlers.clear();
+    sessions_.clear();
+    limited_.clear();
+    handlers_.clear();
     struct stat st {};
-    if (::stat(m_opts.socketPath.c_str(), &st) == 0 && st.st_ino == m_inode) {
-        ::unlink(m_opts.socketPath.c_str());
+    if (::stat(opts_.socketPath.c_str(), &st) == 0 && st.st_ino == inode_) {
+        ::unlink(opts_.socketPath.c_str());
     }
 }
 
 void ControlCore::doAccept() {
-    m_acceptor.async_accept(std::bind_front(&ControlCore::afterAccept, shared_from_this()));
+    acceptor_.async_accept(std::bind_front(&ControlCore::afterAccept, shared_from_this()));
 }
 
 std::optional<ControlAccess> ControlCore::tierOf(const PeerCred& cred, int fd) const {
     if (cred.uid == 0 || cred.uid == ::geteuid()) {
         return ControlAccess::Change;
     }
-    if (!m_groupId && !m_readGroupId) {
+    if (!groupId_ && !readGroupId_) {
         return std::nullopt;
     }
     auto groups = peerGroups(fd);
     auto member = [&](const std::optional<gid_t>& g) {
         return g && (cred.gid == *g || std::find(groups.begin(), groups.end(), *g) != groups.end());
     };
-    if (member(m_groupId)) {
+    if (member(groupId_)) {
         return ControlAccess::Change;
     }
-    if (member(m_readGroupId)) {
+    if (member(readGroupId_)) {
         return ControlAccess::Read;
     }
     return std::nullopt;
@@ -633,19 +633,19 @@ std::optional<ControlAccess> ControlCore::tierOf(const PeerCred& cred, int fd) c
 
 void ControlCore::afterAccept(const boost::system::error_code& ec, UnixSocket sock) {
     if (ec) {
-        if (ec == asio::error::operation_aborted || m_stopped) {
+        if (ec == asio::error::operation_aborted || stopped_) {
             return;
         }
         HS_WARN("control accept failed error={} retry_ms=100", ec.message());
-        m_retry.expires_after(std::chrono::milliseconds(100));
-        m_retry.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
-            if (!e && !self->m_stopped) {
+        retry_.expires_after(std::chrono::milliseconds(100));
+        retry_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+            if (!e && !self->stopped_) {
                 self->doAccept();
             }
         });
         return;
     }
-    if (m_stopped) {
+    if (stopped_) {
         return;
     }
     doAccept();
@@ -663,7 +663,7 @@ void ControlCore::afterAccept(const boost::system::error_code& ec, UnixSocket so
     }
     auto session = std::make_shared<ControlSession>(shared_from_this(), std::move(sock), cred,
                                                     tier.value_or(ControlAccess::Read));
-    m_sessions.emplace(session.get(), session);
+    sessions_.emplace(session.get(), session);
     if (!tier) {
         HS_WARN("control connection denied uid={} gid={} pid={}", cred.uid, cred.gid, cred.pid);
         session->refuse(controlError(
@@ -677,13 +677,13 @@ void ControlCore::afterAccept(const boost::system::error_code& ec, UnixSocket so
     // users cannot lock the administrator out.
     const bool privileged = cred.uid == 0 || cred.uid == ::geteuid();
     if (!privileged) {
-        if (m_limited.size() >= m_opts.maxClients) {
+        if (limited_.size() >= opts_.maxClients) {
             HS_WARN("control connection refused uid={} pid={} reason=too_many_clients", cred.uid,
                     cred.pid);
             session->refuse(controlError("busy", "too many control connections; try again"));
             return;
         }
-        m_limited.insert(session.get());
+        limited_.insert(session.get());
     }
     HS_DEBUG("control connection uid={} pid={} access={}", cred.uid, cred.pid,
              *tier == ControlAccess::Change ? "change" : "read");

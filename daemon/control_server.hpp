@@ -49,7 +49,7 @@ nlohmann::json controlError(std::string_view code, std::string_view message);
 class ControlReply {
   public:
     struct State;
-    explicit ControlReply(std::shared_ptr<State> state) : m_state(std::move(state)) {}
+    explicit ControlReply(std::shared_ptr<State> state) : state_(std::move(state)) {}
 
     void operator()(nlohmann::json response) const;
     const PeerCred& peer() const;
@@ -60,7 +60,7 @@ class ControlReply {
     bool requireChange(std::string_view what) const;
 
   private:
-    std::shared_ptr<State> m_state;
+    std::shared_ptr<State> state_;
 };
 
 namespace detail {
@@ -106,7 +106,7 @@ class ControlServer {
     std::size_t connectionCount() const; // every open connection, root's too
 
   private:
-    std::shared_ptr<detail::ControlCore> m_core;
+    std::shared_ptr<detail::ControlCore> core_;
 };
 
 } // namespace hs

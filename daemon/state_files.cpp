@@ -118,17 +118,17 @@ std::error_code writeFileAtomic(const std::filesystem::path& file, std::string_v
     return {};
 }
 
-StateFiles::StateFiles(std::filesystem::path dir) : m_dir(std::move(dir)) {}
+StateFiles::StateFiles(std::filesystem::path dir) : dir_(std::move(dir)) {}
 
 void StateFiles::load() {
-    m_epoch = readCounter(epochFile(), std::numeric_limits<std::uint64_t>::max()).value_or(0);
+    epoch_ = readCounter(epochFile(), std::numeric_limits<std::uint64_t>::max()).value_or(0);
     auto inc = readCounter(incarnationFile(), std::numeric_limits<std::uint32_t>::max() - 1);
-    m_incarnation = static_cast<std::uint32_t>(inc.value_or(0) + 1);
-    if (auto ec = writeFileAtomic(incarnationFile(), fmt::format("{}\n", m_incarnation))) {
+    incarnation_ = static_cast<std::uint32_t>(inc.value_or(0) + 1);
+    if (auto ec = writeFileAtomic(incarnationFile(), fmt::format("{}\n", incarnation_))) {
         throw StateError(fmt::format("{}: cannot persist incarnation: {}",
                                      incarnationFile().string(), ec.message()));
     }
-    HS_INFO("state loaded dir={} epoch={} incarnation={}", m_dir.string(), m_epoch, m_incarnation);
+    HS_INFO("state loaded dir={} epoch={} incarnation={}", dir_.string(), epoch_, incarnation_);
 }
 
 std::error_code StateFiles::persistEpoch(std::uint64_t epoch) const {
@@ -136,7 +136,7 @@ std::error_code StateFiles::persistEpoch(std::uint64_t epoch) const {
 }
 
 void StateFiles::loadPeerIncarnation() {
-    m_peerIncarnation = static_cast<std::uint32_t>(
+    peerIncarnation_ = static_cast<std::uint32_t>(
         readCounter(peerIncarnationFile(), std::numeric_limits<std::uint32_t>::max()).value_or(0));
 }
 
@@ -145,27 +145,27 @@ std::error_code StateFiles::persistPeerIncarnation(std::uint32_t incarnation) co
 }
 
 EpochPersister::EpochPersister(asio::io_context& core, const StateFiles& files)
-    : m_core(core), m_files(files), m_guard(m_worker.get_executor()),
-      m_thread([this] { m_worker.run(); }) {}
+    : core_(core), files_(files), guard_(worker_.get_executor()),
+      thread_([this] { worker_.run(); }) {}
 
 EpochPersister::~EpochPersister() {
-    m_guard.reset();
-    m_thread.join();
+    guard_.reset();
+    thread_.join();
 }
 
 void EpochPersister::persist(std::uint64_t epoch, Done done) {
-    asio::post(m_worker, [this, epoch, done = std::move(done)]() { write(epoch, done); });
+    asio::post(worker_, [this, epoch, done = std::move(done)]() { write(epoch, done); });
 }
 
 void EpochPersister::write(std::uint64_t epoch, const Done& done) {
-    std::error_code ec = m_files.persistEpoch(epoch);
-    asio::post(m_core, [done, epoch, ec]() { done(epoch, ec); });
+    std::error_code ec = files_.persistEpoch(epoch);
+    asio::post(core_, [done, epoch, ec]() { done(epoch, ec); });
 }
 
 void EpochPersister::persistPeerIncarnation(std::uint32_t incarnation, PeerDone done) {
-    asio::post(m_worker, [this, incarnation, done = std::move(done)]() {
-        std::error_code ec = m_files.persistPeerIncarnation(incarnation);
-        asio::post(m_core, [done, incarnation, ec]() { done(incarnation, ec); });
+    asio::post(worker_, [this, incarnation, done = std::move(done)]() {
+        std::error_code ec = files_.persistPeerIncarnation(incarnation);
+        asio::post(core_, [done, incarnation, ec]() { done(incarnation, ec); });
     });
 }
 

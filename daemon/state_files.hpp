@@ -43,11 +43,11 @@ class StateFiles {
     // Reads both files, raises the incarnation by one and persists it. Throws StateError.
     void load();
 
-    std::uint64_t epoch() const { return m_epoch; }             // as loaded
-    std::uint32_t incarnation() const { return m_incarnation; } // this run's (already persisted)
-    const std::filesystem::path& dir() const { return m_dir; }
-    std::filesystem::path epochFile() const { return m_dir / "epoch"; }
-    std::filesystem::path incarnationFile() const { return m_dir / "incarnation"; }
+    std::uint64_t epoch() const { return epoch_; }             // as loaded
+    std::uint32_t incarnation() const { return incarnation_; } // this run's (already persisted)
+    const std::filesystem::path& dir() const { return dir_; }
+    std::filesystem::path epochFile() const { return dir_ / "epoch"; }
+    std::filesystem::path incarnationFile() const { return dir_ / "incarnation"; }
 
     // Blocking (fsync): call it from a worker thread, never from the core thread. Thread-safe as
     // long as calls are not concurrent with each other (EpochPersister serialises them).
@@ -55,16 +55,16 @@ class StateFiles {
 
     // Reads peer_incarnation (missing: 0). Throws StateError when it is corrupt.
     void loadPeerIncarnation();
-    std::uint32_t peerIncarnation() const { return m_peerIncarnation; } // as loaded
-    std::filesystem::path peerIncarnationFile() const { return m_dir / "peer_incarnation"; }
+    std::uint32_t peerIncarnation() const { return peerIncarnation_; } // as loaded
+    std::filesystem::path peerIncarnationFile() const { return dir_ / "peer_incarnation"; }
     // Blocking, like persistEpoch.
     std::error_code persistPeerIncarnation(std::uint32_t incarnation) const;
 
   private:
-    std::filesystem::path m_dir;
-    std::uint64_t m_epoch = 0;
-    std::uint32_t m_incarnation = 0;
-    std::uint32_t m_peerIncarnation = 0;
+    std::filesystem::path dir_;
+    std::uint64_t epoch_ = 0;
+    std::uint32_t incarnation_ = 0;
+    std::uint32_t peerIncarnation_ = 0;
 };
 
 // Persists epochs on its own worker thread, in request order; each completion is posted to the
@@ -86,11 +86,11 @@ class EpochPersister {
   private:
     void write(std::uint64_t epoch, const Done& done);
 
-    asio::io_context& m_core;
-    const StateFiles& m_files;
-    asio::io_context m_worker;
-    asio::executor_work_guard<asio::io_context::executor_type> m_guard;
-    std::thread m_thread;
+    asio::io_context& core_;
+    const StateFiles& files_;
+    asio::io_context worker_;
+    asio::executor_work_guard<asio::io_context::executor_type> guard_;
+    std::thread thread_;
 };
 
 } // namespace hs

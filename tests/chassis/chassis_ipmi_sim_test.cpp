@@ -489,7 +489,7 @@ TEST_F(ChassisSimTest, FencingDisabledByDefault) {
 }
 
 // The command lease, with the BMC's own counters as the witness: while the core has stopped
-// renewing (the node still believes it is active: m_active is true), neither the thermal policy
+// renewing (the node still believes it is active: active_ is true), neither the thermal policy
 // nor an operator's power, fan duty or fan mode command reaches the BMC; once renewed, they do.
 TEST_F(ChassisSimTest, ExpiredLeaseLetsNoCommandReachTheBmc) {
     make(config(), 50ms);

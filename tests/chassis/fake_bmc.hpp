@@ -44,21 +44,21 @@ class FakeBmc final : public BmcTransport {
 
     std::error_code open() override {
         ++openCalls;
-        if (m_open) {
+        if (open_) {
             return {};
         }
         if (failOpen) {
-            m_lastError = failText;
+            lastError_ = failText;
             return *failOpen;
         }
-        m_open = true;
-        ++m_opens;
+        open_ = true;
+        ++opens_;
         return {};
     }
-    bool isOpen() const override { return m_open; }
+    bool isOpen() const override { return open_; }
     void close() override {
         ++closeCalls;
-        m_open = false;
+        open_ = false;
     }
     using BmcTransport::raw;
     std::error_code raw(std::uint8_t netfn, std::uint8_t cmd, std::span<const std::uint8_t> data,
@@ -68,7 +68,7 @@ class FakeBmc final : public BmcTransport {
         }
         if (mayLeave && !mayLeave()) {
             ++refusedBeforeSend;
-            m_lastError = "not sent: refused immediately before sending";
+            lastError_ = "not sent: refused immediately before sending";
             return std::make_error_code(std::errc::operation_canceled);
         }
         std::vector<std::uint8_t> bytes(data.begin(), data.end());
@@ -77,7 +77,7 @@ class FakeBmc final : public BmcTransport {
             changes.push_back({netfn, cmd, bytes, "received"});
         }
         if (failRaw) {
-            m_lastError = failText;
+            lastError_ = failText;
             return *failRaw;
         }
         out.data.clear();
@@ -89,11 +89,11 @@ class FakeBmc final : public BmcTransport {
         answer(netfn, cmd, bytes, out);
         return {};
     }
-    const std::string& lastErrorText() const override { return m_lastError; }
-    std::uint64_t opens() const override { return m_opens; }
+    const std::string& lastErrorText() const override { return lastError_; }
+    std::uint64_t opens() const override { return opens_; }
 
     // The BMC forgets its sessions (a reset): the next request opens a new one.
-    void dropSession() { m_open = false; }
+    void dropSession() { open_ = false; }
     // Chassis-changing requests received with this netfn/cmd.
     int received(std::uint8_t netfn, std::uint8_t cmd) const {
         int n = 0;
@@ -159,9 +159,9 @@ class FakeBmc final : public BmcTransport {
         out.cc = 0xC1; // invalid command
     }
 
-    bool m_open = false;
-    std::uint64_t m_opens = 0;
-    std::string m_lastError;
+    bool open_ = false;
+    std::uint64_t opens_ = 0;
+    std::string lastError_;
 };
 
 } // namespace hs::chassis::test

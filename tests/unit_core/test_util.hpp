@@ -18,20 +18,20 @@ class TempDir {
         if (p == nullptr) {
             std::abort();
         }
-        m_path = p;
+        path_ = p;
         ::chmod(p, 0755); // tests connect as "nobody" too
     }
     ~TempDir() {
         std::error_code ec;
-        std::filesystem::remove_all(m_path, ec);
+        std::filesystem::remove_all(path_, ec);
     }
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return m_path; }
-    std::string str(const std::string& name) const { return (m_path / name).string(); }
+    const std::filesystem::path& path() const { return path_; }
+    std::string str(const std::string& name) const { return (path_ / name).string(); }
 
   private:
-    std::filesystem::path m_path;
+    std::filesystem::path path_;
 };
 
 inline void writeFile(const std::filesystem::path& p, const std::string& content,
