@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <fmt/core.h>
 #include <freeipmi/freeipmi.h>
+#include <initializer_list>
 #include <set>
+#include <span>
 
 namespace hs::chassis {
 
@@ -214,9 +216,15 @@ class Reader {
         }
         return out;
     }
-    void rejectUnknown() const {
+    // KNOWN are the table's lists in config_keys: a key read but not listed is unknown too.
+    void rejectUnknown(std::initializer_list<std::span<const std::string_view>> known) const {
+        auto listed = [&known](std::string_view k) {
+            return std::any_of(known.begin(), known.end(), [k](auto list) {
+                return std::find(list.begin(), list.end(), k) != list.end();
+            });
+        };
         for (auto&& [k, v] : table_) {
-            if (!used_.count(std::string(k.str()))) {
+            if (!used_.count(std::string(k.str())) || !listed(k.str())) {
                 failAt(k.source(), k.str(), "unknown key");
             }
         }
@@ -442,7 +450,7 @@ std::vector<ZoneConfig> parseZones(Reader& parent, FanProfileKind profile) {
         z.fanSensors = r.strings("fan_sensors");
         z.curve = parseCurve(r);
         z.hysteresisC = r.number("hysteresis_c", 0, 50).value_or(z.hysteresisC);
-        r.rejectUnknown();
+        r.rejectUnknown({config_keys::kZone});
         zones.push_back(std::move(z));
     }
     return zones;
@@ -529,16 +537,13 @@ ChassisConfig parseChassisConfig(const toml::table& chassisTable, const std::str
             }
         } else {
             // Still validate the keys' names so a typo does not hide until fencing is enabled.
-            for (std::string_view k :
-                 {"interface", "host", "port", "user", "password_file", "cipher_suite", "privilege",
-                  "workaround_flags", "session_timeout_ms", "retransmission_timeout_ms",
-                  "driver_device"}) {
+            for (std::string_view k : config_keys::kBmc) {
                 fr.get(k);
             }
         }
-        fr.rejectUnknown();
+        fr.rejectUnknown({config_keys::kFencing, config_keys::kBmc});
     }
-    r.rejectUnknown();
+    r.rejectUnknown({config_keys::kChassis, config_keys::kBmc});
     return c;
 }
 

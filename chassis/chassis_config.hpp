@@ -6,15 +6,46 @@
 #include "base/secret.hpp"
 #include "base/types.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <toml++/toml.h>
 #include <vector>
 
 namespace hs::chassis {
 
 using std::chrono::milliseconds;
+
+// The keys the parser accepts: a key missing here is rejected as unknown, so these lists are
+// complete. The man page hotstandbyd.toml(5) is checked against them (tests/packaging).
+namespace config_keys {
+// How to reach one BMC: keys of both [chassis] and [chassis.fencing].
+inline constexpr std::array<std::string_view, 11> kBmc = {"interface",
+                                                          "host",
+                                                          "port",
+                                                          "user",
+                                                          "password_file",
+                                                          "cipher_suite",
+                                                          "privilege",
+                                                          "workaround_flags",
+                                                          "session_timeout_ms",
+                                                          "retransmission_timeout_ms",
+                                                          "driver_device"};
+// [chassis], besides kBmc.
+inline constexpr std::array<std::string_view, 12> kChassis = {
+    "allow_insecure",        "status_poll_ms", "sensor_poll_ms",
+    "retry_min_ms",          "retry_max_ms",   "power_confirm_timeout_ms",
+    "error_log_interval_ms", "sdr_cache_dir",  "fan_profile",
+    "failsafe_duty_pct",     "zone",           "fencing"};
+// [chassis.fencing], besides kBmc.
+inline constexpr std::array<std::string_view, 3> kFencing = {"enabled", "delay_per_slot_ms",
+                                                             "confirm_timeout_ms"};
+// [[chassis.zone]]
+inline constexpr std::array<std::string_view, 6> kZone = {"id",          "name",  "temp_sensors",
+                                                          "fan_sensors", "curve", "hysteresis_c"};
+} // namespace config_keys
 
 enum class BmcInterface : std::uint8_t { None, Lanplus, Inband };
 enum class Privilege : std::uint8_t { User, Operator, Admin };

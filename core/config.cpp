@@ -123,9 +123,12 @@ class TableReader {
         }
         return *v;
     }
-    void rejectUnknown() const {
+    // KNOWN is the table's list in config_keys: a key read but not listed is unknown too.
+    template <std::size_t N>
+    void rejectUnknown(const std::array<std::string_view, N>& known) const {
         for (auto&& [k, v] : table_) {
-            if (!used_.count(std::string(k.str()))) {
+            if (!used_.count(std::string(k.str())) ||
+                std::find(known.begin(), known.end(), k.str()) == known.end()) {
                 configFail(k.source(), qualified(k.str()), "unknown key");
             }
         }
@@ -247,7 +250,7 @@ NodeConfig parseNode(const toml::table& t) {
     }
     n.realtime = r.boolean("realtime").value_or(false);
     n.rtPriority = static_cast<int>(r.integer("rt_priority", 1, 99).value_or(50));
-    r.rejectUnknown();
+    r.rejectUnknown(config_keys::kNode);
     checkKeyFile(r, n.keyFile);
     checkStateDir(r, n.stateDir);
     return n;
@@ -263,7 +266,7 @@ HeartbeatConfig parseHeartbeat(const toml::table& t) {
     h.initDead = r.millis("init_dead_ms", 1, 3600000).value_or(h.initDead);
     h.preempt = r.boolean("preempt").value_or(false);
     h.preemptDelay = r.millis("preempt_delay_ms", 0, 3600000).value_or(h.preemptDelay);
-    r.rejectUnknown();
+    r.rejectUnknown(config_keys::kHeartbeat);
     return h;
 }
 
@@ -343,7 +346,7 @@ PathConfig parsePath(const toml::table& t, std::size_t index, const HeartbeatCon
     } else {
         r.fail("type", fmt::format("'{}' is not one of udp, tcp, serial", type));
     }
-    r.rejectUnknown();
+    r.rejectUnknown(config_keys::kPath);
     return p;
 }
 
@@ -358,9 +361,8 @@ const toml::table* optionalTable(const toml::table& root, std::string_view key) 
 
 Config parseRoot(const toml::table& root, const std::string& file) {
     for (auto&& [k, v] : root) {
-        static constexpr std::array<std::string_view, 5> kKnown = {"node", "heartbeat", "path",
-                                                                   "chassis", "snmp"};
-        if (std::find(kKnown.begin(), kKnown.end(), k.str()) == kKnown.end()) {
+        const auto& known = config_keys::kTables;
+        if (std::find(known.begin(), known.end(), k.str()) == known.end()) {
             configFail(k.source(), std::string(k.str()),
                        "unknown table or key (expected node, heartbeat, path, chassis, snmp)");
         }

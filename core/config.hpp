@@ -7,15 +7,34 @@
 #include "base/log.hpp"
 #include "hb/link.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <toml++/toml.h>
 #include <vector>
 
 namespace hs {
+
+// The keys the parser accepts, table by table: a key missing here is rejected as unknown, so these
+// lists are complete. The man page hotstandbyd.toml(5) is checked against them
+// (tests/packaging). [chassis] and [snmp] keep their lists beside their parsers.
+namespace config_keys {
+inline constexpr std::array<std::string_view, 5> kTables = {"node", "heartbeat", "path", "chassis",
+                                                            "snmp"};
+inline constexpr std::array<std::string_view, 13> kNode = {
+    "id",        "slot",       "slot_file",      "slot_gpio",     "state_dir",
+    "key_file",  "cluster_id", "control_socket", "control_group", "control_read_group",
+    "log_level", "realtime",   "rt_priority"};
+inline constexpr std::array<std::string_view, 6> kHeartbeat = {
+    "interval_ms",  "miss_threshold", "recovery_threshold",
+    "init_dead_ms", "preempt",        "preempt_delay_ms"};
+inline constexpr std::array<std::string_view, 7> kPath = {"name", "type",   "interval_ms", "local",
+                                                          "peer", "device", "baud"};
+} // namespace config_keys
 
 struct NodeConfig {
     std::uint32_t id = 0;              // required, > 0

@@ -2,7 +2,9 @@
 
 #include "base/config_error.hpp"
 
+#include <algorithm>
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 namespace hs::subagent {
 namespace {
@@ -56,8 +58,12 @@ class Reader {
 SnmpConfig parseSnmpConfig(const toml::table& table, const std::string& file) {
     SnmpConfig cfg;
     Reader r(file);
+    const auto& known = config_keys::kSnmp;
     for (const auto& [k, node] : table) {
         std::string key(k.str());
+        if (std::find(known.begin(), known.end(), key) == known.end()) {
+            r.fail(node, key, fmt::format("unknown key (known: {})", fmt::join(known, ", ")));
+        }
         if (key == "enabled") {
             cfg.enabled = r.boolean(node, key);
         } else if (key == "agentx_socket") {
@@ -77,9 +83,7 @@ SnmpConfig parseSnmpConfig(const toml::table& table, const std::string& file) {
                 r.fail(node, key, fmt::format("'{}' is not debug, info, warn or error", s));
             }
         } else {
-            r.fail(node, key,
-                   "unknown key (known: enabled, agentx_socket, ping_interval_s, "
-                   "agentx_timeout_ms, notify_queue, log_level)");
+            r.fail(node, key, "listed in config_keys::kSnmp but not parsed");
         }
     }
     return cfg;

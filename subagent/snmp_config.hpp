@@ -3,12 +3,22 @@
 
 #include "base/log.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <toml++/toml.h>
 
 namespace hs::subagent {
+
+// The keys of [snmp]; any other is rejected. The man page hotstandbyd.toml(5) is checked against
+// this list (tests/packaging).
+namespace config_keys {
+inline constexpr std::array<std::string_view, 6> kSnmp = {"enabled",         "agentx_socket",
+                                                          "ping_interval_s", "agentx_timeout_ms",
+                                                          "notify_queue",    "log_level"};
+} // namespace config_keys
 
 struct SnmpConfig {
     bool enabled = true;
