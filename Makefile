@@ -1,6 +1,7 @@
 # hotstandby: the two commands of the README, plus the pieces they are made of.
 #   make demo   set up everything on a fresh Debian 12 machine, build, run the two-node demo
 #   make test   set up everything, build, run every test (release, then ASan/UBSan, then fuzz)
+#   make package  the Debian package, $(BUILD)/hotstandby_VERSION_ARCH.deb (docs/install.md)
 SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -9,7 +10,7 @@ JOBS ?= $(shell nproc)
 GEN := $(shell command -v ninja >/dev/null 2>&1 && echo -G Ninja)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test test-release test-asan fuzz demo bench clean format lint
+.PHONY: all deps build test test-release test-asan fuzz demo bench clean format lint package
 
 all: build
 
@@ -22,6 +23,9 @@ build: deps
 
 test: build
 	@scripts/run-tests.sh
+
+package: build
+	cmake --build $(BUILD) --target package
 
 demo: build
 	@scripts/demo.sh
