@@ -290,8 +290,8 @@ def main():
     try:
         dirs = find_mib_dirs(a.mib_dir, a.ietf_dir)
     except RuntimeError as e:
-        print("SKIP-FAIL: %s" % e)
-        return 1
+        print("SKIP: this test reads and writes HOTSTANDBY-MIB by name. %s" % e)
+        return 77
     objects, notifications = mib_objects(dirs, a.mib_dir)
     work = tempfile.mkdtemp(prefix="hs-snmp-")
     bed = SnmpBed(work, dirs)

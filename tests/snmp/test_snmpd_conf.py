@@ -108,7 +108,7 @@ def main():
     try:
         dirs = find_mib_dirs(a.mib_dir, a.ietf_dir)
     except RuntimeError as e:
-        print("SKIP: %s" % e)
+        print("SKIP: this test reads and writes HOTSTANDBY-MIB by name. %s" % e)
         return 77
     lines = access_lines(a.conf)
     creds = users(lines)

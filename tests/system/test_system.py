@@ -213,6 +213,7 @@ def sc_fans(a):
 
 # ---- 4. switchover by snmpset ---------------------------------------------------------------------
 def sc_snmp_switchover(a):
+    S.need_mib_names(a.source_dir, a.ietf_dir)
     with bed_for(a, "snmpswitch") as bed:
         bed.start()
         bed.wait_healthy()
@@ -279,6 +280,7 @@ def seqs_ok(traps):
 
 
 def sc_snmp_notifications(a):
+    S.need_mib_names(a.source_dir, a.ietf_dir)
     with bed_for(a, "snmptraps") as bed:
         bed.start()
         bed.wait_healthy()
@@ -382,6 +384,7 @@ def sc_snmp_notifications(a):
 
 # ---- 6. snmpd hung -------------------------------------------------------------------------------
 def sc_snmpd_sigstop(a):
+    S.need_mib_names(a.source_dir, a.ietf_dir)
     with bed_for(a, "snmpdstop") as bed:
         bed.start()
         bed.wait_healthy()
@@ -456,6 +459,7 @@ def sc_snmpd_kill(a):
     """Net-SNMP's AgentX transport writes without MSG_NOSIGNAL: a write racing snmpd's death must
     not kill the daemon (SIGPIPE). Witnesses: the process table, the control socket, and the
     restarted snmpd answering HOTSTANDBY-MIB (the subagent registered again)."""
+    S.need_mib_names(a.source_dir, a.ietf_dir)
     rounds = int(os.environ.get("HS_SNMPD_KILL_ROUNDS", "12"))
     with bed_for(a, "snmpdkill") as bed:
         bed.start()
@@ -522,6 +526,7 @@ def sc_snmpd_kill(a):
 
 # ---- 7. snmpwalk ---------------------------------------------------------------------------------
 def sc_snmp_walk(a):
+    S.need_mib_names(a.source_dir, a.ietf_dir)
     with bed_for(a, "snmpwalk") as bed:
         bed.start()
         bed.wait_healthy()
