@@ -10,7 +10,7 @@ PKGS=(
   snmpd snmp snmptrapd libsnmp-dev smitools
   freeipmi-tools libfreeipmi-dev libipmimonitoring-dev openipmi libopenipmi-dev ipmitool
   socat iproute2 nftables stress-ng procps psmisc python3
-  dpkg-dev fakeroot lintian man-db mandoc
+  dpkg-dev fakeroot lintian man-db mandoc systemd
 )
 missing=()
 for p in "${PKGS[@]}"; do
