@@ -123,6 +123,8 @@ class NodeCore {
     std::uint64_t stalls() const { return stalls_; }
     bool stateDirWritable() const { return stateDirWritable_; }
     const std::optional<PeerInfo>& peer() const { return fsm_.peer(); }
+    // The role state machine, read-only (its state and transition counters).
+    const RoleFsm& fsm() const { return fsm_; }
     const hb::PathMonitor& monitor(std::size_t i) const { return paths_.at(i).mon; }
     std::size_t pathCount() const { return paths_.size(); }
     const NodeCoreConfig& config() const { return cfg_; }
