@@ -17,6 +17,7 @@
 #pragma once
 
 #include "base/types.hpp"
+#include "hb/peer_view.hpp"
 
 #include <array>
 #include <cstddef>
@@ -38,16 +39,8 @@ struct RoleFsmConfig {
     Duration preemptDelay{seconds(5)};
 };
 
-// What the node knows of the peer from its latest authenticated frame.
-struct PeerInfo {
-    Role role = Role::Init;
-    std::uint64_t epoch = 0;
-    std::uint8_t slot = 0;
-    bool fit = true;
-    bool unconfirmed = false;
-    std::uint32_t nodeId = 0;
-    bool takingOver = false; // standby persisting a new epoch: about to become active
-};
+// What the node knows of the peer from its latest authenticated frame (kept by hb::PeerView).
+using PeerInfo = hb::PeerInfo;
 
 // Every state the arbitration can be in. The visible Role (frames, MIB, hsctl, journal) is a
 // function of the state and the fitness: INIT/STANDBY/TAKING_OVER show FAULT while the node is
