@@ -43,9 +43,7 @@ SwitchoverReason receiverReason(SwitchoverReason senderReason) {
     }
 }
 
-constexpr Duration kFreshnessWindow = seconds(5);
 constexpr std::uint32_t kAuthAlarmStreak = 5;
-constexpr Duration kAuthAlarmEvery = seconds(10);
 constexpr Duration kPersistRetryFirst = milliseconds(100);
 constexpr Duration kPersistRetryMax = seconds(5);
 // A BMC must stay unreachable this long before the node calls itself unfit (no ping-pong); and
@@ -66,16 +64,27 @@ bool inRange(const hb::Frame& f) {
            f.intervalUs <= kMaxIntervalUs;
 }
 
+hb::PeerViewConfig peerViewConfig(const NodeCoreConfig& c, Duration detection,
+                                  std::uint32_t storedPeerIncarnation) {
+    hb::PeerViewConfig v;
+    for (const auto& pc : c.paths) {
+        v.paths.push_back({pc.interval, c.missThreshold, c.recoveryThreshold});
+    }
+    v.detection = detection;
+    v.storedIncarnation = storedPeerIncarnation;
+    return v;
+}
+
 } // namespace
 
 NodeCore::NodeCore(NodeCoreConfig cfg, std::uint64_t storedEpoch, std::uint32_t incarnation,
                    std::uint32_t storedPeerIncarnation)
     : cfg_(std::move(cfg)), fsm_(fsmConfig(cfg_)), storedEpoch_(storedEpoch),
       durableEpoch_(storedEpoch), requestedEpoch_(storedEpoch), incarnation_(incarnation),
-      storedPeerIncarnation_(storedPeerIncarnation), persistBackoff_(kPersistRetryFirst) {
+      peerView_(peerViewConfig(cfg_, fsm_.config().detection, storedPeerIncarnation)),
+      persistBackoff_(kPersistRetryFirst) {
     for (const auto& pc : cfg_.paths) {
-        hb::PathMonitorConfig mc{pc.interval, cfg_.missThreshold, cfg_.recoveryThreshold};
-        paths_.push_back(PathRuntime{pc, hb::PathMonitor(mc)});
+        paths_.push_back(PathRuntime{pc});
     }
     // A stall shorter than this cannot have let the peer's detection time run out, so it needs no
     // special handling; a longer one might have.
@@ -106,10 +115,9 @@ void NodeCore::start(TimePoint now) {
     fsm_.start(now, storedEpoch_);
     startedAt_ = now;
     localRoleChangeUnixMs_ = wallMs(now);
-    lastCurrentHeard_ = now;
+    peerView_.start(now);
     for (auto& p : paths_) {
         p.nextSend = now;
-        p.windowStart = now;
     }
     drainFsm(now);
     onTimer(now);
@@ -125,53 +133,9 @@ void NodeCore::checkStall(TimePoint now) {
     HS_WARN("event=stall late_ms={} role={}: this node's timers fired late; paths get a fresh "
             "detection window and an active role is unconfirmed until the peer is heard",
             late.count(), toString(fsm_.role()));
-    for (auto& p : paths_) {
-        p.mon.grace(now);
-    }
+    peerView_.grace(now);
     fsm_.onStall(now);
     drainFsm(now);
-}
-
-std::optional<std::int64_t> NodeCore::offsetFloor(const PathRuntime& p) const {
-    auto own = [](const PathRuntime& r) -> std::optional<std::int64_t> {
-        if (r.curMin && r.prevMin) {
-            return std::min(*r.curMin, *r.prevMin);
-        }
-        return r.curMin ? r.curMin : r.prevMin;
-    };
-    if (auto o = own(p)) {
-        return o;
-    }
-    // No history on this path (first contact or just restored): borrow the other paths' view of
-    // the peer's clock, so a burst of frames buffered while this line was cut is seen as stale.
-    std::optional<std::int64_t> best;
-    for (const auto& r : paths_) {
-        if (auto o = own(r); o && (!best || *o < *best)) {
-            best = o;
-        }
-    }
-    return best;
-}
-
-std::optional<Duration> NodeCore::frameAge(TimePoint now, PathRuntime& p, const hb::Frame& f) {
-    std::int64_t d = toNs(now) - static_cast<std::int64_t>(f.sendTimeNs);
-    auto floor = offsetFloor(p);
-    if (now - p.windowStart >= kFreshnessWindow && p.curMin) {
-        p.prevMin = p.curMin;
-        p.curMin.reset();
-        p.windowStart = now;
-    }
-    if (!p.curMin || d < *p.curMin) {
-        p.curMin = d;
-    }
-    if (!floor || d <= *floor) {
-        return Duration{0};
-    }
-    Duration age = std::chrono::duration_cast<Duration>(nanoseconds(d - *floor));
-    if (age > p.mon.detectionTime()) {
-        return std::nullopt; // stale: buffered while the line was cut or this node was stalled
-    }
-    return age;
 }
 
 void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
@@ -200,51 +164,28 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
                  p.cfg.name, f.epoch, f.sendTimeNs, f.echoTimeNs, f.intervalUs);
         return;
     }
-    bool echoed = p.sentByUs(f.echoTimeNs);
-    bool current = peerIncarnation_ && f.incarnation == *peerIncarnation_ && f.seq > p.lastSeq;
-    if (!current && !adoptIncarnation(now, f, echoed)) {
+    hb::PeerView::Reception rx = peerView_.receive(now, path, f, p.sentByUs(f.echoTimeNs));
+    if (rx.persistIncarnation) {
+        effects_.push_back(effect::PersistPeerIncarnation{*rx.persistIncarnation});
+    }
+    if (rx.verdict == hb::PeerView::Verdict::Replayed) {
         ++p.counters.replayed;
-        echoUnadopted(now, path, f);
+        if (rx.answer) {
+            answerNow(now, path);
+        }
         return;
     }
-    p.lastSeq = f.seq;
-    auto age = frameAge(now, p, f);
-    if (!age) {
+    if (rx.verdict == hb::PeerView::Verdict::Stale) {
         ++p.counters.stale;
         return;
     }
-    // The path is credited with when the peer sent the frame (on our clock), not when we read it:
-    // a frame that sat in a buffer must not extend the peer's life.
-    TimePoint sentAt = now - *age;
     ++p.counters.framesReceived;
-    p.authStreak = 0;
-    if (echoed) {
-        p.trusted = true;
-        std::int64_t rtt = toNs(now) - static_cast<std::int64_t>(f.echoTimeNs) -
-                           static_cast<std::int64_t>(f.echoHoldUs) * 1000;
-        if (rtt >= 0 && rtt < 10'000'000'000) {
-            p.rttUs = static_cast<std::uint32_t>(rtt / 1000);
-        }
-    }
-    if (p.trusted) {
-        lastCurrentHeard_ = now; // (a replayed recording must not look like the peer we follow)
-    }
-    bool firstEcho = p.peerSendNs == 0 || !p.echoAdopted;
-    p.peerSendNs = f.sendTimeNs;
-    p.peerRxTime = now;
-    p.echoAdopted = true;
-    if (firstEcho) {
+    if (rx.answer) {
         answerNow(now, path); // our frames on this path echoed nothing of the peer's yet
     }
-    if (peerNodeId_ && *peerNodeId_ != f.nodeId) {
-        HS_WARN("event=peer_changed node_id={} previous={}", f.nodeId, *peerNodeId_);
-    }
-    peerNodeId_ = f.nodeId;
-    if (!p.trusted) {
-        // Nothing shows this frame was sent after our start (it may be a recording): it proves
-        // the path alive, but its content changes no role until the peer echoes one of ours.
-        if (p.mon.onFrame(sentAt, microseconds(f.intervalUs))) {
-            notePathChange(now, p, sentAt);
+    if (rx.verdict == hb::PeerView::Verdict::Unverified) {
+        if (peerView_.pathHeard(path, rx.sentAt, microseconds(f.intervalUs))) {
+            notePathChange(now, p, rx.sentAt);
             emit({.type = EventType::PathUp,
                   .pathIndex = static_cast<std::uint32_t>(path + 1),
                   .pathState = PathState::Up,
@@ -256,22 +197,13 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
         return;
     }
 
-    PeerInfo info;
-    info.role = f.role;
-    info.epoch = f.epoch;
-    info.slot = f.slot;
-    info.nodeId = f.nodeId;
-    info.fit = (f.flags & hb::flag::Fit) != 0;
-    info.unconfirmed = (f.flags & hb::flag::Unconfirmed) != 0;
-    info.takingOver = (f.flags & hb::flag::TakingOver) != 0;
-    if (!lastPeerRole_ || *lastPeerRole_ != f.role) {
-        lastPeerRole_ = f.role;
+    const PeerInfo& info = rx.info;
+    if (rx.roleChanged) {
         peerRoleChangeUnixMs_ = wallMs(now);
     }
-
     if (f.role == Role::Stopped) {
         for (std::size_t i = 0; i < paths_.size(); ++i) {
-            if (paths_[i].mon.forceDown(now, PathDiag::NeighborSignaledDown)) {
+            if (peerView_.forceDown(now, i, PathDiag::NeighborSignaledDown)) {
                 notePathChange(now, paths_[i], now);
                 emit({.type = EventType::PathDown,
                       .pathIndex = static_cast<std::uint32_t>(i + 1),
@@ -279,22 +211,19 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
                       .pathDiag = PathDiag::NeighborSignaledDown});
             }
         }
-    } else if (p.mon.onFrame(sentAt, microseconds(f.intervalUs))) {
-        notePathChange(now, p, sentAt);
+    } else if (peerView_.pathHeard(path, rx.sentAt, microseconds(f.intervalUs))) {
+        notePathChange(now, p, rx.sentAt);
         emit({.type = EventType::PathUp,
               .pathIndex = static_cast<std::uint32_t>(path + 1),
               .pathState = PathState::Up,
               .pathDiag = PathDiag::NoDiag});
-        HS_INFO("event=path_up path={} rtt_us={}", p.cfg.name, p.rttUs);
+        HS_INFO("event=path_up path={} rtt_us={}", p.cfg.name, peerView_.rttUs(path));
     }
-    // Frames over different paths overtake each other: only the newest news about the peer's
-    // role counts (the peer's send time orders them, it is one clock for all its paths).
-    if (f.sendTimeNs < peerNewestNs_) {
+    if (!peerView_.takeNews(f, info)) {
         updatePeerView(now);
         drainFsm(now);
         return;
     }
-    peerNewestNs_ = f.sendTimeNs;
     if (f.type == hb::FrameType::Handover) {
         auto reason = f.payload.empty() ? SwitchoverReason::Manual
                                         : static_cast<SwitchoverReason>(f.payload[0]);
@@ -308,75 +237,6 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
         fsm_.onPeerFrame(now, info);
     }
     drainFsm(now);
-}
-
-// A frame that is not news from the peer incarnation we follow: a restarted peer, a recording of
-// an old one, or a replayed sequence number. Adopted (as a new life of the peer) only with proof
-// of liveness (the frame echoes a send time of this incarnation of ours). A lower incarnation, or
-// the same one counting its sequence numbers again (the peer's state was wiped, or the module
-// replaced), also only once it has answered for a detection time while the life we follow
-// stayed silent: a recent frame replayed within our echo window never passes that.
-bool NodeCore::adoptIncarnation(TimePoint now, const hb::Frame& f, bool echoed) {
-    if (!echoed) {
-        return false; // possibly a recording; the peer answers our frames within a round trip
-    }
-    std::optional<std::uint32_t> known = peerIncarnation_;
-    bool older = peerIncarnation_ && f.incarnation <= *peerIncarnation_;
-    if (!known && storedPeerIncarnation_ != 0) {
-        known = storedPeerIncarnation_;
-        older = f.incarnation < storedPeerIncarnation_;
-    }
-    if (older) {
-        Duration detection = fsm_.config().detection;
-        if (!lowerIncarnation_ || lowerIncarnation_->incarnation != f.incarnation) {
-            lowerIncarnation_ = LowerIncarnation{f.incarnation, now};
-            HS_INFO("event=peer_incarnation_lower incarnation={} known={}: the peer answers "
-                    "with an incarnation that is not newer (state wiped or module replaced?); "
-                    "adopting it if the known one stays silent",
-                    f.incarnation, *known);
-            return false;
-        }
-        // The echo must also be of a frame we sent after the last one we heard of the life we
-        // followed: no frame of that life that reached us can carry one.
-        if (now - lowerIncarnation_->since < detection || now - lastCurrentHeard_ < detection ||
-            static_cast<std::int64_t>(f.echoTimeNs) <= toNs(lastCurrentHeard_)) {
-            return false;
-        }
-        HS_WARN("event=peer_incarnation_adopted incarnation={} previous={}", f.incarnation, *known);
-    } else if (peerIncarnation_) {
-        HS_INFO("event=peer_restarted incarnation={} previous={}", f.incarnation,
-                *peerIncarnation_);
-    }
-    peerIncarnation_ = f.incarnation;
-    lowerIncarnation_.reset();
-    peerNewestNs_ = 0;
-    for (auto& r : paths_) {
-        r.lastSeq = 0;
-        r.trusted = false;
-        r.curMin.reset();
-        r.prevMin.reset();
-        r.windowStart = now;
-        r.peerSendNs = 0;
-    }
-    if (f.incarnation != storedPeerIncarnation_) {
-        storedPeerIncarnation_ = f.incarnation;
-        effects_.push_back(effect::PersistPeerIncarnation{f.incarnation});
-    }
-    return true;
-}
-
-// A new peer incarnation proves itself by echoing us, so we must echo it before we adopt it.
-// The incarnation we follow keeps the echo while it is heard, so replays of old frames cannot
-// spoil the challenge it answers.
-void NodeCore::echoUnadopted(TimePoint now, std::size_t path, const hb::Frame& f) {
-    PathRuntime& p = paths_[path];
-    if (p.echoAdopted && p.peerSendNs != 0 && now - p.peerRxTime < 2 * p.mon.interval()) {
-        return;
-    }
-    p.peerSendNs = f.sendTimeNs;
-    p.peerRxTime = now;
-    p.echoAdopted = false;
-    answerNow(now, path);
 }
 
 // Sends a frame on `path` now, echoing the peer's latest: the round trip of the proof of liveness
@@ -401,21 +261,16 @@ void NodeCore::onRejected(TimePoint now, std::size_t path, hb::DecodeError e) {
         return;
     }
     ++p.counters.authFailures;
-    ++p.authStreak;
+    std::uint32_t streak = peerView_.onAuthFailure(path);
     fsm_.onUnauthenticatedPeer(now);
-    if (!p.mon.up()) {
-        p.mon.setDiag(PathDiag::AuthFailure);
-    }
-    if (p.authStreak >= kAuthAlarmStreak &&
-        (!p.lastAuthAlarm || now - *p.lastAuthAlarm >= kAuthAlarmEvery)) {
-        p.lastAuthAlarm = now;
+    if (streak >= kAuthAlarmStreak && peerView_.authAlarmDue(now, path)) {
         HS_ERROR("event=auth_alarm path={} failures_in_a_row={} total={}: frames keep failing "
                  "authentication; the peer's key file differs from ours (compare the key "
                  "fingerprints both daemons log at start)",
-                 p.cfg.name, p.authStreak, p.counters.authFailures);
+                 p.cfg.name, streak, p.counters.authFailures);
         emit({.type = EventType::AuthAlarm,
               .pathIndex = static_cast<std::uint32_t>(path + 1),
-              .pathState = p.mon.state(),
+              .pathState = peerView_.monitor(path).state(),
               .pathDiag = PathDiag::AuthFailure,
               .text = "authentication failures"});
     }
@@ -426,56 +281,37 @@ void NodeCore::onLinkError(TimePoint, std::size_t path) {
         return;
     }
     ++paths_[path].counters.ioErrors;
-    if (!paths_[path].mon.up()) {
-        paths_[path].mon.setDiag(PathDiag::IoError);
-    }
+    peerView_.onLinkError(path);
 }
 
 void NodeCore::updatePeerView(TimePoint now) {
-    std::size_t up = 0;
-    bool hearing = false;
-    for (const auto& p : paths_) {
-        up += p.mon.up() ? 1 : 0;
-        hearing = hearing || p.mon.hearing();
-    }
-    Redundancy r = up == paths_.size() && up > 0 ? Redundancy::Redundant
-                   : up > 0                      ? Redundancy::Degraded
-                                                 : Redundancy::NotRedundant;
-    bool alive = hearing;
-    if (alive != peerAlive_) {
-        peerAlive_ = alive;
-        if (!alive) {
-            peerEverLost_ = true;
-            HS_WARN("event=peer_lost role={}: every path is down", toString(fsm_.role()));
-            emit({.type = EventType::PeerLost, .redundancy = r});
-            fsm_.onPeerLost(now);
-        } else {
-            if (peerEverLost_) {
-                emit({.type = EventType::PeerRecovered, .redundancy = r});
-            }
-            HS_INFO("event=peer_alive paths_up={}", up);
-            fenceRetryAt_.reset();
-            if (pendingFence_) {
-                HS_WARN("event=fence_cancel: the peer is heard again; not taking over");
-                pendingFence_.reset();
-                effects_.push_back(effect::CancelFence{});
-                fsm_.abortTakeover(now);
-            }
-            fsm_.onPeerRecovered(now);
+    hb::PeerView::Liveness l = peerView_.refresh();
+    Redundancy r = l.redundancy;
+    if (l.lost) {
+        HS_WARN("event=peer_lost role={}: every path is down", toString(fsm_.role()));
+        emit({.type = EventType::PeerLost, .redundancy = r});
+        fsm_.onPeerLost(now);
+    } else if (l.heard) {
+        if (l.recovered) {
+            emit({.type = EventType::PeerRecovered, .redundancy = r});
         }
+        HS_INFO("event=peer_alive paths_up={}", l.pathsUp);
+        fenceRetryAt_.reset();
+        if (pendingFence_) {
+            HS_WARN("event=fence_cancel: the peer is heard again; not taking over");
+            pendingFence_.reset();
+            effects_.push_back(effect::CancelFence{});
+            fsm_.abortTakeover(now);
+        }
+        fsm_.onPeerRecovered(now);
     }
-    if (r != redundancy_) {
-        Redundancy before = redundancy_;
-        redundancy_ = r;
-        if (r == Redundancy::Redundant) {
-            if (everRedundant_) {
-                emit({.type = EventType::RedundancyRestored, .redundancy = r});
-            }
-            everRedundant_ = true;
-        } else if (before == Redundancy::Redundant) {
+    if (l.redundancyChanged) {
+        if (l.redundancyRestored) {
+            emit({.type = EventType::RedundancyRestored, .redundancy = r});
+        } else if (l.redundancyDegraded) {
             emit({.type = EventType::RedundancyDegraded, .redundancy = r});
         }
-        HS_INFO("event=redundancy state={} paths_up={}/{}", toString(r), up, paths_.size());
+        HS_INFO("event=redundancy state={} paths_up={}/{}", toString(r), l.pathsUp, paths_.size());
     }
 }
 
@@ -487,13 +323,14 @@ void NodeCore::onTimer(TimePoint now) {
     checkStall(now);
     for (std::size_t i = 0; i < paths_.size(); ++i) {
         PathRuntime& p = paths_[i];
-        if (p.mon.onTimer(now)) {
+        if (peerView_.pathTimer(now, i)) {
+            PathDiag diag = peerView_.monitor(i).diag();
             notePathChange(now, p, now);
-            HS_WARN("event=path_down path={} diag={}", p.cfg.name, toString(p.mon.diag()));
+            HS_WARN("event=path_down path={} diag={}", p.cfg.name, toString(diag));
             emit({.type = EventType::PathDown,
                   .pathIndex = static_cast<std::uint32_t>(i + 1),
                   .pathState = PathState::Down,
-                  .pathDiag = p.mon.diag()});
+                  .pathDiag = diag});
         }
     }
     updatePeerView(now);
@@ -501,7 +338,7 @@ void NodeCore::onTimer(TimePoint now) {
     fsm_.onTimer(now);
     if (fenceRetryAt_ && now >= *fenceRetryAt_) {
         fenceRetryAt_.reset();
-        if (!peerAlive_) {
+        if (!peerView_.alive()) {
             fsm_.onPeerLost(now); // try the fenced takeover again
         }
     }
@@ -632,9 +469,10 @@ hb::Frame NodeCore::buildFrame(TimePoint now, std::size_t path) {
     f.sendTimeNs = static_cast<std::uint64_t>(toNs(now));
     p.sent[p.sentNext] = f.sendTimeNs;
     p.sentNext = (p.sentNext + 1) % kSentWindow;
-    f.echoTimeNs = p.peerSendNs;
-    if (p.peerSendNs != 0) {
-        auto hold = std::chrono::duration_cast<microseconds>(now - p.peerRxTime).count();
+    f.echoTimeNs = peerView_.echoTimeNs(path);
+    if (f.echoTimeNs != 0) {
+        auto hold =
+            std::chrono::duration_cast<microseconds>(now - peerView_.echoReceivedAt(path)).count();
         f.echoHoldUs = static_cast<std::uint32_t>(std::clamp<std::int64_t>(hold, 0, UINT32_MAX));
     }
     f.intervalUs = static_cast<std::uint32_t>(
@@ -712,13 +550,13 @@ void NodeCore::onFenceResult(TimePoint now, bool ok) {
     }
     std::uint64_t epoch = *pendingFence_;
     pendingFence_.reset();
-    if (ok && !peerAlive_) {
+    if (ok && !peerView_.alive()) {
         HS_INFO("event=fence_done epoch={}: the peer is off; taking over", epoch);
         proceedTakeover(now, epoch);
         return;
     }
     HS_ERROR("event=fence_failed epoch={} peer_alive={}: not taking over; retrying in {} ms", epoch,
-             peerAlive_, std::chrono::duration_cast<milliseconds>(cfg_.fenceRetry).count());
+             peerView_.alive(), std::chrono::duration_cast<milliseconds>(cfg_.fenceRetry).count());
     fsm_.abortTakeover(now);
     fenceRetryAt_ = now + cfg_.fenceRetry;
     drainFsm(now);
@@ -836,9 +674,9 @@ TimePoint NodeCore::nextWakeup() const {
     TimePoint t = TimePoint::max();
     for (const auto& p : paths_) {
         t = std::min(t, p.nextSend);
-        if (auto d = p.mon.deadline()) {
-            t = std::min(t, *d);
-        }
+    }
+    if (auto d = peerView_.deadline()) {
+        t = std::min(t, *d);
     }
     if (auto d = fsm_.deadline()) {
         t = std::min(t, *d);
@@ -874,18 +712,19 @@ Snapshot NodeCore::snapshot() const {
     s.local.present = true;
     s.local.bmcOk = bmcOk_;
     s.local.lastChangeUnixMs = localRoleChangeUnixMs_;
-    if (const auto& p = fsm_.peer()) {
+    bool peerAlive = peerView_.alive();
+    if (const auto& p = peerView_.peer()) {
         s.peer.slot = p->slot;
         s.peer.nodeId = p->nodeId;
-        s.peer.role = peerAlive_ ? p->role : Role::Init;
+        s.peer.role = peerAlive ? p->role : Role::Init;
         s.peer.bmcOk = p->fit;
-        s.peer.present = peerAlive_;
+        s.peer.present = peerAlive;
         s.peer.lastChangeUnixMs = peerRoleChangeUnixMs_;
     }
     s.epoch = fsm_.epoch();
-    s.peerAlive = peerAlive_;
+    s.peerAlive = peerAlive;
     s.unconfirmed = fsm_.unconfirmed();
-    s.redundancy = redundancy_;
+    s.redundancy = peerView_.redundancy();
     s.preemption = fsm_.config().preempt;
     s.switchoverCount = switchoverCount_;
     s.lastSwitchoverReason = lastReason_;
@@ -899,15 +738,16 @@ Snapshot NodeCore::snapshot() const {
         ps.name = p.cfg.name;
         ps.type = p.cfg.type;
         ps.endpoint = p.cfg.endpoint;
-        ps.state = p.mon.state();
-        ps.diag = p.mon.diag();
+        const hb::PathMonitor& mon = peerView_.monitor(i);
+        ps.state = mon.state();
+        ps.diag = mon.diag();
         ps.intervalUs = static_cast<std::uint32_t>(
             std::chrono::duration_cast<microseconds>(p.cfg.interval).count());
         ps.missThreshold = cfg_.missThreshold;
         ps.recoveryThreshold = cfg_.recoveryThreshold;
-        ps.rttUs = p.rttUs;
+        ps.rttUs = peerView_.rttUs(i);
         ps.counters = p.counters;
-        ps.counters.missed = p.mon.missed(); // the monitor keeps the one count
+        ps.counters.missed = mon.missed(); // the monitor keeps the one count
         ps.lastChangeUnixMs = p.lastChangeUnixMs;
         s.paths.push_back(std::move(ps));
     }

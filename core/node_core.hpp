@@ -1,13 +1,15 @@
-// The whole heartbeat logic of one node: path monitors, peer view, role arbitration, replay and
-// freshness checks, heartbeat scheduling. Pure and deterministic: time and decoded frames in,
-// frames to send, epoch writes and events out. The daemon drives it from Asio; the simulation
-// drives two of them under a virtual clock.
+// The whole heartbeat logic of one node: the peer view (hb::PeerView: path monitors, replay,
+// freshness, RTT, peer incarnation and liveness), role arbitration (RoleFsm), heartbeat
+// scheduling, epoch persistence and the fitness debounce. Pure and deterministic: time and decoded
+// frames in, frames to send, epoch writes and events out. The daemon drives it from Asio; the
+// simulation drives two of them under a virtual clock.
 #pragma once
 
 #include "base/types.hpp"
 #include "core/role_fsm.hpp"
 #include "hb/frame.hpp"
 #include "hb/path_monitor.hpp"
+#include "hb/peer_view.hpp"
 
 #include <array>
 #include <cstdint>
@@ -118,12 +120,16 @@ class NodeCore {
     // Only this node may command the chassis right now (DriveChassis effects follow it).
     bool drivesChassis() const { return fsm_.drivesChassis(); }
     bool unconfirmed() const { return fsm_.unconfirmed(); }
-    bool peerAlive() const { return peerAlive_; }
-    Redundancy redundancy() const { return redundancy_; }
+    bool peerAlive() const { return peerView_.alive(); }
+    Redundancy redundancy() const { return peerView_.redundancy(); }
     std::uint64_t stalls() const { return stalls_; }
     bool stateDirWritable() const { return stateDirWritable_; }
-    const std::optional<PeerInfo>& peer() const { return fsm_.peer(); }
-    const hb::PathMonitor& monitor(std::size_t i) const { return paths_.at(i).mon; }
+    const std::optional<PeerInfo>& peer() const { return peerView_.peer(); }
+    // What is known of the peer and the per-path receive state.
+    const hb::PeerView& peerView() const { return peerView_; }
+    // The role state machine, read-only (its state and transition counters).
+    const RoleFsm& fsm() const { return fsm_; }
+    const hb::PathMonitor& monitor(std::size_t i) const { return peerView_.monitor(i); }
     std::size_t pathCount() const { return paths_.size(); }
     const NodeCoreConfig& config() const { return cfg_; }
     // Every time in it was recorded when its event happened: two snapshots agree on the past.
@@ -136,43 +142,21 @@ class NodeCore {
     // answers this incarnation of ours (a recording cannot).
     static constexpr std::size_t kSentWindow = 64;
 
+    // The sending side of a path and its counters; the receive state is in peerView_.
     struct PathRuntime {
         NodePathConfig cfg;
-        hb::PathMonitor mon;
         std::uint64_t txSeq = 0;
         TimePoint nextSend{};
         std::array<std::uint64_t, kSentWindow> sent{};
         std::size_t sentNext = 0;
-        // replay protection (per peer incarnation)
-        std::uint64_t lastSeq = 0;
-        // A frame on this path echoed one of our send times: every later sequence number was
-        // sent after our start, so its content may change roles.
-        bool trusted = false;
-        // echo for RTT
-        std::uint64_t peerSendNs = 0;
-        TimePoint peerRxTime{};
-        bool echoAdopted = false; // the echo is of a frame of the adopted peer incarnation
         std::optional<TimePoint> lastAnswer;
-        std::uint32_t rttUs = 0;
-        // freshness: windowed minimum of (local receive time - peer send time)
-        std::optional<std::int64_t> curMin, prevMin;
-        TimePoint windowStart{};
-        // authentication alarm
-        std::uint32_t authStreak = 0;
-        std::optional<TimePoint> lastAuthAlarm;
         PathCounters counters;
         std::int64_t lastChangeUnixMs = 0;
 
         bool sentByUs(std::uint64_t ns) const;
     };
-    struct LowerIncarnation {
-        std::uint32_t incarnation;
-        TimePoint since;
-    };
 
     void checkStall(TimePoint now);
-    bool adoptIncarnation(TimePoint now, const hb::Frame& f, bool echoed);
-    void echoUnadopted(TimePoint now, std::size_t path, const hb::Frame& f);
     void answerNow(TimePoint now, std::size_t path);
     void notePathChange(TimePoint now, PathRuntime& p, TimePoint at);
     std::int64_t wallMs(TimePoint now) const;
@@ -180,8 +164,6 @@ class NodeCore {
     void checkBmcFit(TimePoint now);
     std::optional<TimePoint> bmcUnfitAt() const;
     void resendStopFrames(TimePoint now);
-    std::optional<Duration> frameAge(TimePoint now, PathRuntime& p, const hb::Frame& f);
-    std::optional<std::int64_t> offsetFloor(const PathRuntime& p) const;
     void updatePeerView(TimePoint now);
     void drainFsm(TimePoint now);
     bool requestPersist(std::uint64_t epoch);
@@ -203,16 +185,7 @@ class NodeCore {
     std::optional<TimePoint> fenceRetryAt_;
     std::uint32_t incarnation_;
     std::vector<PathRuntime> paths_;
-    std::optional<std::uint32_t> peerIncarnation_;
-    std::uint32_t storedPeerIncarnation_;
-    std::optional<LowerIncarnation> lowerIncarnation_;
-    TimePoint lastCurrentHeard_{}; // last frame of the adopted peer incarnation (or our start)
-    std::optional<std::uint32_t> peerNodeId_;
-    std::uint64_t peerNewestNs_ = 0;
-    bool peerAlive_ = false;
-    bool peerEverLost_ = false;
-    bool everRedundant_ = false;
-    Redundancy redundancy_ = Redundancy::NotRedundant;
+    hb::PeerView peerView_;
     bool bmcOk_ = true;
     bool bmcFit_ = true; // setFit / the debounced setBmcReachable
     std::optional<TimePoint> bmcDownSince_;
@@ -231,7 +204,6 @@ class NodeCore {
     std::int64_t lastSwitchoverUnixMs_ = 0;
     std::int64_t localRoleChangeUnixMs_ = 0;
     std::int64_t peerRoleChangeUnixMs_ = 0;
-    std::optional<Role> lastPeerRole_;
     Role lastRole_ = Role::Init;
     struct JournalEntry {
         std::uint32_t index;

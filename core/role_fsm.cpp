@@ -1,27 +1,133 @@
 #include "core/role_fsm.hpp"
 
+#include "base/log.hpp"
+
 #include <algorithm>
 #include <limits>
 
 namespace hs {
 
+std::string_view toString(FsmState s) {
+    switch (s) {
+    case FsmState::Init:
+        return "init";
+    case FsmState::Standby:
+        return "standby";
+    case FsmState::TakingOver:
+        return "taking_over";
+    case FsmState::Active:
+        return "active";
+    case FsmState::ActiveUnconfirmed:
+        return "active_unconfirmed";
+    case FsmState::HandingOver:
+        return "handing_over";
+    case FsmState::HandingOverUnconfirmed:
+        return "handing_over_unconfirmed";
+    case FsmState::Stopped:
+        return "stopped";
+    }
+    return "unknown";
+}
+
+std::string_view toString(FsmCause c) {
+    switch (c) {
+    case FsmCause::PeerActive:
+        return "peer_active";
+    case FsmCause::PeerStopped:
+        return "peer_stopped";
+    case FsmCause::PeerLost:
+        return "peer_lost";
+    case FsmCause::PeerHandover:
+        return "peer_handover";
+    case FsmCause::Arbitration:
+        return "arbitration";
+    case FsmCause::InitDead:
+        return "init_dead";
+    case FsmCause::ManualTakeover:
+        return "manual_takeover";
+    case FsmCause::EpochDurable:
+        return "epoch_durable";
+    case FsmCause::PeerKeepsRole:
+        return "peer_keeps_role";
+    case FsmCause::TakeoverAborted:
+        return "takeover_aborted";
+    case FsmCause::NewerTerm:
+        return "newer_term";
+    case FsmCause::Stall:
+        return "stall";
+    case FsmCause::PeerConfirms:
+        return "peer_confirms";
+    case FsmCause::Uncontested:
+        return "uncontested";
+    case FsmCause::HandoverStart:
+        return "handover_start";
+    case FsmCause::HandoverEnded:
+        return "handover_ended";
+    case FsmCause::Shutdown:
+        return "shutdown";
+    }
+    return "unknown";
+}
+
+bool RoleFsm::enter(FsmState to, FsmCause cause) {
+    FsmState from = state_;
+    if (!fsmAllows(from, to)) {
+        ++refused_;
+        HS_ERROR("event=fsm_transition_refused from={} to={} cause={}: not in the transition "
+                 "table; the state stays",
+                 toString(from), toString(to), toString(cause));
+        return false;
+    }
+    state_ = to;
+    ++transitions_;
+    lastTransition_ = FsmTransition{from, to, cause};
+    HS_DEBUG("event=fsm_transition from={} to={} cause={} epoch={}", toString(from), toString(to),
+             toString(cause), epoch_);
+    return true;
+}
+
+bool RoleFsm::active() const {
+    return state_ == FsmState::Active || state_ == FsmState::ActiveUnconfirmed ||
+           state_ == FsmState::HandingOver || state_ == FsmState::HandingOverUnconfirmed;
+}
+
+// The peer was heard not contesting our term, or nobody did for a detection time.
+void RoleFsm::confirm(FsmCause cause) {
+    if (state_ == FsmState::ActiveUnconfirmed) {
+        enter(FsmState::Active, cause);
+    } else if (state_ == FsmState::HandingOverUnconfirmed) {
+        enter(FsmState::HandingOver, cause);
+    }
+}
+
+// The handover did not happen: this node keeps managing.
+void RoleFsm::endHandover() {
+    if (state_ == FsmState::HandingOver) {
+        enter(FsmState::Active, FsmCause::HandoverEnded);
+    } else if (state_ == FsmState::HandingOverUnconfirmed) {
+        enter(FsmState::ActiveUnconfirmed, FsmCause::HandoverEnded);
+    }
+}
+
 void RoleFsm::start(TimePoint now, std::uint64_t storedEpoch) {
     epoch_ = storedEpoch;
-    state_ = State::Init;
-    started_ = now;
+    started_ = now; // the state is Init from construction
     actions_.push_back({FsmActionType::RoleChanged, epoch_, Role::Init, Role::Init});
 }
 
-Role RoleFsm::visibleRole(State s) const {
+Role RoleFsm::visibleRole(FsmState s) const {
     switch (s) {
-    case State::Init:
+    case FsmState::Init:
         return fit_ ? Role::Init : Role::Fault;
-    case State::Standby:
-    case State::TakingOver:
+    case FsmState::Standby:
+    case FsmState::TakingOver:
         return fit_ ? Role::Standby : Role::Fault;
-    case State::Active:
+    case FsmState::Active:
+    case FsmState::ActiveUnconfirmed:
+    case FsmState::HandingOver:
+    case FsmState::HandingOverUnconfirmed:
         return Role::Active;
-    case State::Stopped:
+    case FsmState::Stopped:
         return Role::Stopped;
     }
     return Role::Init;
@@ -43,11 +149,13 @@ void RoleFsm::onPeerFrame(TimePoint now, const PeerInfo& p) {
     if (p.role == Role::Stopped) {
         peerPresent_ = false;
         preemptSince_.reset();
-        if (state_ == State::Init || state_ == State::Standby) {
-            takeOver(now, state_ == State::Init ? SwitchoverReason::InitAlone
-                                                : SwitchoverReason::PeerShutdown);
-        } else if (state_ == State::Active && handingOver_) {
-            handingOver_ = false;
+        if (state_ == FsmState::Init || state_ == FsmState::Standby) {
+            takeOver(now,
+                     state_ == FsmState::Init ? SwitchoverReason::InitAlone
+                                              : SwitchoverReason::PeerShutdown,
+                     FsmCause::PeerStopped);
+        } else if (handingOver()) {
+            endHandover();
             handoverUntil_.reset();
             actions_.push_back({FsmActionType::RoleChanged, epoch_, Role::Active, Role::Active});
         }
@@ -58,50 +166,53 @@ void RoleFsm::onPeerFrame(TimePoint now, const PeerInfo& p) {
         splitReported_ = false;
     }
     switch (state_) {
-    case State::Init:
+    case FsmState::Init:
         epoch_ = std::max(epoch_, p.epoch);
         if (peerActing(p)) {
-            standDown(now, SwitchoverReason::None);
+            standDown(now, SwitchoverReason::None, FsmCause::PeerActive);
         } else {
             arbitrateWithoutActive(now, p);
         }
         break;
-    case State::Standby:
+    case FsmState::Standby:
         epoch_ = std::max(epoch_, p.epoch);
         if (!peerActing(p)) {
             arbitrateWithoutActive(now, p);
         }
         break;
-    case State::TakingOver:
+    case FsmState::TakingOver:
         if (peerActing(p) && pendingReason_ == SwitchoverReason::PeerLost) {
             // The active we thought lost is heard again before we acted: it keeps the role.
             epoch_ = std::max(epoch_, p.epoch);
-            state_ = State::Standby;
+            enter(FsmState::Standby, FsmCause::PeerKeepsRole);
             actions_.push_back({FsmActionType::RoleChanged, epoch_, Role::Standby, Role::Standby});
         } else if (peerActing(p) &&
                    (p.epoch > pendingEpoch_ || (p.epoch == pendingEpoch_ && !iWinTie(p)))) {
             // The peer is active in a newer term: give up the takeover before acting at all.
             epoch_ = std::max(epoch_, p.epoch);
-            state_ = State::Standby;
+            enter(FsmState::Standby, FsmCause::PeerKeepsRole);
             actions_.push_back({FsmActionType::RoleChanged, epoch_, Role::Standby, Role::Standby});
         }
         break;
-    case State::Active:
+    case FsmState::Active:
+    case FsmState::ActiveUnconfirmed:
+    case FsmState::HandingOver:
+    case FsmState::HandingOverUnconfirmed:
         if (peerActing(p)) {
             bool peerWins = p.epoch > epoch_ || (p.epoch == epoch_ && !iWinTie(p));
             if (peerWins) {
                 SwitchoverReason why =
-                    handingOver_ ? handoverReason_ : SwitchoverReason::SplitBrain;
-                bool split = !handingOver_;
+                    handingOver() ? handoverReason_ : SwitchoverReason::SplitBrain;
+                bool split = !handingOver();
                 epoch_ = std::max(epoch_, p.epoch);
-                standDown(now, why);
+                standDown(now, why, FsmCause::NewerTerm);
                 if (split) {
                     actions_.push_back({FsmActionType::SplitBrainResolved, epoch_, Role::Active,
                                         Role::Standby, SwitchoverReason::SplitBrain});
                 }
             } else {
-                if (unconfirmed_) {
-                    unconfirmed_ = false;
+                if (unconfirmed()) {
+                    confirm(FsmCause::PeerConfirms);
                     unconfirmedUntil_.reset();
                     actions_.push_back(
                         {FsmActionType::RoleChanged, epoch_, Role::Active, Role::Active});
@@ -114,19 +225,19 @@ void RoleFsm::onPeerFrame(TimePoint now, const PeerInfo& p) {
             }
             return;
         }
-        if (unconfirmed_ && !p.takingOver) {
+        if (unconfirmed() && !p.takingOver) {
             // The peer is not active nor about to be: our term stands.
             epoch_ = std::max(epoch_, p.epoch);
-            unconfirmed_ = false;
+            confirm(FsmCause::PeerConfirms);
             unconfirmedUntil_.reset();
             actions_.push_back({FsmActionType::RoleChanged, epoch_, Role::Active, Role::Active});
         }
-        if (!fit_ && p.fit && p.role == Role::Standby && !handingOver_) {
+        if (!fit_ && p.fit && p.role == Role::Standby && !handingOver()) {
             beginHandover(now, SwitchoverReason::LocalFault);
         }
         checkPreempt(now);
         break;
-    case State::Stopped:
+    case FsmState::Stopped:
         break;
     }
 }
@@ -135,33 +246,37 @@ void RoleFsm::arbitrateWithoutActive(TimePoint now, const PeerInfo& p) {
     // Neither node is active. Exactly one of the two must decide to take over.
     if (fit_ != p.fit) {
         if (fit_) {
-            takeOver(now, state_ == State::Init ? SwitchoverReason::InitPreferred
-                                                : SwitchoverReason::PeerFault);
+            takeOver(now,
+                     state_ == FsmState::Init ? SwitchoverReason::InitPreferred
+                                              : SwitchoverReason::PeerFault,
+                     FsmCause::Arbitration);
         }
         return;
     }
-    bool meStandby = state_ == State::Standby;
+    bool meStandby = state_ == FsmState::Standby;
     bool peerStandby = p.role == Role::Standby || p.role == Role::Fault;
     bool peerInit = p.role == Role::Init;
     if (meStandby && peerInit) {
-        takeOver(now, SwitchoverReason::PeerLost); // the active restarted: we hold the state
+        // The active restarted: we hold the state.
+        takeOver(now, SwitchoverReason::PeerLost, FsmCause::Arbitration);
         return;
     }
     if (!meStandby && peerStandby) {
         return; // the standby peer takes over
     }
     if (iWinTie(p)) {
-        takeOver(now, meStandby ? SwitchoverReason::PeerLost : SwitchoverReason::InitPreferred);
+        takeOver(now, meStandby ? SwitchoverReason::PeerLost : SwitchoverReason::InitPreferred,
+                 FsmCause::Arbitration);
     }
 }
 
 void RoleFsm::onPeerHandover(TimePoint now, const PeerInfo& p, SwitchoverReason reason) {
     peer_ = p;
     peerPresent_ = true;
-    if (state_ == State::Active && p.role == Role::Active) {
+    if (active() && p.role == Role::Active) {
         return; // the peer hands over to us and stands down once it sees us active
     }
-    if (state_ == State::Active || state_ == State::TakingOver || state_ == State::Stopped) {
+    if (active() || state_ == FsmState::TakingOver || state_ == FsmState::Stopped) {
         onPeerFrame(now, p);
         return;
     }
@@ -169,16 +284,16 @@ void RoleFsm::onPeerHandover(TimePoint now, const PeerInfo& p, SwitchoverReason 
     if (!fit_ && p.fit) {
         return; // not fit to manage; the peer keeps the role and aborts its handover
     }
-    takeOver(now, reason);
+    takeOver(now, reason, FsmCause::PeerHandover);
 }
 
 void RoleFsm::onPeerLost(TimePoint now) {
     peerPresent_ = false;
     preemptSince_.reset();
-    if (state_ == State::Standby || (state_ == State::Init && peer_)) {
-        takeOver(now, SwitchoverReason::PeerLost);
-    } else if (state_ == State::Active && handingOver_) {
-        handingOver_ = false;
+    if (state_ == FsmState::Standby || (state_ == FsmState::Init && peer_)) {
+        takeOver(now, SwitchoverReason::PeerLost, FsmCause::PeerLost);
+    } else if (handingOver()) {
+        endHandover();
         handoverUntil_.reset();
         actions_.push_back({FsmActionType::RoleChanged, epoch_, Role::Active, Role::Active});
     }
@@ -205,20 +320,20 @@ TimePoint RoleFsm::initDeadline() const {
 }
 
 void RoleFsm::onTimer(TimePoint now) {
-    if (state_ == State::Init && now >= initDeadline()) {
-        takeOver(now, SwitchoverReason::InitAlone);
+    if (state_ == FsmState::Init && now >= initDeadline()) {
+        takeOver(now, SwitchoverReason::InitAlone, FsmCause::InitDead);
     }
     if (unconfirmedUntil_ && now >= *unconfirmedUntil_) {
         unconfirmedUntil_.reset();
-        if (unconfirmed_) {
-            unconfirmed_ = false; // nobody contested our term for a whole detection time
+        if (unconfirmed()) {
+            confirm(FsmCause::Uncontested); // nobody contested our term for a detection time
             actions_.push_back({FsmActionType::RoleChanged, epoch_, Role::Active, Role::Active});
         }
     }
     if (handoverUntil_ && now >= *handoverUntil_) {
         handoverUntil_.reset();
-        if (handingOver_) {
-            handingOver_ = false; // the peer did not take over: keep managing
+        if (handingOver()) {
+            endHandover(); // the peer did not take over: keep managing
             actions_.push_back({FsmActionType::RoleChanged, epoch_, Role::Active, Role::Active});
         }
     }
@@ -226,15 +341,19 @@ void RoleFsm::onTimer(TimePoint now) {
 }
 
 void RoleFsm::onUnauthenticatedPeer(TimePoint now) {
-    if (state_ == State::Init) {
+    if (state_ == FsmState::Init) {
         initHoldUntil_ = now + 2 * cfg_.detection;
     }
 }
 
 void RoleFsm::onStall(TimePoint now) {
-    if (state_ == State::Active) {
-        bool was = unconfirmed_;
-        unconfirmed_ = true;
+    if (active()) {
+        bool was = unconfirmed();
+        if (state_ == FsmState::Active) {
+            enter(FsmState::ActiveUnconfirmed, FsmCause::Stall);
+        } else if (state_ == FsmState::HandingOver) {
+            enter(FsmState::HandingOverUnconfirmed, FsmCause::Stall);
+        }
         unconfirmedUntil_ = now + cfg_.detection;
         if (!was) {
             actions_.push_back({FsmActionType::RoleChanged, epoch_, Role::Active, Role::Active});
@@ -242,28 +361,26 @@ void RoleFsm::onStall(TimePoint now) {
     }
 }
 
-void RoleFsm::takeOver(TimePoint, SwitchoverReason reason) {
-    if (state_ == State::Active || state_ == State::TakingOver || state_ == State::Stopped) {
+void RoleFsm::takeOver(TimePoint, SwitchoverReason reason, FsmCause cause) {
+    if (active() || state_ == FsmState::TakingOver || state_ == FsmState::Stopped) {
         return;
     }
     pendingFrom_ = visibleRole(state_);
     std::uint64_t newest = std::max(epoch_, peer_ ? peer_->epoch : 0);
     pendingEpoch_ = newest < std::numeric_limits<std::uint64_t>::max() ? newest + 1 : newest;
     pendingReason_ = reason;
-    state_ = State::TakingOver;
+    enter(FsmState::TakingOver, cause);
     actions_.push_back(
         {FsmActionType::PersistEpoch, pendingEpoch_, pendingFrom_, Role::Active, reason});
 }
 
 void RoleFsm::onEpochPersisted(TimePoint, std::uint64_t epoch) {
-    if (state_ != State::TakingOver || epoch != pendingEpoch_) {
+    if (state_ != FsmState::TakingOver || epoch != pendingEpoch_) {
         epoch_ = std::max(epoch_, epoch);
         return;
     }
     epoch_ = epoch;
-    state_ = State::Active;
-    unconfirmed_ = false;
-    handingOver_ = false;
+    enter(FsmState::Active, FsmCause::EpochDurable);
     splitReported_ = false;
     actions_.push_back(
         {FsmActionType::Switchover, epoch_, pendingFrom_, Role::Active, pendingReason_});
@@ -271,20 +388,18 @@ void RoleFsm::onEpochPersisted(TimePoint, std::uint64_t epoch) {
 }
 
 void RoleFsm::abortTakeover(TimePoint) {
-    if (state_ != State::TakingOver) {
+    if (state_ != FsmState::TakingOver) {
         return;
     }
-    state_ = State::Standby;
+    enter(FsmState::Standby, FsmCause::TakeoverAborted);
     actions_.push_back({FsmActionType::RoleChanged, epoch_, Role::Standby, Role::Standby});
 }
 
-void RoleFsm::standDown(TimePoint, SwitchoverReason reason) {
+void RoleFsm::standDown(TimePoint, SwitchoverReason reason, FsmCause cause) {
     Role from = visibleRole(state_);
-    bool wasActive = state_ == State::Active;
-    state_ = State::Standby;
-    unconfirmed_ = false;
+    bool wasActive = active();
+    enter(FsmState::Standby, cause);
     unconfirmedUntil_.reset();
-    handingOver_ = false;
     handoverUntil_.reset();
     preemptSince_.reset();
     if (wasActive) {
@@ -294,7 +409,9 @@ void RoleFsm::standDown(TimePoint, SwitchoverReason reason) {
 }
 
 void RoleFsm::beginHandover(TimePoint now, SwitchoverReason reason) {
-    handingOver_ = true;
+    enter(state_ == FsmState::ActiveUnconfirmed ? FsmState::HandingOverUnconfirmed
+                                                : FsmState::HandingOver,
+          FsmCause::HandoverStart);
     handoverReason_ = reason;
     preemptSince_.reset();
     handoverUntil_ = now + 2 * cfg_.detection + milliseconds(500);
@@ -304,19 +421,19 @@ void RoleFsm::beginHandover(TimePoint now, SwitchoverReason reason) {
 
 ControlResult RoleFsm::requestSwitchover(TimePoint now, bool force) {
     if (force) {
-        if (state_ == State::Active || state_ == State::TakingOver) {
+        if (active() || state_ == FsmState::TakingOver) {
             return {ControlStatus::InvalidArgument, "this node is already active"};
         }
-        takeOver(now, SwitchoverReason::Manual);
+        takeOver(now, SwitchoverReason::Manual, FsmCause::ManualTakeover);
         return {ControlStatus::Ok, "forced takeover started"};
     }
-    if (state_ != State::Active) {
+    if (!active()) {
         return {ControlStatus::NotActive, "this node is not active"};
     }
-    if (handingOver_) {
+    if (handingOver()) {
         return {ControlStatus::Busy, "a switchover is already in progress"};
     }
-    if (unconfirmed_) {
+    if (unconfirmed()) {
         return {ControlStatus::Busy, "active role not yet confirmed after a local stall"};
     }
     if (!peerPresent_ || !peer_) {
@@ -340,16 +457,15 @@ void RoleFsm::setFit(TimePoint now, bool fit) {
     Role before = role();
     fit_ = fit;
     actions_.push_back({FsmActionType::RoleChanged, epoch_, before, role()});
-    if (!fit_ && state_ == State::Active && peerPresent_ && peer_ && peer_->fit &&
-        peer_->role == Role::Standby && !handingOver_) {
+    if (!fit_ && active() && peerPresent_ && peer_ && peer_->fit && peer_->role == Role::Standby &&
+        !handingOver()) {
         beginHandover(now, SwitchoverReason::LocalFault);
     }
 }
 
 bool RoleFsm::preemptWanted() const {
-    return cfg_.preempt && state_ == State::Active && !handingOver_ && !unconfirmed_ &&
-           peerPresent_ && peer_ && peer_->role == Role::Standby && peer_->fit &&
-           peer_->slot < cfg_.slot;
+    return cfg_.preempt && state_ == FsmState::Active && peerPresent_ && peer_ &&
+           peer_->role == Role::Standby && peer_->fit && peer_->slot < cfg_.slot;
 }
 
 void RoleFsm::checkPreempt(TimePoint now) {
@@ -366,10 +482,11 @@ void RoleFsm::checkPreempt(TimePoint now) {
 }
 
 bool RoleFsm::shutdown(TimePoint) {
-    bool handOver = state_ == State::Active && peerPresent_ && peer_ && peer_->role != Role::Active;
+    bool handOver = active() && peerPresent_ && peer_ && peer_->role != Role::Active;
     Role before = role();
-    state_ = State::Stopped;
-    handingOver_ = false;
+    if (state_ != FsmState::Stopped) {
+        enter(FsmState::Stopped, FsmCause::Shutdown);
+    }
     actions_.push_back({FsmActionType::RoleChanged, epoch_, before, Role::Stopped});
     return handOver;
 }
@@ -381,7 +498,7 @@ std::optional<TimePoint> RoleFsm::deadline() const {
             d = t;
         }
     };
-    if (state_ == State::Init && initDeadline() != TimePoint::max()) {
+    if (state_ == FsmState::Init && initDeadline() != TimePoint::max()) {
         consider(initDeadline());
     }
     consider(unconfirmedUntil_);

@@ -349,6 +349,12 @@ class World {
     }
 
     void checkInvariants() {
+        // Every transition the handlers make is in the FSM's from/to table.
+        for (int i = 0; i < 2; ++i) {
+            if (nodes_[i].core && nodes_[i].core->fsm().refusedTransitions() != 0) {
+                fail("node " + std::to_string(i) + " tried a role transition outside the table");
+            }
+        }
         // Two actives only while every path is down; resolved within an interval plus a round
         // trip once a path works again.
         if (nodes_[0].acting && nodes_[1].acting) {
