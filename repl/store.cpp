@@ -69,6 +69,11 @@ std::uint64_t recordDigest(const Record& r) {
 }
 
 void Store::beginTerm(std::uint64_t epoch, std::uint32_t writer) {
+    // A standby taken over in the middle of a full resync still holds records above its position
+    // (kept from before the resync): new writes must not reuse their sequence numbers.
+    for (std::size_t s = 0; s < kStreams; ++s)
+        if (!bySeq_[s].empty())
+            lastSeq_[s] = std::max(lastSeq_[s], bySeq_[s].rbegin()->first);
     Term t{epoch, writer, {lastSeq_[0] + 1, lastSeq_[1] + 1}};
     if (!history_.empty() && history_.back().sameTerm(t))
         return;

@@ -173,3 +173,16 @@ TEST(ReplStore, SnapshotRefusesDamage) {
     }
     EXPECT_EQ(out, before); // nothing was taken from damaged input
 }
+
+TEST(ReplStore, TakeoverDuringAResyncNeverReusesASequenceNumber) {
+    // A standby in a full resync keeps its common records while its position restarts from 0.
+    Store s;
+    s.adoptHistory(History{{1, 10, {1, 1}}});
+    s.apply(Record{0, Stamp{1, 7}, FanModeRecord{FanMode::Manual}});
+    s.setLastSeq(Stream::Ordered, 0);
+    s.beginTerm(2, 11);
+    const auto& r = s.put(1, FanFloorRecord{std::uint8_t{50}});
+    EXPECT_EQ(r.stamp.seq, 8u);
+    EXPECT_NE(s.find({RecordKind::FanMode, 0}), nullptr);
+    EXPECT_EQ(s.history().back().firstSeq[0], 8u);
+}
