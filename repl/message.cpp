@@ -201,6 +201,7 @@ void encodeWatermark(const Watermark& wm, std::vector<std::uint8_t>& out) {
     WireWriter w(out);
     w.u8(kMessageVersion);
     w.varint(wm.epoch);
+    w.varint(wm.session);
     putSeqs(w, wm.seq);
     for (auto d : wm.digest)
         w.u64(d);
@@ -214,6 +215,7 @@ bool decodeWatermark(std::span<const std::uint8_t> bytes, Watermark& out) {
         return false;
     Watermark wm;
     in.varint(wm.epoch);
+    in.varint(wm.session);
     getSeqs(in, wm.seq);
     for (auto& d : wm.digest)
         in.u64(d);

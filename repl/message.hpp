@@ -73,7 +73,7 @@ std::vector<std::uint8_t> encodeMessage(const Message& m);
 // Fills OUT only when all of BYTES is one well-formed message.
 bool decodeMessage(std::span<const std::uint8_t> bytes, Message& out);
 
-// Watermark: version u8, epoch varint, seq[2] varint, digest[2] u64, exact u8.
+// Watermark: version u8, epoch varint, session varint, seq[2] varint, digest[2] u64, exact u8.
 void encodeWatermark(const Watermark& w, std::vector<std::uint8_t>& out);
 bool decodeWatermark(std::span<const std::uint8_t> bytes, Watermark& out);
 

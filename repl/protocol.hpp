@@ -112,6 +112,12 @@ class Sender {
     std::vector<Decision> takeDecisions();
     std::vector<Notice> takeNotices();
 
+    // Our store's watermark for our heartbeats, naming the session we serve.
+    Watermark watermark() const {
+        auto wm = store_.watermark();
+        wm.session = session_.value_or(0);
+        return wm;
+    }
     bool standbyJoined() const { return session_.has_value(); }
     bool degraded() const { return degraded_; }
     std::uint64_t acked(Stream s) const { return acked_[static_cast<std::size_t>(s)]; }
@@ -153,6 +159,8 @@ struct ReceiverConfig {
     Duration ackEvery = milliseconds(100); // an Ack at least this often (else on change)
     std::uint64_t hotLagRecords = 64;      // hot while the ordered stream lags at most this...
     Duration hotLag = milliseconds(50);    // ...and has been behind for at most this long
+    // The active's watermarks name another session for this long (it lost ours): join again.
+    Duration rejoinAfter = milliseconds(500);
 };
 
 struct ReceiverStats {
@@ -188,8 +196,10 @@ class Receiver {
     bool following() const { return following_; }
     // This store's watermark for our heartbeats (exact where the last Delta was the tail).
     Watermark watermark() const {
-        return store_.watermark(
-            static_cast<std::uint8_t>((exact_[0] ? 1 : 0) | (exact_[1] ? 2 : 0)));
+        auto wm =
+            store_.watermark(static_cast<std::uint8_t>((exact_[0] ? 1 : 0) | (exact_[1] ? 2 : 0)));
+        wm.session = following_ ? session_ : 0;
+        return wm;
     }
     std::uint64_t lagRecords(Stream s) const;
     Duration lag(Stream s, TimePoint now) const;
@@ -220,6 +230,7 @@ class Receiver {
     bool ackDirty_ = false;
     std::optional<TimePoint> lastAckAt_;
     std::optional<TimePoint> lastJoinAt_;
+    std::optional<TimePoint> otherSessionSince_;
     Readiness readiness_ = Readiness::Cold;
     std::vector<Notice> notices_;
     ReceiverStats stats_;

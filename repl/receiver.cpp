@@ -32,6 +32,7 @@ void Receiver::startJoin(std::uint64_t epoch, bool reset) {
     ackDirty_ = false;
     lastJoinAt_.reset();
     lastAckAt_.reset();
+    otherSessionSince_.reset();
     ++stats_.joins;
     if (readiness_ != Readiness::Cold) {
         readiness_ = Readiness::Cold;
@@ -55,6 +56,18 @@ void Receiver::onPeerWatermark(const Watermark& wm, TimePoint now) {
     }
     if (!joined_)
         return;
+    // The active serves another session (or none): it lost ours. Heartbeats overtaken by the
+    // JoinReply may still name the old one, so only a mismatch that lasts counts.
+    if (wm.session != session_) {
+        if (!otherSessionSince_)
+            otherSessionSince_ = now;
+        if (now - *otherSessionSince_ >= cfg_.rejoinAfter) {
+            startJoin(wm.epoch, false);
+            return;
+        }
+    } else {
+        otherSessionSince_.reset();
+    }
     for (std::size_t s = 0; s < kStreams; ++s) {
         const auto st = static_cast<Stream>(s);
         knownTop_[s] = std::max(knownTop_[s], wm.seq[s]);

@@ -166,7 +166,7 @@ const Record* Store::find(const RecordKey& k) const {
 }
 
 Watermark Store::watermark(std::uint8_t exact) const {
-    return Watermark{epoch(), lastSeq_, digest_, exact};
+    return Watermark{epoch(), 0, lastSeq_, digest_, exact};
 }
 
 std::uint64_t Store::maxLogIndex(RecordKind k) const {

@@ -43,12 +43,14 @@ const Term* termAt(const History& history, Stream s, std::uint64_t seq);
 bool sameLineage(const History& mine, const SeqPair& upTo, const History& theirs,
                  const SeqPair& theirLast);
 
-// The store's position, carried in every heartbeat: the epoch of its newest term, per stream the
+// The store's position, carried in every heartbeat: the epoch of its newest term, the session, per
+// stream the
 // sequence number it is complete up to and a digest of the stream's records. `exact` (bit per
 // stream) says the records are exactly the writer's at that sequence number, so equal sequence
 // numbers with different digests prove a divergence.
 struct Watermark {
     std::uint64_t epoch = 0;
+    std::uint64_t session = 0; // the replication session the sender serves or follows (0: none)
     SeqPair seq{};
     SeqPair digest{};
     std::uint8_t exact = 0;

@@ -29,7 +29,7 @@ struct Pair {
     Pair() { ws.beginTerm(1, 10); }
 
     void heartbeat() {
-        recv.onPeerWatermark(ws.watermark(), now);
+        recv.onPeerWatermark(sender.watermark(), now);
         sender.onPeerWatermark(recv.watermark(), now);
     }
     // Returns the bytes the active sent.
@@ -348,7 +348,7 @@ TEST(ReplProtocol, PartitionHealReportsTheLosersRecordsAndEndsEqual) {
     TimePoint t = p.now;
     for (int i = 0; i < 6; ++i) {
         t += milliseconds(10);
-        loser.onPeerWatermark(p.rs.watermark(), t);
+        loser.onPeerWatermark(winner.watermark(), t);
         for (const auto& raw : loser.tick(t, kNet)) {
             Message m;
             ASSERT_TRUE(decodeMessage(raw, m));
@@ -448,10 +448,11 @@ TEST(ReplMessage, RefusesInconsistentDeltas) {
 }
 
 TEST(ReplMessage, WatermarkRoundTripsAndFitsAHeartbeat) {
-    const Watermark wm{12, {123456, 789}, {0x0123456789abcdefull, 0xfedcba9876543210ull}, 3};
+    const Watermark wm{
+        12, 0x100000007ull, {123456, 789}, {0x0123456789abcdefull, 0xfedcba9876543210ull}, 3};
     std::vector<std::uint8_t> b;
     encodeWatermark(wm, b);
-    EXPECT_LE(b.size(), 40u);
+    EXPECT_LE(b.size(), 45u);
     Watermark back;
     ASSERT_TRUE(decodeWatermark(b, back));
     EXPECT_EQ(back, wm);
@@ -465,4 +466,20 @@ TEST(ReplBudget, SpareBytesOfAPath) {
     EXPECT_EQ(spareBytesPerTick(11520, milliseconds(20), 82), 148u);
     EXPECT_EQ(spareBytesPerTick(11520, milliseconds(5), 82), 0u);
     EXPECT_EQ(spareBytesPerTick(12'500'000, milliseconds(10), 82), 124918u);
+}
+
+TEST(ReplProtocol, StandbyRejoinsWhenTheActiveForgotItsSession) {
+    Pair p;
+    p.ws.put(0, FanModeRecord{FanMode::Auto});
+    p.run(4);
+    ASSERT_TRUE(p.inSync());
+    p.sender.peerLost(); // the active's detector fired; the standby's did not
+    p.ws.put(1, FanFloorRecord{std::uint8_t{70}});
+    p.run(20); // 200 ms: still waiting (bound 500 ms)
+    EXPECT_EQ(floorOf(p.rs, 1), 0);
+    EXPECT_EQ(p.recv.stats().joins, 1u);
+    p.run(50);
+    EXPECT_EQ(p.recv.stats().joins, 2u);
+    EXPECT_TRUE(p.inSync());
+    EXPECT_EQ(p.sender.stats().catchUpsSent, 1u);
 }

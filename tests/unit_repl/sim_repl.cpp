@@ -62,9 +62,10 @@ struct Node {
 
     void fresh() {
         sender = std::make_unique<Sender>(store, SenderConfig{milliseconds(150), milliseconds(40)});
-        receiver = std::make_unique<Receiver>(
-            store, ReceiverConfig{milliseconds(30), milliseconds(50), 64, milliseconds(50)},
-            incarnation);
+        receiver = std::make_unique<Receiver>(store,
+                                              ReceiverConfig{milliseconds(30), milliseconds(50), 64,
+                                                             milliseconds(50), milliseconds(300)},
+                                              incarnation);
     }
 };
 
@@ -267,7 +268,7 @@ class Sim {
             for (auto& m : out)
                 send(i, false, std::move(m));
             Bytes wm;
-            encodeWatermark(n.active ? n.store.watermark() : n.receiver->watermark(), wm);
+            encodeWatermark(n.active ? n.sender->watermark() : n.receiver->watermark(), wm);
             send(i, true, std::move(wm));
             if (n.active)
                 collectDecisions(n);
@@ -341,8 +342,10 @@ class Sim {
                 partitioned_ = true;
             if (t == faultAt + detect && partitioned_) {
                 nodes_[act].sender->peerLost();
-                if (!takeover)
-                    nodes_[sby].receiver->stop(); // the standby lost the active too
+                // The standby lost the active too (or, half the time, its detector has not fired
+                // yet and it must find out that its session is gone by itself).
+                if (!takeover && chance(0.5))
+                    nodes_[sby].receiver->stop();
                 if (takeover) {
                     boundary = nodes_[sby].store.lastSeqs();
                     takeOver(sby, epoch_ + 1);
