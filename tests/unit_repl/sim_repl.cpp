@@ -10,7 +10,8 @@
 //      record it did not report is in the winner's store (nothing dropped silently);
 //   3. no tick's messages exceed its byte budget (so replication never delays a heartbeat);
 //   4. no digest divergence is ever seen (go-back-N keeps the standby an exact prefix).
-// Usage: repl_sim [schedules] [seed]
+// Usage: repl_sim [schedules [seed [first]]]; HS_SIM_SCHEDULES sets the default count (10,000). A
+// failure prints the command that replays it alone.
 #include "repl/message.hpp"
 #include "repl/protocol.hpp"
 #include "repl/store.hpp"
@@ -458,21 +459,30 @@ class Sim {
 } // namespace
 
 int main(int argc, char** argv) {
+    auto parse = [](const char* text, std::uint64_t& v) {
+        std::from_chars(text, text + std::char_traits<char>::length(text), v);
+    };
     std::uint64_t schedules = 10000;
     std::uint64_t seed = 1;
+    std::uint64_t first = 0;
+    if (const char* env = std::getenv("HS_SIM_SCHEDULES"))
+        parse(env, schedules);
     if (argc > 1)
-        std::from_chars(argv[1], argv[1] + std::char_traits<char>::length(argv[1]), schedules);
+        parse(argv[1], schedules);
     if (argc > 2)
-        std::from_chars(argv[2], argv[2] + std::char_traits<char>::length(argv[2]), seed);
+        parse(argv[2], seed);
+    if (argc > 3)
+        parse(argv[3], first);
     Sim::Stats total;
-    for (std::uint64_t i = 0; i < schedules; ++i) {
+    for (std::uint64_t i = first; i < first + schedules; ++i) {
         Sim sim(seed * 1000003u + i);
         try {
             sim.run();
         } catch (const Failure& f) {
-            std::fprintf(stderr, "schedule %llu (seed %llu): %s\n",
+            std::fprintf(stderr, "schedule %llu (seed %llu): %s\nreplay: repl_sim 1 %llu %llu\n",
                          static_cast<unsigned long long>(i), static_cast<unsigned long long>(seed),
-                         f.what.c_str());
+                         f.what.c_str(), static_cast<unsigned long long>(seed),
+                         static_cast<unsigned long long>(i));
             return 1;
         }
         total.ackedWrites += sim.stats.ackedWrites;
