@@ -175,6 +175,7 @@ struct ReceiverStats {
     std::uint64_t stale = 0;      // messages of another session or phase
     std::uint64_t conflicts = 0;  // records dropped at a partition heal
     std::uint64_t divergences = 0;
+    std::uint64_t lowerEpoch = 0; // watermarks of a writer older than our store, not followed
 };
 
 class Receiver {
@@ -183,7 +184,8 @@ class Receiver {
     Receiver(Store& store, ReceiverConfig cfg, std::uint32_t incarnation);
 
     // The active's watermark (every heartbeat from it): a new epoch starts a (re)join; the
-    // position updates the lag; equal positions with different digests start a full resync.
+    // position updates the lag; equal positions with different digests start a full resync. A
+    // watermark whose epoch is below our store's is ignored: the higher epoch's store wins.
     void onPeerWatermark(const Watermark& wm, TimePoint now);
     void onMessage(const Message& m, TimePoint now); // JoinReply and Delta; others are ignored
     // Stop following (this node takes over, or the active is gone). Read readiness() first.

@@ -50,6 +50,12 @@ void Receiver::stop() {
 }
 
 void Receiver::onPeerWatermark(const Watermark& wm, TimePoint now) {
+    // The higher epoch's store wins: never give ours up to a writer of an older term (the role
+    // arbitration would not make it active; a late heartbeat of a deposed active can arrive).
+    if (wm.epoch < store_.epoch()) {
+        ++stats_.lowerEpoch;
+        return;
+    }
     if (!following_ || wm.epoch != followEpoch_) {
         startJoin(wm.epoch, false);
         return;

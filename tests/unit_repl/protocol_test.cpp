@@ -483,3 +483,21 @@ TEST(ReplProtocol, StandbyRejoinsWhenTheActiveForgotItsSession) {
     EXPECT_TRUE(p.inSync());
     EXPECT_EQ(p.sender.stats().catchUpsSent, 1u);
 }
+
+TEST(ReplProtocol, NeverFollowsAWriterOfAnOlderEpoch) {
+    Pair p;
+    p.ws.put(0, FanModeRecord{FanMode::Auto});
+    p.run(4);
+    ASSERT_TRUE(p.inSync());
+    // This node took over (epoch 2) and wrote; a late heartbeat of the deposed epoch-1 active
+    // must not make it give its store up.
+    p.recv.stop();
+    p.rs.beginTerm(2, 11);
+    p.rs.put(1, FanFloorRecord{std::uint8_t{60}});
+    Receiver again(p.rs, ReceiverConfig{}, 2);
+    again.onPeerWatermark(p.sender.watermark(), p.now);
+    EXPECT_FALSE(again.following());
+    EXPECT_TRUE(again.tick(p.now, kNet).empty());
+    EXPECT_EQ(again.stats().lowerEpoch, 1u);
+    EXPECT_EQ(floorOf(p.rs, 1), 60);
+}
