@@ -8,6 +8,7 @@
 #include "core/control_api.hpp"
 #include "core/node_core.hpp"
 #include "daemon/control_server.hpp"
+#include "daemon/service_status.hpp"
 #include "daemon/slot_source.hpp"
 #include "daemon/state_files.hpp"
 #include "daemon/status_json.hpp"
@@ -115,6 +116,7 @@ struct Daemon::Impl {
     void publish();
     void afterPublishTimer(const boost::system::error_code& ec);
     void checkFit();
+    void updateServiceStatus();
     Snapshot snapshot();
     void registerHandlers();
     void control(ControlRequest req, std::function<void(ControlResult)> done);
@@ -155,6 +157,7 @@ struct Daemon::Impl {
     bool stopping = false;
     bool finishing = false;
     std::uint64_t generation = 0;
+    ServiceStatus serviceStatus; // systemd's STATUS= line
 };
 
 namespace {
@@ -340,6 +343,7 @@ void Daemon::Impl::afterTimer(const boost::system::error_code& ec) {
 void Daemon::Impl::handleEvent(Event e) {
     e.unixMs = unixNowMs();
     dirty = true;
+    updateServiceStatus();
     if (snmp) {
         // The notification's other varbinds (names, counters, hsSwitchoverCount) come from this
         // snapshot, made with the event, not from whatever is latest when the queue drains.
@@ -384,12 +388,24 @@ void Daemon::Impl::afterPublishTimer(const boost::system::error_code& ec) {
     // The watchdog is fed from the core thread itself: a stalled core is restarted by systemd.
     sd_notify(0, "WATCHDOG=1");
     checkFit();
+    updateServiceStatus();
     publishTicks = (publishTicks + 1) % static_cast<int>(kPublishEvery / kFitCheckEvery);
     if (dirty || publishTicks == 0) {
         publish();
     }
     publishTimer.expires_after(kFitCheckEvery);
     publishTimer.async_wait([this](const boost::system::error_code& e) { afterPublishTimer(e); });
+}
+
+// systemd's STATUS= line (`systemctl status`): sent when role, epoch, redundancy or the peer's role
+// change.
+void Daemon::Impl::updateServiceStatus() {
+    std::optional<Role> peerRole;
+    if (core.peerAlive() && core.peer()) {
+        peerRole = core.peer()->role;
+    }
+    serviceStatus.update(hs::serviceStatus(core.role(), core.unconfirmed(), core.epoch(),
+                                           core.redundancy(), peerRole));
 }
 
 // A node that cannot reach its BMC is unfit to be active (its peer may still reach its own); the
@@ -644,6 +660,7 @@ int Daemon::Impl::run() {
     pump();
     publishTimer.expires_after(kFitCheckEvery);
     publishTimer.async_wait([this](const boost::system::error_code& e) { afterPublishTimer(e); });
+    updateServiceStatus();
     sd_notify(0, "READY=1");
     io.run();
     if (snmp) {
