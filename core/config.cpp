@@ -358,11 +358,12 @@ const toml::table* optionalTable(const toml::table& root, std::string_view key) 
 
 Config parseRoot(const toml::table& root, const std::string& file) {
     for (auto&& [k, v] : root) {
-        static constexpr std::array<std::string_view, 5> kKnown = {"node", "heartbeat", "path",
-                                                                   "chassis", "snmp"};
+        static constexpr std::array<std::string_view, 6> kKnown = {"node",    "heartbeat", "path",
+                                                                   "chassis", "snmp",      "hooks"};
         if (std::find(kKnown.begin(), kKnown.end(), k.str()) == kKnown.end()) {
-            configFail(k.source(), std::string(k.str()),
-                       "unknown table or key (expected node, heartbeat, path, chassis, snmp)");
+            configFail(
+                k.source(), std::string(k.str()),
+                "unknown table or key (expected node, heartbeat, path, chassis, snmp, hooks)");
         }
     }
     Config cfg;
@@ -417,6 +418,9 @@ Config parseRoot(const toml::table& root, const std::string& file) {
     }
     if (const toml::table* t = optionalTable(root, "snmp")) {
         cfg.snmp = *t;
+    }
+    if (const toml::table* t = optionalTable(root, "hooks")) {
+        cfg.hooks = *t;
     }
     return cfg;
 }

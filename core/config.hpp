@@ -56,6 +56,7 @@ struct Config {
     std::vector<PathConfig> paths;  // at least one, names unique, config order
     toml::table chassis;            // raw [chassis] (empty when absent)
     toml::table snmp;               // raw [snmp] (empty when absent)
+    toml::table hooks;              // raw [hooks] (empty when absent), daemon/hooks.hpp
     toml::source_region stateDirAt; // where node.state_dir was given (else [node]), for messages
 };
 

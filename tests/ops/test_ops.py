@@ -8,6 +8,16 @@ tests/fixtures/system/sysbed.py), each judged by a witness outside the daemon:
   notify          NOTIFY_SOCKET names the test's datagram socket: READY=1 once, STATUS= with role,
                   epoch, redundancy and peer, updated on change (pair formed, switchover),
                   WATCHDOG=1 repeatedly, STOPPING=1 on SIGTERM
+  reload          SIGHUP with a new log level and preemption: applied (debug lines appear,
+                  status shows preemption); a file with a syntax error, then one changing
+                  node.cluster_id and a path's port: refused with the keys named, the daemon keeps
+                  running on the old configuration (pair healthy, no role change); --check
+                  refuses the same files
+  hooks           on_role_change / on_active hooks (real scripts) in a switchover: each node's
+                  hook writes the role changes in order with epoch and reason; output logged; the
+                  daemon's environment (NOTIFY_SOCKET) not passed on; a hook that outlives its
+                  timeout is killed with its children while the pair stays healthy; a
+                  world-writable hook is refused (exit 78)
   journal_native  a datagram socket bound at /run/systemd/journal/socket in the daemon's own
                   mount namespace receives the lines as journal entries: PRIORITY=3 with
                   EVENT=auth_alarm PATH=..., ROLE/EPOCH fields on the role change
@@ -23,6 +33,7 @@ import shutil
 import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 
@@ -337,6 +348,194 @@ def sc_notify(args):
         for t, m in ns.msgs:
             if "STATUS" in m or "READY" in m:
                 print("    %.3f %s" % (t, m))
+        ns.close()
+
+
+def edit_conf(node, repl):
+    with open(node.conf) as f:
+        text = f.read()
+    for a, b in repl.items():
+        assert a in text, "%s not in %s" % (a, node.conf)
+        text = text.replace(a, b)
+    with open(node.conf, "w") as f:
+        f.write(text)
+
+
+def count(node, pattern):
+    return len(re.findall(pattern, node.log_text()))
+
+
+def sighup_and_wait(node, pattern):
+    """SIGHUP; waits for one more log line matching pattern (reload_done / reload_refused)."""
+    before = count(node, pattern)
+    node.signal(signal.SIGHUP)
+    ok = common.wait_for(lambda: count(node, pattern) > before, 10)
+    expect(ok, "after SIGHUP: log line %r" % pattern)
+    return [ln for ln in node.log_text().splitlines() if re.search(pattern, ln)][-1]
+
+
+@scenario
+def sc_reload(args):
+    with make_bed("reload") as bed:
+        bed.start()
+        st = bed.wait_healthy()
+        n1 = bed.nodes[1]
+        epoch0 = st[1]["epoch"]
+        expect(st[1].get("preemption") in (False, None), "preemption off at start")
+        mark = time.time()
+        step("valid change: log_level debug, preempt true")
+        orig = open(n1.conf).read()
+        edit_conf(n1, {'log_level = "info"': 'log_level = "debug"', "preempt = false":
+                       "preempt = true"})
+        line = sighup_and_wait(n1, r"event=reload_(done|refused)")
+        expect("reload_done" in line and "node.log_level" in line and "heartbeat.preempt" in line,
+               "reload applied: %s" % line[-160:])
+        n1.status()
+        ok = common.wait_for(lambda: re.search(r" debug .*control request cmd=status",
+                                               n1.log_text()) or n1.status() is None, 5)
+        expect(ok, "debug lines appear after the reload (control request cmd=status)")
+        expect(n1.status().get("preemption") is True, "status: preemption on")
+        good = open(n1.conf).read()
+        step("a file with a syntax error")
+        with open(n1.conf, "w") as f:
+            f.write(good + "\n[heartbeat\n")
+        line = sighup_and_wait(n1, r"event=reload_refused")
+        expect("syntax error" in line and "running configuration stays" in line,
+               "refused: %s" % line[-200:])
+        expect(line.startswith("error") or " error " in line[:40], "logged as an error")
+        step("restart-only keys: node.cluster_id and a path's local port")
+        p_local = "127.0.0.1:%d" % bed.udp_ports[1]
+        text = good.replace('cluster_id = "sysbed-pair"', 'cluster_id = "another"').replace(
+            'local = "%s"' % p_local, 'local = "127.0.0.1:%d"' % common.free_port())
+        text = text.replace('log_level = "debug"', 'log_level = "warn"')
+        with open(n1.conf, "w") as f:
+            f.write(text)
+        line = sighup_and_wait(n1, r"event=reload_refused")
+        expect("node.cluster_id" in line and "path" in line and "nothing was applied" in line,
+               "refused naming the keys: %s" % line[-220:])
+        ok = common.wait_for(lambda: re.search(r" debug .*control request cmd=status",
+                                               n1.log_text().split("reload_refused")[-1]) or
+                             n1.status() is None, 5)
+        expect(ok, "log level not changed by the refused file (debug lines still there)")
+        r = common.run([bed.daemon, "--check", "-c", n1.conf], check=False)
+        expect(r.returncode == 0, "--check accepts the file itself (the refusal is the reload's)")
+        with open(n1.conf, "w") as f:
+            f.write(good + "\n[heartbeat\n")
+        r = common.run([bed.daemon, "--check", "-c", n1.conf], check=False)
+        expect(r.returncode == 78, "--check refuses the broken file (78): %d" % r.returncode)
+        step("the pair never noticed")
+        st = bed.wait_healthy(timeout=5)
+        expect(st[1]["role"] == "ACTIVE" and st[1]["epoch"] == epoch0,
+               "node1 ACTIVE, epoch unchanged (%s)" % st[1]["epoch"])
+        expect(not re.search(r"event=role_change", "\n".join(
+            ln for ln in n1.log_lines(since=mark))), "no role change during the reloads")
+        expect(count(bed.nodes[2], r"event=auth_alarm") == 0, "node2 saw no auth failure")
+        bed.check_alive()
+        with open(n1.conf, "w") as f:
+            f.write(orig)
+
+
+HOOK = """#!/bin/sh
+echo "$1 $HS_EVENT $HS_OLD_ROLE $HS_ROLE $HS_EPOCH $HS_REASON $HS_NODE_ID $HS_SLOT" >> "%(out)s"
+env | sort > "%(out)s.env"
+chrt -p $$ > "%(out)s.sched"
+echo "hook says $HS_OLD_ROLE to $HS_ROLE"
+echo "to stderr" >&2
+"""
+
+SLOW = """#!/bin/sh
+sleep 60 &
+echo "$!" > "%(out)s.child"
+echo "$$" > "%(out)s.pid"
+wait
+"""
+
+
+def write_script(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o755)
+
+
+@scenario
+def sc_hooks(args):
+    with make_bed("hooks") as bed:
+        hookdir = os.path.join(bed.dir, "hooks")
+        os.makedirs(hookdir)
+        os.chmod(hookdir, 0o755)
+        out = {}
+        for n in (1, 2):
+            out[n] = os.path.join(bed.dir, "hook%d.out" % n)
+            write_script(os.path.join(hookdir, "role%d.sh" % n), HOOK % {"out": out[n]})
+            write_script(os.path.join(hookdir, "slow%d.sh" % n), SLOW % {"out": out[n]})
+            add_config(bed.nodes[n], "\n".join([
+                "[hooks]",
+                'on_role_change = ["%s", "node%d"]' % (os.path.join(hookdir, "role%d.sh" % n), n),
+                'on_active = ["%s"]' % os.path.join(hookdir, "slow%d.sh" % n),
+                "timeout_ms = 1500", ""]))
+        notify = os.path.join(bed.dir, "notify.sock")
+        ns = NotifySocket(notify)
+        # Read it all along: sd_notify() blocks the sender once the socket's queue is full.
+        threading.Thread(target=lambda: ns.drain(120), daemon=True).start()
+        bed.start_infra()
+        start_with_env(bed.nodes[1], {"NOTIFY_SOCKET": notify})
+        bed.nodes[2].start()
+        bed.wait_healthy()
+        step("start: node1 INIT -> ACTIVE, node2 INIT -> STANDBY")
+        ok = common.wait_for(lambda: os.path.exists(out[2]) and os.path.exists(out[1]), 10)
+        expect(ok, "both hooks ran")
+        mark = time.time()
+        step("switchover")
+        p = bed.nodes[1].hsctl("switchover")
+        expect(p.returncode == 0, "hsctl switchover")
+        expect(bed.wait_role(2, "ACTIVE"), "node2 ACTIVE")
+        bed.wait_healthy()
+        ok = common.wait_for(lambda: len(common.read_text(out[1]).splitlines()) >= 2 and
+                             len(common.read_text(out[2]).splitlines()) >= 2, 10)
+        lines = {n: common.read_text(out[n]).splitlines() for n in (1, 2)}
+        print("    node1 hook: %s\n    node2 hook: %s" % (lines[1], lines[2]))
+        expect(ok, "each hook ran twice")
+        e1 = bed.nodes[1].status()["epoch"]
+        expect(lines[1][0].split()[:5] == ["node1", "role_change", "INIT", "ACTIVE", "1"] and
+               lines[1][0].split()[6:] == ["1", "0"], "node1: INIT -> ACTIVE epoch 1, node 1 slot 0")
+        expect(lines[1][1].split()[:5] == ["node1", "role_change", "ACTIVE", "STANDBY", str(e1)],
+               "node1: ACTIVE -> STANDBY epoch %d" % e1)
+        expect(lines[2][0].split()[:4] == ["node2", "role_change", "INIT", "STANDBY"],
+               "node2: INIT -> STANDBY")
+        expect(lines[2][1].split()[:5] == ["node2", "role_change", "STANDBY", "ACTIVE", str(e1)]
+               and lines[2][1].split()[5] == "manual",
+               "node2: STANDBY -> ACTIVE epoch %d reason manual" % e1)
+        env = common.read_text(out[1] + ".env")
+        expect("NOTIFY_SOCKET" not in env and "HS_HOOK=on_role_change" in env,
+               "the hook's environment: the event, not the daemon's NOTIFY_SOCKET")
+        sched = common.read_text(out[1] + ".sched")
+        expect("SCHED_OTHER" in sched, "the hook runs at normal priority, not the daemon's "
+               "real-time one (%s)" % sched.strip().replace("\n", "; "))
+        ok = common.wait_for(lambda: re.search(
+            r'event=hook_output hook=on_role_change .*line="hook says ACTIVE to STANDBY"'
+            r'(.|\n)*event=hook_done hook=on_role_change .*exit=0',
+            bed.nodes[1].log_text()), 5)
+        expect(ok and "to stderr" in bed.nodes[1].log_text(),
+               "hook output (stdout and stderr) and its exit in the log")
+        step("on_active (node2) outlives its 1.5 s timeout: killed with its child")
+        ok = common.wait_for(lambda: re.search(r"event=hook_timeout hook=on_active",
+                                               bed.nodes[2].log_text()), 10)
+        expect(ok, "node2 logged hook_timeout")
+        child = int(common.read_text(out[2] + ".child").split()[-1])
+        ok = common.wait_for(lambda: not os.path.exists("/proc/%d" % child) or
+                             "Z" in common.read_text("/proc/%d/stat" % child).split()[2], 5)
+        expect(ok, "the hook's own child (sleep 60, pid %d) was killed too" % child)
+        expect(not [ln for ln in bed.nodes[2].log_lines(since=mark) if "event=stall" in ln or
+                    "event=path_down" in ln], "no stall or path down while hooks ran")
+        st = bed.wait_healthy(timeout=5)
+        expect(st[2]["role"] == "ACTIVE", "pair healthy, node2 ACTIVE")
+        step("a world-writable hook is refused")
+        bad = os.path.join(hookdir, "role1.sh")
+        os.chmod(bad, 0o777)
+        r = common.run([bed.daemon, "--check", "-c", bed.nodes[1].conf], check=False)
+        expect(r.returncode == 78 and "writable by others" in r.stderr,
+               "--check: exit 78, %s" % r.stderr.strip()[-160:])
+        os.chmod(bad, 0o755)
         ns.close()
 
 
