@@ -18,6 +18,9 @@ tests/fixtures/system/sysbed.py), each judged by a witness outside the daemon:
                   daemon's environment (NOTIFY_SOCKET) not passed on; a hook that outlives its
                   timeout is killed with its children while the pair stays healthy; a
                   world-writable hook is refused (exit 78)
+  sensor_list     `hsctl sensor list` against `ipmitool sensor list` on the same ipmi_sim BMC:
+                  the same lines byte for byte (10 columns, unit words), also with a temperature
+                  past its upper non-critical and its upper critical threshold
   journal_native  a datagram socket bound at /run/systemd/journal/socket in the daemon's own
                   mount namespace receives the lines as journal entries: PRIORITY=3 with
                   EVENT=auth_alarm PATH=..., ROLE/EPOCH fields on the role change
@@ -32,6 +35,7 @@ import re
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -537,6 +541,71 @@ def sc_hooks(args):
                "--check: exit 78, %s" % r.stderr.strip()[-160:])
         os.chmod(bad, 0o755)
         ns.close()
+
+
+def ipmitool_sensors(bed):
+    """ipmitool's own lines, trailing blanks and all (lanplus, cipher suite 3)."""
+    b = bed.bmc
+    p = subprocess.run(["ipmitool", "-I", "lanplus", "-H", b.host, "-p", str(b.port), "-U", b.user,
+                        "-P", b.password, "-C", "3", "-N", "1", "-R", "2", "sensor", "list"],
+                       capture_output=True, text=True, timeout=30)
+    if p.returncode != 0:
+        expect(False, "ipmitool sensor list: rc %d %s" % (p.returncode, p.stderr))
+    lines = p.stdout.split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+def same_view(bed, node, raw_cpu):
+    """(ipmitool lines, hsctl lines) once the daemon has polled the BMC after the last change:
+    two ipmitool reads around an hsctl read agree and CPU Temp shows raw_cpu."""
+    seen = None
+    for _ in range(60):
+        a = ipmitool_sensors(bed)
+        p = node.hsctl("sensor", "list")
+        expect(p.returncode == 0, "hsctl sensor list")
+        b = ipmitool_sensors(bed)
+        h = p.stdout.split("\n")
+        if h and h[-1] == "":
+            h = h[:-1]
+        seen = (a, h)
+        if a == b and h == a:
+            return seen
+        time.sleep(0.2)
+    return seen
+
+
+@scenario
+def sc_sensor_list(args):
+    common.need_tools("ipmitool")
+    with make_bed("sensors", with_bmc=True) as bed:
+        bed.start()
+        bed.wait_healthy()
+        n1 = bed.nodes[1]
+        ok = common.wait_for(lambda: len([s for s in n1.hsctl_json("sensor", "list")["sensors"]
+                                          if s.get("value") is not None]) == 5, 20)
+        expect(ok, "node1 has read the BMC's 5 sensors")
+        for raw, status in ((35, "ok"), (80, "nc"), (90, "cr")):
+            step("CPU Temp %d C (%s)" % (raw, status))
+            bed.bmc.set_sensor(1, raw)
+            ipmi, hs = same_view(bed, n1, raw)
+            for ln in ipmi:
+                print("    ipmitool |%s|" % ln)
+            for ln in hs:
+                print("    hsctl    |%s|" % ln)
+            expect(len(ipmi) == 5 and len(hs) == len(ipmi), "5 lines each")
+            for a, b in zip(ipmi, hs):
+                ca, cb = a.split("|"), b.split("|")
+                expect(len(ca) == 10, "ipmitool has 10 columns: %r" % a[:40])
+                for i, (x, y) in enumerate(zip(ca, cb)):
+                    if x != y:
+                        expect(False, "column %d of %r: ipmitool %r, hsctl %r" % (
+                            i + 1, ca[0].strip(), x, y))
+                expect(a == b, "%s: identical line, 10 columns" % ca[0].strip())
+            cpu = [ln for ln in hs if ln.startswith("CPU Temp")][0].split("|")
+            expect(cpu[3].strip() == status and cpu[2].strip() == "degrees C",
+                   "CPU Temp status %s, unit 'degrees C'" % cpu[3].strip())
+        volts = [ln for ln in hs if ln.startswith("12V")][0].split("|")
+        expect(volts[2].strip() == "Volts", "12V unit 'Volts' (a word, as ipmitool writes it)")
 
 
 def main():
