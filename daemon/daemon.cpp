@@ -99,6 +99,13 @@ std::string enterRealtime(int priority) {
 
 struct Daemon::Impl {
     explicit Impl(ValidatedConfig v);
+    ~Impl() {
+        if (reloadThread.joinable()) {
+            reloadThread.join(); // it only posts to io, which is still there
+        }
+    }
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
 
     int run();
     void startLinks();

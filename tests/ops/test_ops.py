@@ -494,23 +494,28 @@ def sc_hooks(args):
         expect(p.returncode == 0, "hsctl switchover")
         expect(bed.wait_role(2, "ACTIVE"), "node2 ACTIVE")
         bed.wait_healthy()
-        ok = common.wait_for(lambda: len(common.read_text(out[1]).splitlines()) >= 2 and
-                             len(common.read_text(out[2]).splitlines()) >= 2, 10)
+        e1 = bed.nodes[1].status()["epoch"]
+
+        def switched():
+            l1 = common.read_text(out[1]).splitlines()
+            l2 = common.read_text(out[2]).splitlines()
+            return (l1 and l1[-1].split()[2:5] == ["ACTIVE", "STANDBY", str(e1)] and
+                    l2 and l2[-1].split()[2:5] == ["STANDBY", "ACTIVE", str(e1)])
+        ok = common.wait_for(switched, 10)
         lines = {n: common.read_text(out[n]).splitlines() for n in (1, 2)}
         print("    node1 hook: %s\n    node2 hook: %s" % (lines[1], lines[2]))
-        expect(ok, "each hook ran twice")
-        e1 = bed.nodes[1].status()["epoch"]
-        expect(lines[1][0].split()[:5] == ["node1", "role_change", "INIT", "ACTIVE", "1"] and
-               lines[1][0].split()[6:] == ["1", "0"], "node1: INIT -> ACTIVE epoch 1, node 1 slot 0")
-        expect(lines[1][1].split()[:5] == ["node1", "role_change", "ACTIVE", "STANDBY", str(e1)],
-               "node1: ACTIVE -> STANDBY epoch %d" % e1)
-        expect(lines[2][0].split()[:4] == ["node2", "role_change", "INIT", "STANDBY"],
-               "node2: INIT -> STANDBY")
-        expect(lines[2][1].split()[:5] == ["node2", "role_change", "STANDBY", "ACTIVE", str(e1)]
-               and lines[2][1].split()[5] == "manual",
-               "node2: STANDBY -> ACTIVE epoch %d reason manual" % e1)
+        expect(ok, "node1's hook saw ACTIVE -> STANDBY, node2's STANDBY -> ACTIVE, epoch %d" % e1)
+        for n in (1, 2):
+            w = [ln.split() for ln in lines[n]]
+            expect(all(x[0] == "node%d" % n and x[1] == "role_change" and x[6:] == [
+                str(n), str(n - 1)] for x in w), "node%d: argv, HS_EVENT, node id and slot" % n)
+            expect(w[0][2] == "INIT", "node%d: the first change is from INIT" % n)
+            expect(all(a[3] == b[2] for a, b in zip(w, w[1:])),
+                   "node%d: in order, each from the role the previous one went to" % n)
+        expect(lines[2][-1].split()[5] == "manual", "node2: reason manual")
+        ok = common.wait_for(lambda: "HS_HOOK=" in common.read_text(out[1] + ".env"), 5)
         env = common.read_text(out[1] + ".env")
-        expect("NOTIFY_SOCKET" not in env and "HS_HOOK=on_role_change" in env,
+        expect(ok and "NOTIFY_SOCKET" not in env and "HS_HOOK=on_role_change" in env,
                "the hook's environment: the event, not the daemon's NOTIFY_SOCKET")
         sched = common.read_text(out[1] + ".sched")
         expect("SCHED_OTHER" in sched, "the hook runs at normal priority, not the daemon's "
