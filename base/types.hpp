@@ -157,6 +157,7 @@ struct SensorSnapshot {
     double value = 0;
     bool valueValid = false;
     std::optional<double> upperCritical, upperNonCritical, lowerCritical, lowerNonCritical;
+    std::optional<double> upperNonRecoverable, lowerNonRecoverable;
     SensorState state = SensorState::Unknown;
 };
 

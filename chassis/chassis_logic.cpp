@@ -363,14 +363,14 @@ void ChassisLogic::powerObserved(bool on, TimePoint now) {
     }
     if (confirmed) {
         snap_.requested = PowerControl::None;
-        HS_INFO("chassis event=power_confirmed control={} after_ms={:.0f}", static_cast<int>(req),
+        HS_INFO("chassis event=power_confirmed control={} after_ms={:.0f}", toString(req),
                 msBetween(requestedAt_, now));
     } else if (now - requestedAt_ > cfg_.powerConfirmTimeout) {
         snap_.requested = PowerControl::None;
-        snap_.lastError = fmt::format("power control {} not confirmed within {} ms",
-                                      static_cast<int>(req), cfg_.powerConfirmTimeout.count());
+        snap_.lastError = fmt::format("power control {} not confirmed within {} ms", toString(req),
+                                      cfg_.powerConfirmTimeout.count());
         snap_.lastErrorUnixMs = wall_();
-        HS_WARN("chassis event=power_unconfirmed control={} timeout_ms={}", static_cast<int>(req),
+        HS_WARN("chassis event=power_unconfirmed control={} timeout_ms={}", toString(req),
                 cfg_.powerConfirmTimeout.count());
     }
 }

@@ -219,6 +219,8 @@ SensorReadResult SensorReader::read() {
             s.lowerCritical = it->second.lc;
             s.upperNonCritical = it->second.unc;
             s.upperCritical = it->second.uc;
+            s.lowerNonRecoverable = it->second.lnr;
+            s.upperNonRecoverable = it->second.unr;
         }
         if (!s.valueValid) {
             s.state = SensorState::Unavailable;
@@ -282,6 +284,10 @@ void SensorReader::loadThresholds() {
                         t.unc = *unc;
                     if (ruc && uc)
                         t.uc = *uc;
+                    if (rlnr && lnr)
+                        t.lnr = *lnr;
+                    if (runr && unr)
+                        t.unr = *unr;
                 }
                 thresholds_[rid] = t;
             }

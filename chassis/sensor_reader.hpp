@@ -29,7 +29,7 @@ class SensorReader {
 
   private:
     struct Thresholds {
-        std::optional<double> lnc, lc, unc, uc;
+        std::optional<double> lnc, lc, unc, uc, lnr, unr;
     };
     void loadThresholds();
 

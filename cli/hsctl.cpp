@@ -37,7 +37,8 @@ Commands:
   chassis status             chassis power, BMC access, fan policy
   chassis power status       Chassis Power is on|off
   chassis power on|off|cycle|reset|soft
-  sensor list                sensors: name | value | unit | status | lcr | lnc | unc | ucr
+  sensor list                sensors as `ipmitool sensor list` prints them: name | value |
+                             unit | status | lnr | lcr | lnc | unc | ucr | unr
   fan status                 fan mode and zones
   fan mode auto|manual       fan control mode
   fan duty ZONE PCT          set a zone's duty (manual mode), PCT 0..100

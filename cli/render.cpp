@@ -25,14 +25,6 @@ std::string text(const json& j, std::string_view key) {
     return it->dump();
 }
 
-std::string fixed3(const json& j, std::string_view key) {
-    auto it = j.find(key);
-    if (it == j.end() || !it->is_number()) {
-        return "na";
-    }
-    return fmt::format("{:.3f}", it->get<double>());
-}
-
 void field(std::ostream& out, std::string_view name, std::string_view value) {
     out << fmt::format("{:<21}: {}\n", name, value);
 }
@@ -67,6 +59,26 @@ std::string sensorStatus(const std::string& state) {
         return "cr";
     }
     return "na";
+}
+
+// ipmitool's unit words (lib/ipmi_sdr.c unit_desc) for the daemon's unit names.
+std::string ipmitoolUnit(const std::string& unit) {
+    if (unit == "V") {
+        return "Volts";
+    }
+    if (unit == "A") {
+        return "Amps";
+    }
+    if (unit == "W") {
+        return "Watts";
+    }
+    if (unit == "%") {
+        return "percent";
+    }
+    if (unit.empty()) {
+        return "unspecified";
+    }
+    return unit; // "degrees C", "degrees F", "RPM" are ipmitool's words already
 }
 
 } // namespace
@@ -139,15 +151,31 @@ void renderPowerAction(std::ostream& out, std::string_view action) {
     out << "Chassis Power Control: " << what << '\n';
 }
 
+// ipmitool's `sensor list`, byte for byte (lib/ipmi_sensor.c): name "%-16s ", then
+// "| %-10.3f " reading, "| %-10s " unit word, "| %-6s" status, and six "| %-10.3f" thresholds in
+// the order lnr, lcr, lnc, unc, ucr, unr ("| %-10s" with "na" when the sensor has none). A sensor
+// without a reading prints "na" for reading and status.
 void renderSensorList(std::ostream& out, const json& j) {
-    std::vector<Row> rows;
     for (const auto& s : j.at("sensors")) {
-        rows.push_back({text(s, "name"), fixed3(s, "value"), text(s, "unit"),
-                        sensorStatus(text(s, "state")), fixed3(s, "lower_critical"),
-                        fixed3(s, "lower_non_critical"), fixed3(s, "upper_non_critical"),
-                        fixed3(s, "upper_critical")});
+        std::string line = fmt::format("{:<16} ", text(s, "name"));
+        const std::string unit = ipmitoolUnit(s.contains("unit") && s.at("unit").is_string()
+                                                  ? s.at("unit").get<std::string>()
+                                                  : std::string());
+        auto v = s.find("value");
+        if (v != s.end() && v->is_number()) {
+            line += fmt::format("| {:<10.3f} | {:<10} | {:<6}", v->get<double>(), unit,
+                                sensorStatus(text(s, "state")));
+        } else {
+            line += fmt::format("| {:<10} | {:<10} | {:<6}", "na", unit, "na");
+        }
+        for (const char* key : {"lower_non_recoverable", "lower_critical", "lower_non_critical",
+                                "upper_non_critical", "upper_critical", "upper_non_recoverable"}) {
+            auto t = s.find(key);
+            line += t != s.end() && t->is_number() ? fmt::format("| {:<10.3f}", t->get<double>())
+                                                   : fmt::format("| {:<10}", "na");
+        }
+        out << line << '\n';
     }
-    table(out, rows, " | ");
 }
 
 void renderFanStatus(std::ostream& out, const json& f) {

@@ -363,8 +363,9 @@ Config parseRoot(const toml::table& root, const std::string& file) {
     for (auto&& [k, v] : root) {
         const auto& known = config_keys::kTables;
         if (std::find(known.begin(), known.end(), k.str()) == known.end()) {
-            configFail(k.source(), std::string(k.str()),
-                       "unknown table or key (expected node, heartbeat, path, chassis, snmp)");
+            configFail(
+                k.source(), std::string(k.str()),
+                "unknown table or key (expected node, heartbeat, path, chassis, snmp, hooks)");
         }
     }
     Config cfg;
@@ -419,6 +420,9 @@ Config parseRoot(const toml::table& root, const std::string& file) {
     }
     if (const toml::table* t = optionalTable(root, "snmp")) {
         cfg.snmp = *t;
+    }
+    if (const toml::table* t = optionalTable(root, "hooks")) {
+        cfg.hooks = *t;
     }
     return cfg;
 }

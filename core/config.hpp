@@ -23,8 +23,8 @@ namespace hs {
 // lists are complete. The man page hotstandbyd.toml(5) is checked against them
 // (tests/packaging). [chassis] and [snmp] keep their lists beside their parsers.
 namespace config_keys {
-inline constexpr std::array<std::string_view, 5> kTables = {"node", "heartbeat", "path", "chassis",
-                                                            "snmp"};
+inline constexpr std::array<std::string_view, 6> kTables = {"node",    "heartbeat", "path",
+                                                            "chassis", "snmp",      "hooks"};
 inline constexpr std::array<std::string_view, 13> kNode = {
     "id",        "slot",       "slot_file",      "slot_gpio",     "state_dir",
     "key_file",  "cluster_id", "control_socket", "control_group", "control_read_group",
@@ -34,6 +34,9 @@ inline constexpr std::array<std::string_view, 6> kHeartbeat = {
     "init_dead_ms", "preempt",        "preempt_delay_ms"};
 inline constexpr std::array<std::string_view, 7> kPath = {"name", "type",   "interval_ms", "local",
                                                           "peer", "device", "baud"};
+// [hooks] is parsed by daemon/hooks.cpp against this list.
+inline constexpr std::array<std::string_view, 6> kHooks = {
+    "on_role_change", "on_active", "on_standby", "on_fault", "on_path_change", "timeout_ms"};
 } // namespace config_keys
 
 struct NodeConfig {
@@ -75,6 +78,7 @@ struct Config {
     std::vector<PathConfig> paths;  // at least one, names unique, config order
     toml::table chassis;            // raw [chassis] (empty when absent)
     toml::table snmp;               // raw [snmp] (empty when absent)
+    toml::table hooks;              // raw [hooks] (empty when absent), daemon/hooks.hpp
     toml::source_region stateDirAt; // where node.state_dir was given (else [node]), for messages
 };
 

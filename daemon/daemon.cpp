@@ -8,6 +8,9 @@
 #include "core/control_api.hpp"
 #include "core/node_core.hpp"
 #include "daemon/control_server.hpp"
+#include "daemon/hooks.hpp"
+#include "daemon/reload.hpp"
+#include "daemon/service_status.hpp"
 #include "daemon/slot_source.hpp"
 #include "daemon/state_files.hpp"
 #include "daemon/status_json.hpp"
@@ -23,6 +26,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <systemd/sd-daemon.h>
+#include <thread>
 #include <variant>
 
 namespace hs {
@@ -95,6 +99,13 @@ std::string enterRealtime(int priority) {
 
 struct Daemon::Impl {
     explicit Impl(ValidatedConfig v);
+    ~Impl() {
+        if (reloadThread.joinable()) {
+            reloadThread.join(); // it only posts to io, which is still there
+        }
+    }
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
 
     int run();
     void startLinks();
@@ -115,6 +126,12 @@ struct Daemon::Impl {
     void publish();
     void afterPublishTimer(const boost::system::error_code& ec);
     void checkFit();
+    void updateServiceStatus();
+    void runRoleHooks();
+    void runPathHook(const Event& e);
+    void startReload();
+    void finishReload(std::shared_ptr<ValidatedConfig> next, std::shared_ptr<toml::table> doc,
+                      std::string error);
     Snapshot snapshot();
     void registerHandlers();
     void control(ControlRequest req, std::function<void(ControlResult)> done);
@@ -155,6 +172,13 @@ struct Daemon::Impl {
     bool stopping = false;
     bool finishing = false;
     std::uint64_t generation = 0;
+    ServiceStatus serviceStatus; // systemd's STATUS= line
+    HooksConfig hooksCfg;
+    std::unique_ptr<HookRunner> hooks;
+    Role hookRole = Role::Init; // the role the hooks were last told about
+    toml::table runningDoc;     // the running configuration file's document (reload compares)
+    std::thread reloadThread;   // reads and validates a new file off the core thread
+    bool reloading = false;
 };
 
 namespace {
@@ -179,7 +203,8 @@ Daemon::Impl::Impl(ValidatedConfig v)
     : cfg(std::move(v.cfg)), key(std::move(v.key)), slot(v.slot), chassisCfg(std::move(v.chassis)),
       snmpCfg(std::move(v.snmp)), state(prepareAndLoadState(cfg)),
       core(withFencing(nodeCoreConfig(cfg, slot), chassisCfg.fencing.enabled), state.epoch(),
-           state.incarnation(), state.peerIncarnation()) {}
+           state.incarnation(), state.peerIncarnation()),
+      hooksCfg(std::move(v.hooks)) {}
 
 void Daemon::Impl::startLinks() {
     for (std::size_t i = 0; i < cfg.paths.size(); ++i) {
@@ -223,6 +248,7 @@ void Daemon::Impl::pump() {
     if (drives && chassisMgr && lastTick) {
         chassisMgr->renewLease(*lastTick + leaseLength);
     }
+    runRoleHooks();
     if (stopping && core.shutdownDone()) {
         if (!finishing) {
             finishing = true;
@@ -340,6 +366,8 @@ void Daemon::Impl::afterTimer(const boost::system::error_code& ec) {
 void Daemon::Impl::handleEvent(Event e) {
     e.unixMs = unixNowMs();
     dirty = true;
+    updateServiceStatus();
+    runPathHook(e);
     if (snmp) {
         // The notification's other varbinds (names, counters, hsSwitchoverCount) come from this
         // snapshot, made with the event, not from whatever is latest when the queue drains.
@@ -384,12 +412,24 @@ void Daemon::Impl::afterPublishTimer(const boost::system::error_code& ec) {
     // The watchdog is fed from the core thread itself: a stalled core is restarted by systemd.
     sd_notify(0, "WATCHDOG=1");
     checkFit();
+    updateServiceStatus();
     publishTicks = (publishTicks + 1) % static_cast<int>(kPublishEvery / kFitCheckEvery);
     if (dirty || publishTicks == 0) {
         publish();
     }
     publishTimer.expires_after(kFitCheckEvery);
     publishTimer.async_wait([this](const boost::system::error_code& e) { afterPublishTimer(e); });
+}
+
+// systemd's STATUS= line (`systemctl status`): sent when role, epoch, redundancy or the peer's role
+// change.
+void Daemon::Impl::updateServiceStatus() {
+    std::optional<Role> peerRole;
+    if (core.peerAlive() && core.peer()) {
+        peerRole = core.peer()->role;
+    }
+    serviceStatus.update(hs::serviceStatus(core.role(), core.unconfirmed(), core.epoch(),
+                                           core.redundancy(), peerRole));
 }
 
 // A node that cannot reach its BMC is unfit to be active (its peer may still reach its own); the
@@ -537,13 +577,144 @@ void Daemon::Impl::onSignal(const boost::system::error_code& ec, int sig) {
         return;
     }
     if (sig == SIGHUP) {
-        HS_WARN("event=sighup: configuration reload is not supported yet; restart the daemon to "
-                "apply changes (a clean stop hands over to the peer at once)");
+        startReload();
         signals.async_wait([this](const boost::system::error_code& e, int s) { onSignal(e, s); });
         return;
     }
     HS_INFO("event=shutdown signal={} role={}", sig, toString(core.role()));
     shutdown();
+}
+
+// The hooks hear of every change of this node's role (INIT -> ACTIVE at start, ... -> STOPPED at a
+// clean stop); they run on the hook runner's threads.
+void Daemon::Impl::runRoleHooks() {
+    const Role r = core.role();
+    if (r == hookRole || !hooks) {
+        hookRole = r;
+        return;
+    }
+    HookEnv env{{"HS_EVENT", "role_change"},
+                {"HS_ROLE", std::string(toString(r))},
+                {"HS_OLD_ROLE", std::string(toString(hookRole))},
+                {"HS_EPOCH", std::to_string(core.epoch())},
+                {"HS_REASON", std::string(toString(core.snapshot().lastSwitchoverReason))},
+                {"HS_NODE_ID", std::to_string(cfg.node.id)},
+                {"HS_SLOT", std::to_string(slot)}};
+    hookRole = r;
+    hooks->run("on_role_change", env);
+    if (r == Role::Active) {
+        hooks->run("on_active", env);
+    } else if (r == Role::Standby) {
+        hooks->run("on_standby", env);
+    } else if (r == Role::Fault) {
+        hooks->run("on_fault", env);
+    }
+}
+
+void Daemon::Impl::runPathHook(const Event& e) {
+    if (!hooks || (e.type != EventType::PathUp && e.type != EventType::PathDown) ||
+        e.pathIndex == 0 || e.pathIndex > cfg.paths.size()) {
+        return;
+    }
+    hooks->run("on_path_change",
+               {{"HS_EVENT", e.type == EventType::PathUp ? "path_up" : "path_down"},
+                {"HS_PATH", cfg.paths[e.pathIndex - 1].link.name},
+                {"HS_PATH_STATE", std::string(toString(e.pathState))},
+                {"HS_PATH_DIAG", std::string(toString(e.pathDiag))},
+                {"HS_ROLE", std::string(toString(core.role()))},
+                {"HS_EPOCH", std::to_string(core.epoch())},
+                {"HS_NODE_ID", std::to_string(cfg.node.id)},
+                {"HS_SLOT", std::to_string(slot)}});
+}
+
+// SIGHUP: the file is read and validated on a thread of its own (validate() reads the key file and
+// the slot source); the result comes back to the core thread, which applies it or refuses it.
+void Daemon::Impl::startReload() {
+    if (reloading) {
+        HS_WARN("event=reload_busy: a reload is still being read; send SIGHUP again after it");
+        return;
+    }
+    if (reloadThread.joinable()) {
+        reloadThread.join(); // finished: it posted its result already
+    }
+    reloading = true;
+    sd_notify(0, fmt::format("RELOADING=1\nMONOTONIC_USEC={}",
+                             std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count())
+                     .c_str());
+    HS_INFO("event=reload_start file={}", cfg.file);
+    reloadThread = std::thread([this, file = cfg.file] {
+        auto doc = std::make_shared<toml::table>();
+        std::shared_ptr<ValidatedConfig> next;
+        std::string error;
+        try {
+            *doc = toml::parse_file(file);
+            next = std::make_shared<ValidatedConfig>(validate(readConfig(file)));
+        } catch (const toml::parse_error& e) {
+            error = configWhere(e.source(), "syntax error") + ": " + std::string(e.description());
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+        asio::post(io, [this, next = std::move(next), doc = std::move(doc),
+                        error = std::move(error)]() mutable {
+            finishReload(std::move(next), std::move(doc), std::move(error));
+        });
+    });
+}
+
+void Daemon::Impl::finishReload(std::shared_ptr<ValidatedConfig> next,
+                                std::shared_ptr<toml::table> doc, std::string error) {
+    reloading = false;
+    auto done = [this] {
+        updateServiceStatus();
+        sd_notify(0, "READY=1");
+    };
+    if (!error.empty() || !next) {
+        HS_ERROR("event=reload_refused error=\"{}\": the running configuration stays", error);
+        done();
+        return;
+    }
+    ReloadDiff d = diffConfig(runningDoc, *doc);
+    auto listed = [&d](const char* k) {
+        return std::find(d.restartOnly.begin(), d.restartOnly.end(), k) != d.restartOnly.end();
+    };
+    if (next->key.fingerprint() != key.fingerprint() && !listed("node.key_file") &&
+        !listed("node.cluster_id")) {
+        d.restartOnly.push_back("node.key_file (the key's content)");
+    }
+    if (next->slot != slot && !listed("node.slot")) {
+        d.restartOnly.push_back("node.slot (from the slot source)");
+    }
+    if (!d.restartOnly.empty()) {
+        HS_ERROR("event=reload_refused restart_only=\"{}\": these keys take effect only at a "
+                 "restart (a clean stop hands over to the peer at once); nothing was applied, the "
+                 "running configuration stays",
+                 joinKeys(d.restartOnly));
+        done();
+        return;
+    }
+    for (const std::string& k : d.live) {
+        if (k == "node.log_level") {
+            log::setLevel(next->cfg.node.logLevel);
+            cfg.node.logLevel = next->cfg.node.logLevel;
+        } else if (k == "heartbeat.preempt") {
+            core.setPreempt(next->cfg.heartbeat.preempt);
+            cfg.heartbeat.preempt = next->cfg.heartbeat.preempt;
+        }
+    }
+    if (std::any_of(d.live.begin(), d.live.end(),
+                    [](const std::string& k) { return k.rfind("hooks", 0) == 0; })) {
+        hooksCfg = next->hooks;
+        if (hooks) {
+            hooks->setConfig(hooksCfg);
+        }
+    }
+    runningDoc = std::move(*doc);
+    dirty = true;
+    HS_INFO("event=reload_done changed=\"{}\" log_level={} preempt={} hooks={}", joinKeys(d.live),
+            log::toString(log::level()), cfg.heartbeat.preempt, hooksCfg.commands.size());
+    done();
 }
 
 // A clean stop hands the active role over at once instead of letting the peer wait out the
@@ -600,6 +771,13 @@ int Daemon::Impl::run() {
             cfg.node.id, slot, state.epoch(), state.incarnation(), cfg.paths.size(),
             key.fingerprint());
     persister = std::make_unique<EpochPersister>(io, state);
+    hooks = std::make_unique<HookRunner>(hooksCfg);
+    try {
+        runningDoc = toml::parse_file(cfg.file);
+    } catch (const toml::parse_error& e) {
+        HS_WARN("event=reload_baseline_unreadable error=\"{}\": a reload will list every key",
+                e.description());
+    }
     if (chassisCfg.enabled()) {
         chassisMgr = std::make_unique<chassis::ChassisManager>(io, chassisCfg);
         chassisMgr->setLeaseWait(detection);
@@ -644,6 +822,7 @@ int Daemon::Impl::run() {
     pump();
     publishTimer.expires_after(kFitCheckEvery);
     publishTimer.async_wait([this](const boost::system::error_code& e) { afterPublishTimer(e); });
+    updateServiceStatus();
     sd_notify(0, "READY=1");
     io.run();
     if (snmp) {
@@ -653,6 +832,10 @@ int Daemon::Impl::run() {
         chassisMgr->stop();
     }
     persister.reset();
+    if (reloadThread.joinable()) {
+        reloadThread.join();
+    }
+    hooks->stop(); // the last role change (STOPPED) runs, within the hook timeout
     HS_INFO("event=stopped");
     return 0;
 }

@@ -3,6 +3,7 @@
 #include "base/log.hpp"
 #include "core/config.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/journal.hpp"
 #include "daemon/state_files.hpp"
 #include "daemon/validated_config.hpp"
 #include "hb/serial_ports.hpp"
@@ -53,6 +54,9 @@ int main(int argc, char** argv) {
     // needs none) and reads MIBS while it initialises on the subagent's thread.
     ::umask(0077);
     ::setenv("MIBS", "", 1);
+    // Under systemd, stderr is a journald stream: lines go to journald with their priority and
+    // fields (a warning or an authentication alarm is visible with `journalctl -p warning`).
+    hs::setUpJournalLogging();
     std::string file;
     bool checkOnly = false;
     for (int i = 1; i < argc; ++i) {

@@ -116,7 +116,9 @@ json toJson(const SensorSnapshot& s) {
                 {"lower_critical", optionalNumber(s.lowerCritical)},
                 {"lower_non_critical", optionalNumber(s.lowerNonCritical)},
                 {"upper_non_critical", optionalNumber(s.upperNonCritical)},
-                {"upper_critical", optionalNumber(s.upperCritical)}};
+                {"upper_critical", optionalNumber(s.upperCritical)},
+                {"lower_non_recoverable", optionalNumber(s.lowerNonRecoverable)},
+                {"upper_non_recoverable", optionalNumber(s.upperNonRecoverable)}};
 }
 
 json toJson(const FanSnapshot& f) {

@@ -5,6 +5,7 @@
 
 #include "chassis/chassis_config.hpp"
 #include "core/config.hpp"
+#include "daemon/hooks.hpp"
 #include "hb/frame.hpp"
 #include "subagent/snmp_config.hpp"
 
@@ -19,9 +20,11 @@ struct ValidatedConfig {
     std::uint32_t slot{}; // 0..255, resolved from slot, slot_file or slot_gpio
     chassis::ChassisConfig chassis;
     subagent::SnmpConfig snmp;
+    HooksConfig hooks; // [hooks]
 };
 
 // Checks what core's readConfig() cannot (the key's content, the slot source, [chassis], [snmp],
+// [hooks],
 // fencing without a BMC) and returns everything the daemon needs. Reads the key file and the slot
 // source and logs accepted but weak settings; writes nothing. Throws hs::ConfigError ("FILE[:LINE]:
 // key: reason").

@@ -30,5 +30,6 @@ int main() {
     print("chassis.fencing", hs::chassis::config_keys::kFencing);
     print("chassis.zone", hs::chassis::config_keys::kZone);
     print("snmp", hs::subagent::config_keys::kSnmp);
+    print("hooks", hs::config_keys::kHooks);
     return 0;
 }

@@ -112,6 +112,7 @@ def check_toml_page(page, lists):
         "[[chassis.zone]]": set(lists["chassis.zone"]),
         "[chassis.fencing]": set(lists["chassis.fencing"]),
         "[snmp]": set(lists["snmp"]),
+        "[hooks]": set(lists["hooks"]),
     }
     check({"fencing", "zone"} <= set(lists["chassis"]),
           "[chassis] lists its sub-tables fencing and zone")
@@ -152,6 +153,7 @@ def base_tables(work):
                                               "curve": "[[30, 20]]"}),
         ("chassis.fencing", "[chassis.fencing]", {}),
         ("snmp", "[snmp]", {"enabled": "false"}),
+        ("hooks", "[hooks]", {}),
     ]
 
 
@@ -188,7 +190,8 @@ def probe_parser(daemon, lists):
         check(rc == 0, "the probe's base configuration passes --check: %s" % out)
         where = {"node": "node", "heartbeat": "heartbeat", "path": "path", "chassis": "chassis",
                  "chassis.bmc": "chassis", "chassis.zone": "chassis.zone",
-                 "chassis.fencing": "chassis.fencing", "snmp": "snmp"}
+                 "chassis.fencing": "chassis.fencing", "snmp": "snmp",
+                 "hooks": "hooks"}
         for list_name, table in where.items():
             rc, out = answer(table, "no_such_key")
             check(rc == 78 and "unknown key" in out,

@@ -159,9 +159,13 @@ TEST_F(HsctlTest, ChassisPower) {
 TEST_F(HsctlTest, SensorsFansJournal) {
     auto r = hsctl({"sensor", "list"});
     EXPECT_EQ(r.exitCode, 0);
-    EXPECT_TRUE(has(r.out, "CPU Temp | 45.000 | degrees C | ok | na | na | 80.000 | 90.000"))
+    // ipmitool sensor list's 10 columns, widths and trailing blanks included.
+    EXPECT_TRUE(has(r.out, "CPU Temp         | 45.000     | degrees C  | ok    | na        | na  "
+                           "      | na        | 80.000    | 90.000    | na        \n"))
         << r.out;
-    EXPECT_TRUE(has(r.out, "FAN1     | na     | RPM       | na | na")) << r.out;
+    EXPECT_TRUE(has(r.out, "FAN1             | na         | RPM        | na    | na        | na  "
+                           "      | na        | na        | na        | na        \n"))
+        << r.out;
     r = hsctl({"fan", "status"});
     EXPECT_TRUE(has(r.out, "Fan Mode             : auto")) << r.out;
     EXPECT_TRUE(has(r.out, "failed")) << r.out;
