@@ -26,13 +26,26 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 # Never let package installation start system daemons (snmpd, ipmi, ...): tests start their own.
-policy=/usr/sbin/policy-rc.d
+# The policy-rc.d we create is removed however apt-get ends (failure, Ctrl-C, SIGTERM); one that
+# was there before is left alone. HS_POLICY_RC_D overrides the path (for the script's own test).
+policy=${HS_POLICY_RC_D:-/usr/sbin/policy-rc.d}
 created_policy=0
+remove_policy() {
+  if [ "$created_policy" -eq 1 ]; then
+    rm -f "$policy"
+    created_policy=0
+  fi
+}
+trap remove_policy EXIT
+trap 'remove_policy; trap - INT; kill -INT $$' INT
+trap 'remove_policy; trap - TERM; kill -TERM $$' TERM
+trap 'remove_policy; trap - HUP; kill -HUP $$' HUP
 if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; created_policy=1
+  created_policy=1
+  printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q "${missing[@]}"
-[ "$created_policy" -eq 1 ] && rm -f "$policy"
+remove_policy
 exit 0
