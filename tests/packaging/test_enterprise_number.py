@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """HOTSTANDBY-MIB's enterprise number has one place to change (issue 10).
 
-1.3.6.1.4.1.32473 is the documentation enterprise (RFC 5612); a deployment changes it in ONE
+The MIB's enterprise arc is the documentation enterprise number (RFC 5612); a deployment changes it in ONE
 place, the `::= { enterprises N }` of hotStandbyMIB. Checks: the MIB assigns an enterprise arc
 exactly once; the DESCRIPTION of its MODULE-IDENTITY says the number is the documentation one
 (RFC 5612) and that this is the place to change; no code (C/C++, Python, CMake; comments aside)
