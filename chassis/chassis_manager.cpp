@@ -134,7 +134,7 @@ void ChassisManager::submit(const ControlRequest& req, ControlDone done) {
                          fmt::format("duty {} is out of range 0..100", req.value));
         }
     }
-    HS_INFO("chassis event=request op={} zone={} value={} origin=\"{}\"", static_cast<int>(req.op),
+    HS_INFO("chassis event=request op={} zone={} value={} origin=\"{}\"", toString(req.op),
             req.zone, req.value, req.origin);
     control_->control(req, std::move(done));
 }
