@@ -37,7 +37,9 @@ class SecretBytes {
     std::span<const std::uint8_t> bytes() const { return {data_.get(), size_}; }
     std::span<std::uint8_t> mutableBytes() { return {data_.get(), size_}; }
     std::string_view view() const { return {reinterpret_cast<const char*>(data_.get()), size_}; }
-    // NUL-terminated (the buffer always has one byte more than size()); "" when empty.
+    // NUL-terminated (the buffer always has one byte more than size()); "" when empty. Named as
+    // std::string's, which it stands in for.
+    // NOLINTNEXTLINE(readability-identifier-naming)
     const char* c_str() const { return data_ ? reinterpret_cast<const char*>(data_.get()) : ""; }
     std::size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
@@ -62,6 +64,7 @@ class SharedSecret {
     SharedSecret(const char* text);        // NOLINT(google-explicit-constructor)
     SharedSecret(const std::string& text); // NOLINT(google-explicit-constructor)
 
+    // NOLINTNEXTLINE(readability-identifier-naming): named as std::string's
     const char* c_str() const { return secret_ ? secret_->c_str() : ""; }
     std::string_view view() const { return secret_ ? secret_->view() : std::string_view(); }
     std::size_t size() const { return secret_ ? secret_->size() : 0; }

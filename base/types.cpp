@@ -1,6 +1,20 @@
 #include "base/types.hpp"
 
+#include <cctype>
+
 namespace hs {
+
+std::string snakeCase(std::string_view camel) {
+    std::string out;
+    for (std::size_t i = 0; i < camel.size(); ++i) {
+        auto c = static_cast<unsigned char>(camel[i]);
+        if (std::isupper(c) && i > 0 && std::islower(static_cast<unsigned char>(camel[i - 1]))) {
+            out += '_';
+        }
+        out += static_cast<char>(std::tolower(c));
+    }
+    return out;
+}
 
 std::string_view toString(Role r) {
     switch (r) {

@@ -219,7 +219,7 @@ struct ControlResult {
 
 // Every enumeration has its name here, in camelBack ("powerOn", "notActive", "authFailed"), for
 // logs (`op=powerOn`, never `op=3`) and the MIB's last-result text. The control socket's JSON
-// spells the same names in snake_case (daemon/status_json.hpp).
+// and the notification texts spell the same names in snake_case: snakeCase(toString(x)).
 std::string_view toString(PowerState s);
 std::string_view toString(PowerControl c);
 std::string_view toString(BmcAccess a);
@@ -227,6 +227,9 @@ std::string_view toString(SensorState s);
 std::string_view toString(FanMode m);
 std::string_view toString(ControlOp op);
 std::string_view toString(ControlStatus s);
+
+// "adminDown" -> "admin_down", "ACTIVE" -> "active".
+std::string snakeCase(std::string_view camel);
 
 // ---- Events: what notifications, logs and the journal are made of ----
 enum class EventType : std::uint8_t {

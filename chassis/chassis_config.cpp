@@ -14,61 +14,6 @@
 
 namespace hs::chassis {
 
-std::string_view toString(BmcInterface i) {
-    switch (i) {
-    case BmcInterface::None:
-        return "none";
-    case BmcInterface::Lanplus:
-        return "lanplus";
-    case BmcInterface::Inband:
-        return "inband";
-    }
-    return "?";
-}
-
-std::string_view toString(FanProfileKind k) {
-    switch (k) {
-    case FanProfileKind::None:
-        return "none";
-    case FanProfileKind::Supermicro:
-        return "supermicro";
-    case FanProfileKind::Dell:
-        return "dell";
-    }
-    return "?";
-}
-
-std::string BmcEndpoint::target() const {
-    if (interface != BmcInterface::Lanplus) {
-        return {};
-    }
-    return fmt::format("{}:{}", host, port);
-}
-
-std::string BmcEndpoint::describe() const {
-    switch (interface) {
-    case BmcInterface::Lanplus:
-        return fmt::format("lanplus {} user={} cipher_suite={}", target(), user, cipherSuite);
-    case BmcInterface::Inband:
-        return fmt::format("inband {}", driverDevice.empty() ? "(probe)" : driverDevice);
-    case BmcInterface::None:
-        break;
-    }
-    return "none";
-}
-
-CipherSuiteInfo cipherSuiteInfo(std::uint8_t id) {
-    CipherSuiteInfo i;
-    if (id == 0 || id > 17) {
-        return i;
-    }
-    i.authentication = true;
-    i.integrity = id != 1 && id != 6 && id != 15;
-    i.confidentiality =
-        (id >= 3 && id <= 5) || (id >= 8 && id <= 10) || (id >= 12 && id <= 14) || id == 17;
-    return i;
-}
-
 bool parseWorkaroundFlag(BmcInterface i, std::string_view name, unsigned& flag) {
     struct Entry {
         std::string_view name;

@@ -31,8 +31,8 @@ void WorkerThread::join() {
 ChassisControl::ChassisControl(asio::io_context& core, const ChassisConfig& cfg,
                                const RoleFlags& role, EventSink events,
                                std::unique_ptr<BmcTransport> transport)
-    : core_(core), cfg_(cfg), role_(role), events_(std::move(events)),
-      transport_(std::move(transport)), logic_(cfg, *this), statusTimer_(thread_.io) {
+    : core_(core), role_(role), events_(std::move(events)), transport_(std::move(transport)),
+      logic_(cfg, *this), statusTimer_(thread_.io) {
     publish();
 }
 

@@ -15,26 +15,6 @@ double msBetween(TimePoint from, TimePoint to) {
     return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
-std::string_view accessName(BmcAccess a) {
-    switch (a) {
-    case BmcAccess::Unknown:
-        return "unknown";
-    case BmcAccess::Ok:
-        return "ok";
-    case BmcAccess::Unreachable:
-        return "unreachable";
-    case BmcAccess::AuthFailed:
-        return "auth_failed";
-    case BmcAccess::Busy:
-        return "busy";
-    case BmcAccess::Error:
-        return "error";
-    case BmcAccess::Disabled:
-        return "disabled";
-    }
-    return "?";
-}
-
 std::optional<PowerControl> powerControlOf(ControlOp op) {
     switch (op) {
     case ControlOp::PowerOn:
@@ -140,12 +120,12 @@ void ChassisLogic::becomeActive(std::uint64_t gen, TimePoint at, TimePoint now) 
     //    re-issued (it could toggle power by accident).
     if (snap_.requested != PowerControl::None) {
         HS_WARN("chassis event=reconcile dropped_requested={} reason=\"takeover\"",
-                static_cast<int>(snap_.requested));
+                toString(snap_.requested));
     }
     snap_.requested = PowerControl::None;
     pollStatus(now);
-    HS_INFO("chassis event=reconciled power={} access={} fail_safe={}",
-            static_cast<int>(snap_.power), accessName(snap_.access), snap_.failSafe);
+    HS_INFO("chassis event=reconciled power={} access={} fail_safe={}", toString(snap_.power),
+            toString(snap_.access), snap_.failSafe);
     // 3. The thermal policy waits for onSensors() with a read that started after this takeover.
 }
 
@@ -261,7 +241,7 @@ void ChassisLogic::setAccess(BmcAccess a, const std::string& text) {
     Event ev;
     ev.unixMs = wall_();
     if (a == BmcAccess::Ok) {
-        HS_INFO("chassis event=bmc_recovered from={}", accessName(old));
+        HS_INFO("chassis event=bmc_recovered from={}", toString(old));
         if (old != BmcAccess::Unknown) {
             ev.type = EventType::BmcRecovered;
             ev.text = fmt::format("BMC {} reachable again", cfg_.bmc.target());
@@ -269,11 +249,11 @@ void ChassisLogic::setAccess(BmcAccess a, const std::string& text) {
         }
         return;
     }
-    HS_WARN("chassis event=bmc_access state={} from={} error=\"{}\"", accessName(a),
-            accessName(old), text);
+    HS_WARN("chassis event=bmc_access state={} from={} error=\"{}\"", toString(a), toString(old),
+            text);
     if (old == BmcAccess::Ok || old == BmcAccess::Unknown) {
         ev.type = EventType::BmcUnreachable;
-        ev.text = fmt::format("BMC {}: {}", accessName(a), text);
+        ev.text = fmt::format("BMC {}: {}", snakeCase(toString(a)), text); // "BMC auth_failed: ..."
         emit(ev);
     }
 }
@@ -328,8 +308,8 @@ void ChassisLogic::pollStatus(TimePoint now) {
 void ChassisLogic::powerObserved(bool on, TimePoint now) {
     PowerState state = on ? PowerState::On : PowerState::Off;
     if (snap_.power != state) {
-        HS_INFO("chassis event=power_changed power={} was={}", on ? "on" : "off",
-                static_cast<int>(snap_.power));
+        HS_INFO("chassis event=power_changed power={} was={}", toString(state),
+                toString(snap_.power));
         Event ev;
         ev.type = EventType::ChassisPowerChanged;
         ev.unixMs = wall_();

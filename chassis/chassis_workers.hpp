@@ -93,7 +93,6 @@ class ChassisControl final : private BmcPort {
     void publish();
 
     asio::io_context& core_;
-    const ChassisConfig& cfg_;
     const RoleFlags& role_;
     EventSink events_;
     WorkerThread thread_;

@@ -1,6 +1,9 @@
+// Pure (hs_logic): FreeIPMI's headers give the error numbers only; the texts are installed from
+// ipmi_texts.cpp.
 #include "chassis/ipmi_error.hpp"
 
 #include <array>
+#include <atomic>
 #include <fmt/core.h>
 #include <freeipmi/freeipmi.h>
 #include <ipmi_monitoring.h>
@@ -8,11 +11,14 @@
 namespace hs::chassis {
 namespace {
 
+std::atomic<const IpmiTexts*> gTexts{nullptr};
+
 class FreeipmiCategory : public std::error_category {
   public:
     const char* name() const noexcept override { return "freeipmi"; }
     std::string message(int ev) const override {
-        const char* s = ipmi_ctx_strerror(ev);
+        const IpmiTexts* t = gTexts.load(std::memory_order_acquire);
+        const char* s = t != nullptr && t->freeipmi != nullptr ? t->freeipmi(ev) : nullptr;
         return s ? s : fmt::format("freeipmi error {}", ev);
     }
 };
@@ -23,9 +29,9 @@ class CompletionCodeCategory : public std::error_category {
     std::string message(int ev) const override {
         std::array<char, 256> buf{};
         auto cc = static_cast<std::uint8_t>(ev);
-        // Generic codes (0xC0-0xFF) do not depend on the command.
-        if (ipmi_completion_code_strerror_r(0x01, 0x06, cc, buf.data(), buf.size()) == 0 &&
-            buf[0] != '\0') {
+        const IpmiTexts* t = gTexts.load(std::memory_order_acquire);
+        if (t != nullptr && t->completionCode != nullptr &&
+            t->completionCode(cc, buf.data(), buf.size()) && buf[0] != '\0') {
             return fmt::format("completion code 0x{:02X}: {}", cc, buf.data());
         }
         return fmt::format("completion code 0x{:02X}", cc);
@@ -36,24 +42,30 @@ class IpmimonitoringCategory : public std::error_category {
   public:
     const char* name() const noexcept override { return "ipmimonitoring"; }
     std::string message(int ev) const override {
-        const char* s = ipmi_monitoring_ctx_strerror(ev);
+        const IpmiTexts* t = gTexts.load(std::memory_order_acquire);
+        const char* s =
+            t != nullptr && t->ipmimonitoring != nullptr ? t->ipmimonitoring(ev) : nullptr;
         return s ? s : fmt::format("ipmimonitoring error {}", ev);
     }
 };
 
 } // namespace
 
+void setIpmiTexts(const IpmiTexts* texts) {
+    gTexts.store(texts, std::memory_order_release);
+}
+
 const std::error_category& freeipmiCategory() {
-    static const FreeipmiCategory c;
-    return c;
+    static const FreeipmiCategory kCategory;
+    return kCategory;
 }
 const std::error_category& completionCodeCategory() {
-    static const CompletionCodeCategory c;
-    return c;
+    static const CompletionCodeCategory kCategory;
+    return kCategory;
 }
 const std::error_category& ipmimonitoringCategory() {
-    static const IpmimonitoringCategory c;
-    return c;
+    static const IpmimonitoringCategory kCategory;
+    return kCategory;
 }
 
 BmcAccess classifyAccess(std::error_code ec, const std::string& detail) {
@@ -135,7 +147,7 @@ bool sessionLost(std::error_code ec) {
 }
 
 std::error_code sessionTimeoutError() {
-    return freeipmiError(IPMI_ERR_SESSION_TIMEOUT);
+    return {IPMI_ERR_SESSION_TIMEOUT, freeipmiCategory()};
 }
 
 } // namespace hs::chassis

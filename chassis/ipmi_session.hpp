@@ -5,6 +5,7 @@
 
 #include "chassis/bmc_transport.hpp"
 #include "chassis/chassis_config.hpp"
+#include "chassis/ipmi_error.hpp"
 
 #include <cstdint>
 #include <span>
@@ -17,7 +18,8 @@ namespace hs::chassis {
 
 class IpmiSession final : public BmcTransport {
   public:
-    explicit IpmiSession(BmcEndpoint endpoint) : ep_(std::move(endpoint)) {}
+    // Installs FreeIPMI's error texts (ipmi_error.hpp) before any reply reaches the logic.
+    explicit IpmiSession(BmcEndpoint endpoint) : ep_(std::move(endpoint)) { useFreeipmiTexts(); }
     ~IpmiSession() override { close(); }
     IpmiSession(const IpmiSession&) = delete;
     IpmiSession& operator=(const IpmiSession&) = delete;

@@ -116,6 +116,7 @@ std::string newestCacheFile(const std::string& dir) {
 
 SensorReader::SensorReader(BmcEndpoint endpoint, std::string sdrCacheDir)
     : ep_(std::move(endpoint)), cacheDir_(std::move(sdrCacheDir)) {
+    useFreeipmiTexts();
     std::call_once(gInitOnce, [] {
         int err = 0;
         if (ipmi_monitoring_init(0, &err) < 0) {
@@ -276,18 +277,24 @@ void SensorReader::loadThresholds() {
                 std::uint8_t rl = 0, rlc = 0, rlnr = 0, ru = 0, ruc = 0, runr = 0;
                 if (ipmi_sdr_parse_threshold_readable(sdr, buf, static_cast<unsigned>(len), &rl,
                                                       &rlc, &rlnr, &ru, &ruc, &runr) == 0) {
-                    if (rl && lnc)
+                    if (rl && lnc) {
                         t.lnc = *lnc;
-                    if (rlc && lc)
+                    }
+                    if (rlc && lc) {
                         t.lc = *lc;
-                    if (ru && unc)
+                    }
+                    if (ru && unc) {
                         t.unc = *unc;
-                    if (ruc && uc)
+                    }
+                    if (ruc && uc) {
                         t.uc = *uc;
-                    if (rlnr && lnr)
+                    }
+                    if (rlnr && lnr) {
                         t.lnr = *lnr;
-                    if (runr && unr)
+                    }
+                    if (runr && unr) {
                         t.unr = *unr;
+                    }
                 }
                 thresholds_[rid] = t;
             }

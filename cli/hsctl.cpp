@@ -83,7 +83,7 @@ Command chassisCommand(const std::vector<std::string>& w) {
         throw UsageError{
             "usage: hsctl chassis status | chassis power status|on|off|cycle|reset|soft"};
     }
-    const std::string action = w[2];
+    const std::string& action = w[2];
     if (action == power::kStatus) {
         return {{{field::kCmd, cmd::kChassisPower}, {field::kAction, power::kStatus}},
                 hs::cli::renderPowerStatus};

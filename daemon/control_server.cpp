@@ -90,7 +90,7 @@ class ControlCore : public std::enable_shared_from_this<ControlCore> {
     const ControlServer::Options& options() const { return opts_; }
     bool stopped() const { return stopped_; }
     std::size_t count() const { return sessions_.size(); }
-    void dispatch(const json& req, const std::string& cmd, ControlReply reply);
+    void dispatch(const json& req, const std::string& cmd, const ControlReply& reply);
     void forget(ControlSession* s);
 
   private:
@@ -132,7 +132,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
         closeAfterWrite_ = true;
         send(response);
     }
-    void deliver(json response) {
+    void deliver(const json& response) {
         if (closed_ || !busy_) {
             return;
         }
@@ -366,7 +366,7 @@ void ControlSession::maybeFinish() {
     }
 }
 
-void ControlCore::dispatch(const json& req, const std::string& cmd, ControlReply reply) {
+void ControlCore::dispatch(const json& req, const std::string& cmd, const ControlReply& reply) {
     auto it = handlers_.find(cmd);
     if (it == handlers_.end()) {
         std::string known;
@@ -415,7 +415,7 @@ void ControlReply::operator()(json response) const {
     asio::post(state_->executor,
                [weak = state_->session, response = std::move(response)]() mutable {
                    if (auto s = weak.lock()) {
-                       s->deliver(std::move(response));
+                       s->deliver(response);
                    }
                });
 }
@@ -454,7 +454,7 @@ std::string ControlReply::origin() const {
 ControlServer::ControlServer(asio::io_context& io, Options options)
     : core_(std::make_shared<detail::ControlCore>(io, std::move(options))) {}
 
-ControlServer::~ControlServer() {
+ControlServer::~ControlServer() { // NOLINT(bugprone-exception-escape): see the declaration
     stop();
 }
 

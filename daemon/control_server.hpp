@@ -77,16 +77,18 @@ class ControlServer {
         std::string controlGroup; // may change things; empty: only root and the daemon's euid
         std::string readGroup;    // may use read-only commands; empty: nobody else. When set,
                                   // the socket file is 0666 and SO_PEERCRED alone decides.
-        std::size_t maxLine = 64 * 1024;           // longer request lines are refused
-        std::size_t maxClients = 64;               // further connections get "busy" (root and the
-                                                   // daemon's own user are not counted nor refused)
-        std::size_t maxQueuedOutput = 1024 * 1024; // a client that stops reading is dropped
+        std::size_t maxLine = 64UL * 1024; // longer request lines are refused
+        std::size_t maxClients = 64;       // further connections get "busy" (root and the
+                                           // daemon's own user are not counted nor refused)
+        std::size_t maxQueuedOutput = 1024UL * 1024; // a client that stops reading is dropped
         // A connection with no complete request for this long is closed (a request being
         // answered does not count as idle). Zero: never.
         std::chrono::milliseconds idleTimeout{30000};
     };
 
     ControlServer(asio::io_context& io, Options options);
+    // stop() closes and cancels (it throws only if memory runs out, and then terminating is right).
+    // NOLINTNEXTLINE(bugprone-exception-escape)
     ~ControlServer(); // stop()
     ControlServer(const ControlServer&) = delete;
     ControlServer& operator=(const ControlServer&) = delete;

@@ -499,7 +499,7 @@ void Daemon::Impl::registerHandlers() {
     using control::Command;
     using nlohmann::json;
     auto& cs = *controlServer;
-    auto reply = [](ControlServer::Reply rep, json result = json::object()) {
+    auto reply = [](const ControlServer::Reply& rep, json result = json::object()) {
         rep(controlOk(std::move(result)));
     };
     auto needChassis = [this](ControlServer::Reply& rep) {
@@ -514,13 +514,16 @@ void Daemon::Impl::registerHandlers() {
     auto addRead = [&cs](Command c, std::function<void(ControlServer::Reply)> answer) {
         cs.addHandler(
             std::string(control::commandName(c)),
-            [answer = std::move(answer)](const json&, ControlServer::Reply rep) { answer(rep); },
+            [answer = std::move(answer)](const json&, ControlServer::Reply rep) {
+                answer(std::move(rep));
+            },
             ControlAccess::Read);
     };
     addRead(Command::Status,
-            [this, reply](ControlServer::Reply rep) { reply(rep, toJson(snapshot())); });
-    addRead(Command::Journal,
-            [this, reply](ControlServer::Reply rep) { reply(rep, journalJson(snapshot())); });
+            [this, reply](const ControlServer::Reply& rep) { reply(rep, toJson(snapshot())); });
+    addRead(Command::Journal, [this, reply](const ControlServer::Reply& rep) {
+        reply(rep, journalJson(snapshot()));
+    });
     addRead(Command::ChassisStatus, [this, reply, needChassis](ControlServer::Reply rep) {
         if (needChassis(rep)) {
             reply(rep, chassisStatusJson(chassisMgr->snapshot()));
@@ -557,7 +560,7 @@ void Daemon::Impl::registerHandlers() {
                 }
                 if (!d.request) { // chassis.power status
                     chassisMgr->refresh(
-                        [rep](ChassisSnapshot s) { rep(controlOk(powerStatusJson(s))); });
+                        [rep](const ChassisSnapshot& s) { rep(controlOk(powerStatusJson(s))); });
                     return;
                 }
                 d.request->origin = rep.origin();

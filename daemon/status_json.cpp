@@ -3,7 +3,6 @@
 #include "core/control_api.hpp"
 #include "daemon/control_server.hpp"
 
-#include <cctype>
 #include <limits>
 
 namespace hs {
@@ -24,18 +23,6 @@ FanMode overallFanMode(const ChassisSnapshot& c) {
 }
 
 } // namespace
-
-std::string snakeCase(std::string_view camel) {
-    std::string out;
-    for (std::size_t i = 0; i < camel.size(); ++i) {
-        auto c = static_cast<unsigned char>(camel[i]);
-        if (std::isupper(c) && i > 0 && std::islower(static_cast<unsigned char>(camel[i - 1]))) {
-            out += '_';
-        }
-        out += static_cast<char>(std::tolower(c));
-    }
-    return out;
-}
 
 std::string toJsonName(PowerState s) {
     return snakeCase(toString(s));

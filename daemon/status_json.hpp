@@ -10,10 +10,8 @@
 
 namespace hs {
 
-// "adminDown" -> "admin_down", "ACTIVE" -> "active".
-std::string snakeCase(std::string_view camel);
-
-// The enum's name (base/types.hpp) in snake_case: "transitioning_on", "auth_failed".
+// The enum's name (base/types.hpp) in snake_case (base's snakeCase()): "transitioning_on",
+// "auth_failed".
 std::string toJsonName(PowerState s);
 std::string toJsonName(PowerControl c);
 std::string toJsonName(BmcAccess a);

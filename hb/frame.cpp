@@ -25,14 +25,16 @@ void putU8(std::vector<std::uint8_t>& out, std::uint8_t v) {
 }
 
 template <typename T> void putBe(std::vector<std::uint8_t>& out, T v) {
-    for (int shift = static_cast<int>(sizeof(T) * 8) - 8; shift >= 0; shift -= 8)
+    for (int shift = static_cast<int>(sizeof(T) * 8) - 8; shift >= 0; shift -= 8) {
         out.push_back(static_cast<std::uint8_t>((v >> shift) & 0xFFu));
+    }
 }
 
 template <typename T> T getBe(std::span<const std::uint8_t> b, std::size_t off) {
     T v = 0;
-    for (std::size_t i = 0; i < sizeof(T); ++i)
+    for (std::size_t i = 0; i < sizeof(T); ++i) {
         v = static_cast<T>((v << 8) | static_cast<T>(b[off + i]));
+    }
     return v;
 }
 
@@ -45,8 +47,9 @@ bool hmacSha256(std::span<const std::uint8_t> key, std::span<const std::uint8_t>
     const void* k = key.empty() ? &kNoKey : key.data();
     const unsigned char* d = data.empty() ? &kNoKey : data.data();
     if (HMAC(EVP_sha256(), k, static_cast<int>(key.size()), d, data.size(), md.data(), &mdLen) ==
-        nullptr)
+        nullptr) {
         return false;
+    }
     return mdLen >= kTagSize;
 }
 
@@ -54,8 +57,9 @@ constexpr std::array<std::uint32_t, 256> makeCrcTable() {
     std::array<std::uint32_t, 256> t{};
     for (std::uint32_t i = 0; i < 256; ++i) {
         std::uint32_t c = i;
-        for (int k = 0; k < 8; ++k)
+        for (int k = 0; k < 8; ++k) {
             c = (c & 1u) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        }
         t[i] = c;
     }
     return t;
@@ -66,10 +70,12 @@ bool isHexDigit(std::uint8_t c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 std::uint8_t hexValue(std::uint8_t c) {
-    if (c >= '0' && c <= '9')
+    if (c >= '0' && c <= '9') {
         return static_cast<std::uint8_t>(c - '0');
-    if (c >= 'a' && c <= 'f')
+    }
+    if (c >= 'a' && c <= 'f') {
         return static_cast<std::uint8_t>(c - 'a' + 10);
+    }
     return static_cast<std::uint8_t>(c - 'A' + 10);
 }
 bool isSpace(std::uint8_t c) {
@@ -89,8 +95,9 @@ SecretBytes keyMaterial(const SecretBytes& content, std::string& warning) {
     if (length > 0 && digits == length && length % 2 == 0) {
         SecretBytes key(length / 2);
         auto out = key.mutableBytes().begin();
-        for (auto it = first; it != last; it += 2)
+        for (auto it = first; it != last; it += 2) {
             *out++ = static_cast<std::uint8_t>((hexValue(*it) << 4) | hexValue(*(it + 1)));
+        }
         return key;
     }
     // Raw. Random bytes are hex digits only 22 times in 256, so mostly-hex content is a typo.
@@ -101,14 +108,15 @@ SecretBytes keyMaterial(const SecretBytes& content, std::string& warning) {
     if (digits >= 2 * kMinKeyBytes - 1 &&
         (others <= std::max<std::size_t>(2, length / 16) || separatorsOnly)) {
         std::string why;
-        if (others == 0)
+        if (others == 0) {
             why = fmt::format("an odd number of hex digits ({})", digits);
-        else if (separatorsOnly)
+        } else if (separatorsOnly) {
             why = "hex digits with separators (write them without ':', '-', ',' or spaces)";
-        else
+        } else {
             why = fmt::format("{} hex digits and {} other character(s), such as a typo or a "
                               "'0x' prefix",
                               digits, others);
+        }
         warning = fmt::format("looks like hex text but is not: {}; it is used as {} bytes of raw "
                               "key material. If it was meant as hex, fix the file on both nodes",
                               why, content.size());
@@ -148,11 +156,13 @@ Key::Key(std::vector<std::uint8_t> bytes) : bytes_(std::span<const std::uint8_t>
 
 Key Key::fromFile(const std::string& path, std::string& error, std::string* warning) {
     error.clear();
-    if (warning != nullptr)
+    if (warning != nullptr) {
         warning->clear();
+    }
     const SecretBytes content = readSecretFile(path, "key file", kMaxKeyFileBytes, error);
-    if (!error.empty())
+    if (!error.empty()) {
         return {};
+    }
     if (content.empty()) {
         error = fmt::format("key file {}: empty", path);
         return {};
@@ -162,12 +172,14 @@ Key Key::fromFile(const std::string& path, std::string& error, std::string* warn
     if (key.size() < kMinKeyBytes) {
         error = fmt::format("key file {}: {} bytes of key material, at least {} needed", path,
                             key.size(), kMinKeyBytes);
-        if (!typo.empty())
+        if (!typo.empty()) {
             error += " (the content " + typo + ")";
+        }
         return {};
     }
-    if (warning != nullptr && !typo.empty())
+    if (warning != nullptr && !typo.empty()) {
         *warning = fmt::format("key file {}: {}", path, typo);
+    }
     return Key(std::move(key));
 }
 
@@ -183,8 +195,9 @@ Key Key::forCluster(std::string_view clusterId) const {
     if (HMAC(EVP_sha256(), k, static_cast<int>(bytes_.size()),
              reinterpret_cast<const unsigned char*>(info.data()), info.size(),
              derived.mutableBytes().data(), &len) == nullptr ||
-        len < kTagSize)
+        len < kTagSize) {
         return {}; // cannot happen with a working libcrypto; an empty key never verifies
+    }
     derived.truncate(len);
     return Key(std::move(derived));
 }
@@ -194,16 +207,18 @@ std::string Key::fingerprint() const {
     unsigned int len = 0;
     static const std::uint8_t kNone = 0;
     const void* data = bytes_.empty() ? &kNone : bytes_.bytes().data();
-    if (EVP_Digest(data, bytes_.size(), md.data(), &len, EVP_sha256(), nullptr) != 1 || len < 4)
+    if (EVP_Digest(data, bytes_.size(), md.data(), &len, EVP_sha256(), nullptr) != 1 || len < 4) {
         return "unavailable";
+    }
     return fmt::format("{:02x}{:02x}{:02x}{:02x}", md[0], md[1], md[2], md[3]);
 }
 
 // ---- Codec ----
 
 void encode(const Frame& f, const Key& key, std::vector<std::uint8_t>& out) {
-    if (f.payload.size() > kMaxPayload)
+    if (f.payload.size() > kMaxPayload) {
         throw std::length_error("hb::encode: payload larger than kMaxPayload");
+    }
     const std::size_t start = out.size();
     out.reserve(start + kMinFrame + f.payload.size());
     putU8(out, kMagic0);
@@ -226,8 +241,9 @@ void encode(const Frame& f, const Key& key, std::vector<std::uint8_t>& out) {
     out.insert(out.end(), f.payload.begin(), f.payload.end());
     Tag md{};
     const std::span<const std::uint8_t> body(out.data() + start, out.size() - start);
-    if (!hmacSha256(key.bytes(), body, md))
+    if (!hmacSha256(key.bytes(), body, md)) {
         md.fill(0); // cannot happen with a working libcrypto; such a frame never verifies
+    }
     out.insert(out.end(), md.begin(), md.begin() + kTagSize);
 }
 
@@ -239,33 +255,42 @@ std::vector<std::uint8_t> encode(const Frame& f, const Key& key) {
 
 DecodeError decode(std::span<const std::uint8_t> bytes, const Key& key, Frame& out) {
     // Structural checks that need no trust in any field.
-    if (bytes.size() < kMinFrame)
+    if (bytes.size() < kMinFrame) {
         return DecodeError::TooShort;
-    if (bytes.size() > kMaxFrame)
+    }
+    if (bytes.size() > kMaxFrame) {
         return DecodeError::BadLength;
-    if (bytes[0] != kMagic0 || bytes[1] != kMagic1)
+    }
+    if (bytes[0] != kMagic0 || bytes[1] != kMagic1) {
         return DecodeError::BadMagic;
-    if (bytes[2] != kVersion)
+    }
+    if (bytes[2] != kVersion) {
         return DecodeError::BadVersion;
+    }
     // Authenticate everything before the tag, which is always the last kTagSize bytes.
-    if (key.empty())
+    if (key.empty()) {
         return DecodeError::AuthFailure;
+    }
     const std::size_t bodyLen = bytes.size() - kTagSize;
     Tag md{};
     if (!hmacSha256(key.bytes(), bytes.first(bodyLen), md) ||
-        CRYPTO_memcmp(md.data(), bytes.data() + bodyLen, kTagSize) != 0)
+        CRYPTO_memcmp(md.data(), bytes.data() + bodyLen, kTagSize) != 0) {
         return DecodeError::AuthFailure;
+    }
     // Authentic from here on; still validate every field.
     const auto payloadLen = getBe<std::uint16_t>(bytes, 56);
-    if (payloadLen > kMaxPayload || kHeaderSize + payloadLen != bodyLen)
+    if (payloadLen > kMaxPayload || kHeaderSize + payloadLen != bodyLen) {
         return DecodeError::BadLength;
+    }
     const std::uint8_t type = bytes[3];
     if (type < static_cast<std::uint8_t>(FrameType::Heartbeat) ||
-        type > static_cast<std::uint8_t>(FrameType::Leaving))
+        type > static_cast<std::uint8_t>(FrameType::Leaving)) {
         return DecodeError::BadType;
+    }
     const std::uint8_t role = bytes[6];
-    if (role > static_cast<std::uint8_t>(Role::Stopped))
+    if (role > static_cast<std::uint8_t>(Role::Stopped)) {
         return DecodeError::BadRole;
+    }
 
     out.type = static_cast<FrameType>(type);
     out.flags = bytes[4];
@@ -288,14 +313,16 @@ DecodeError decode(std::span<const std::uint8_t> bytes, const Key& key, Frame& o
 
 std::uint32_t crc32c(std::span<const std::uint8_t> data) {
     std::uint32_t c = 0xFFFFFFFFu;
-    for (const std::uint8_t b : data)
+    for (const std::uint8_t b : data) {
         c = kCrcTable[(c ^ b) & 0xFFu] ^ (c >> 8);
+    }
     return c ^ 0xFFFFFFFFu;
 }
 
 void wrapStream(std::span<const std::uint8_t> frame, std::vector<std::uint8_t>& out) {
-    if (frame.size() > kMaxFrame)
+    if (frame.size() > kMaxFrame) {
         throw std::length_error("hb::wrapStream: frame larger than kMaxFrame");
+    }
     out.reserve(out.size() + frame.size() + kStreamOverhead);
     out.push_back(kSync0);
     out.push_back(kSync1);
@@ -315,8 +342,9 @@ void StreamDeframer::feed(std::span<const std::uint8_t> bytes) {
         bytes = bytes.subspan(take);
 
         for (;;) {
-            if (buf_.empty())
+            if (buf_.empty()) {
                 break;
+            }
             if (buf_[0] != kSync0 || (buf_.size() >= 2 && buf_[1] != kSync1)) {
                 // Skip to the next candidate sync byte.
                 auto next = std::find(buf_.begin() + 1, buf_.end(), kSync0);
@@ -324,8 +352,9 @@ void StreamDeframer::feed(std::span<const std::uint8_t> bytes) {
                 buf_.erase(buf_.begin(), next);
                 continue;
             }
-            if (buf_.size() < 4)
+            if (buf_.size() < 4) {
                 break;
+            }
             const std::size_t len = (static_cast<std::size_t>(buf_[2]) << 8) | buf_[3];
             if (len < kMinFrame || len > kMaxFrame) {
                 ++badLengths_;
@@ -333,8 +362,9 @@ void StreamDeframer::feed(std::span<const std::uint8_t> bytes) {
                 buf_.erase(buf_.begin());
                 continue;
             }
-            if (buf_.size() < len + kStreamOverhead)
+            if (buf_.size() < len + kStreamOverhead) {
                 break;
+            }
             const std::span<const std::uint8_t> body(buf_.data() + 4, len);
             const auto crc = getBe<std::uint32_t>(buf_, 4 + len);
             if (crc32c(body) != crc) {

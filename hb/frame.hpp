@@ -56,12 +56,14 @@ enum class FrameType : std::uint8_t {
 };
 
 namespace flag {
-inline constexpr std::uint8_t BmcOk = 0x01;       // the sender reaches its BMC
-inline constexpr std::uint8_t Unconfirmed = 0x02; // active role unconfirmed after a stall
-inline constexpr std::uint8_t Fit = 0x04;         // the sender is fit to be active
-inline constexpr std::uint8_t Preferred = 0x08;   // the sender is in the preferred slot
-inline constexpr std::uint8_t TakingOver =
-    0x10; // the sender is persisting a new epoch to take over
+// Bits of Frame::flags (an unscoped enum: the constants combine and test as plain integers).
+enum FrameFlag : std::uint8_t {
+    BmcOk = 0x01,       // the sender reaches its BMC
+    Unconfirmed = 0x02, // active role unconfirmed after a stall
+    Fit = 0x04,         // the sender is fit to be active
+    Preferred = 0x08,   // the sender is in the preferred slot
+    TakingOver = 0x10,  // the sender is persisting a new epoch to take over
+};
 } // namespace flag
 
 struct Frame {

@@ -72,16 +72,18 @@ class SerialLink final : public LinkCore, public std::enable_shared_from_this<Se
     SerialLink& operator=(const SerialLink&) = delete;
 
     void start(Link::RxHandler onRx, Link::ErrorHandler onError) {
-        if (started_ || stopped_)
+        if (started_ || stopped_) {
             return;
+        }
         started_ = true;
         setCallbacks(std::move(onRx), std::move(onError));
         open();
     }
 
     void send(std::span<const std::uint8_t> frame) {
-        if (stopped_)
+        if (stopped_) {
             return;
+        }
         std::vector<std::uint8_t> wrapped;
         wrapStream(frame, wrapped);
         stats_.dropped += queue_.push(std::move(wrapped));
@@ -89,8 +91,9 @@ class SerialLink final : public LinkCore, public std::enable_shared_from_this<Se
     }
 
     void stop() {
-        if (stopped_)
+        if (stopped_) {
             return;
+        }
         stopped_ = true;
         reopenTimer_.cancel();
         closeDevice();
@@ -133,8 +136,9 @@ class SerialLink final : public LinkCore, public std::enable_shared_from_this<Se
             scheduleReopen();
             return;
         }
-        if (opened_)
+        if (opened_) {
             ++stats_.reopens;
+        }
         opened_ = true;
         markHealthy();
         startRead();
@@ -151,23 +155,29 @@ class SerialLink final : public LinkCore, public std::enable_shared_from_this<Se
             const auto ec = lastSerialPortError(ret, text);
             message =
                 std::string("libserialport ") + step + ": " + (text.empty() ? ec.message() : text);
-            if (opened)
+            if (opened) {
                 sp_close(port);
-            if (port != nullptr)
+            }
+            if (port != nullptr) {
                 sp_free_port(port);
+            }
             return -1;
         };
         sp_return ret = sp_get_port_by_name(cfg_.device.c_str(), &port);
-        if (ret != SP_OK)
+        if (ret != SP_OK) {
             return fail("sp_get_port_by_name", ret);
-        if ((ret = sp_open(port, SP_MODE_READ_WRITE)) != SP_OK)
+        }
+        if ((ret = sp_open(port, SP_MODE_READ_WRITE)) != SP_OK) {
             return fail("sp_open", ret);
+        }
         opened = true;
-        if ((ret = configure(port)) != SP_OK)
+        if ((ret = configure(port)) != SP_OK) {
             return fail("configure 8N1", ret);
+        }
         int fd = -1;
-        if ((ret = sp_get_port_handle(port, &fd)) != SP_OK)
+        if ((ret = sp_get_port_handle(port, &fd)) != SP_OK) {
             return fail("sp_get_port_handle", ret);
+        }
         const int flags = ::fcntl(fd, F_GETFL);
         if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
             return fail("fcntl O_NONBLOCK", SP_ERR_SUPP);
@@ -178,14 +188,18 @@ class SerialLink final : public LinkCore, public std::enable_shared_from_this<Se
 
     sp_return configure(sp_port* port) const {
         sp_return ret = sp_set_baudrate(port, static_cast<int>(cfg_.baud));
-        if (ret == SP_OK)
+        if (ret == SP_OK) {
             ret = sp_set_bits(port, 8);
-        if (ret == SP_OK)
+        }
+        if (ret == SP_OK) {
             ret = sp_set_parity(port, SP_PARITY_NONE);
-        if (ret == SP_OK)
+        }
+        if (ret == SP_OK) {
             ret = sp_set_stopbits(port, 1);
-        if (ret == SP_OK)
+        }
+        if (ret == SP_OK) {
             ret = sp_set_flowcontrol(port, SP_FLOWCONTROL_NONE);
+        }
         return ret;
     }
 
@@ -229,8 +243,9 @@ class SerialLink final : public LinkCore, public std::enable_shared_from_this<Se
     }
 
     static void closeFd(int fd) {
-        if (fd >= 0)
+        if (fd >= 0) {
             ::close(fd);
+        }
     }
 
     // Closes the device; pending handlers see operation_aborted and a stale generation.
@@ -263,8 +278,9 @@ class SerialLink final : public LinkCore, public std::enable_shared_from_this<Se
     }
 
     void onReopenTimer(const boost::system::error_code& ec) {
-        if (ec || stopped_)
+        if (ec || stopped_) {
             return;
+        }
         open();
     }
 
@@ -275,8 +291,9 @@ class SerialLink final : public LinkCore, public std::enable_shared_from_this<Se
     }
 
     void onRead(std::uint64_t gen, const boost::system::error_code& ec, std::size_t n) {
-        if (stopped_ || gen != gen_)
+        if (stopped_ || gen != gen_) {
             return;
+        }
         if (ec) {
             // EIO / EOF: the other end hung up (socat gone, USB adapter unplugged).
             ++stats_.ioErrors;
@@ -289,23 +306,26 @@ class SerialLink final : public LinkCore, public std::enable_shared_from_this<Se
         }
         rxTime_ = Clock::now();
         deframer_.feed(std::span<const std::uint8_t>(rxBuf_.data(), n));
-        if (!stopped_ && gen == gen_)
+        if (!stopped_ && gen == gen_) {
             startRead();
+        }
     }
 
     void onFrame(std::span<const std::uint8_t> frame) { deliver(frame, rxTime_); }
 
     // ---- write: one write in flight, the rest in the bounded queue ----
     void startWrite() {
-        if (!desc_.is_open() || !queue_.beginWrite())
+        if (!desc_.is_open() || !queue_.beginWrite()) {
             return;
+        }
         asio::async_write(desc_, asio::buffer(queue_.inFlight()),
                           std::bind_front(&SerialLink::onWritten, shared_from_this(), gen_));
     }
 
     void onWritten(std::uint64_t gen, const boost::system::error_code& ec, std::size_t) {
-        if (stopped_ || gen != gen_)
+        if (stopped_ || gen != gen_) {
             return;
+        }
         if (ec) {
             ++stats_.sendErrors;
             reportError("write", ec, where() + "write failed: " + ec.message() + "; reopening");

@@ -21,7 +21,7 @@
 namespace hs::hb::detail {
 namespace {
 
-using tcp = asio::ip::tcp;
+using asio::ip::tcp;
 
 // One accepted connection; handlers hold it so its buffer outlives a pending read.
 struct Inbound {
@@ -47,8 +47,9 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
           connectTimer_(io) {}
 
     void start(Link::RxHandler onRx, Link::ErrorHandler onError) {
-        if (started_ || stopped_)
+        if (started_ || stopped_) {
             return;
+        }
         started_ = true;
         setCallbacks(std::move(onRx), std::move(onError));
         boost::system::error_code ec;
@@ -56,8 +57,9 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
         const auto local = asio::ip::make_address(
             cfg_.localAddress.empty() ? std::string("0.0.0.0") : cfg_.localAddress, ec);
         const auto peer = asio::ip::make_address(cfg_.peerAddress, peerEc);
-        if (!ec)
+        if (!ec) {
             ec = peerEc;
+        }
         if (ec) {
             reportError("address", ec,
                         "tcp " + cfg_.name + ": invalid address (local '" + cfg_.localAddress +
@@ -71,8 +73,9 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
     }
 
     void send(std::span<const std::uint8_t> frame) {
-        if (stopped_)
+        if (stopped_) {
             return;
+        }
         std::vector<std::uint8_t> wrapped;
         wrapStream(frame, wrapped);
         stats_.dropped += queue_.push(std::move(wrapped));
@@ -80,18 +83,21 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
     }
 
     void stop() {
-        if (stopped_)
+        if (stopped_) {
             return;
+        }
         stopped_ = true;
         boost::system::error_code ignored;
         listenTimer_.cancel();
         connectTimer_.cancel();
         acceptor_.close(ignored);
         out_.close(ignored);
-        if (current_)
+        if (current_) {
             closeInbound(current_);
-        while (!pending_.empty())
+        }
+        while (!pending_.empty()) {
             closeInbound(pending_.front());
+        }
         connected_ = false;
         queue_.clear();
         dropCallbacks();
@@ -111,12 +117,15 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
     void listen() {
         boost::system::error_code ec;
         acceptor_.open(localEp_.protocol(), ec);
-        if (!ec)
+        if (!ec) {
             acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-        if (!ec)
+        }
+        if (!ec) {
             acceptor_.bind(localEp_, ec);
-        if (!ec)
+        }
+        if (!ec) {
             acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+        }
         if (ec) {
             acceptor_.close();
             ++stats_.ioErrors;
@@ -132,8 +141,9 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
     }
 
     void onListenTimer(const boost::system::error_code& ec) {
-        if (ec || stopped_)
+        if (ec || stopped_) {
             return;
+        }
         listen();
     }
 
@@ -148,8 +158,9 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
     }
 
     void onAccept(const std::shared_ptr<Inbound>& conn, const boost::system::error_code& ec) {
-        if (stopped_ || ec == asio::error::operation_aborted)
+        if (stopped_ || ec == asio::error::operation_aborted) {
             return;
+        }
         if (ec) {
             // Out of descriptors and the like: the acceptor itself is fine, try again shortly.
             ++stats_.ioErrors;
@@ -164,8 +175,9 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
         const tcp::endpoint remote = conn->socket.remote_endpoint(remoteEc);
         if (remoteEc || plainAddress(remote.address()) != plainAddress(peerEp_.address())) {
             // Not the peer (or already gone): refuse without reading a byte.
-            if (!remoteEc)
+            if (!remoteEc) {
                 ++stats_.foreign;
+            }
             boost::system::error_code ignored;
             conn->socket.close(ignored);
             startAccept();
@@ -174,8 +186,9 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
         boost::system::error_code ignored;
         conn->socket.set_option(tcp::no_delay(true), ignored);
         pending_.push_back(conn);
-        while (pending_.size() > std::max<std::size_t>(cfg_.maxPendingInbound, 1))
+        while (pending_.size() > std::max<std::size_t>(cfg_.maxPendingInbound, 1)) {
             closeInbound(pending_.front());
+        }
         if (cfg_.idleTimeout.count() > 0) {
             conn->idleDeadline = Clock::now() + cfg_.idleTimeout;
             armIdle(conn);
@@ -192,8 +205,9 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
 
     void onInboundRead(const std::shared_ptr<Inbound>& conn, const boost::system::error_code& ec,
                        std::size_t n) {
-        if (stopped_ || conn->closed)
+        if (stopped_ || conn->closed) {
             return;
+        }
         if (ec) {
             if (ec != asio::error::eof && conn == current_) {
                 ++stats_.ioErrors;
@@ -204,8 +218,9 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
         }
         rxTime_ = Clock::now();
         conn->deframer.feed(std::span<const std::uint8_t>(conn->buf.data(), n));
-        if (stopped_ || conn->closed)
+        if (stopped_ || conn->closed) {
             return;
+        }
         countStreamErrors(*conn);
         if (conn->framingError()) {
             // The peer's stream starts on a frame boundary and is reliable: anything else is not
@@ -217,24 +232,29 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
     }
 
     void onInboundFrame(Inbound& conn, std::span<const std::uint8_t> frame) {
-        if (stopped_ || conn.closed || conn.framingError())
+        if (stopped_ || conn.closed || conn.framingError()) {
             return; // nothing after the first error in the same read is believed
+        }
         const bool authentic = deliver(frame, rxTime_);
-        if (!authentic || stopped_ || conn.closed)
+        if (!authentic || stopped_ || conn.closed) {
             return;
+        }
         conn.idleDeadline = rxTime_ + cfg_.idleTimeout;
         conn.idleGraceUsed = false;
-        if (current_.get() == &conn)
+        if (current_.get() == &conn) {
             return;
+        }
         // A pending connection proved itself: it becomes the one in use, the old one goes.
         const auto it = std::find_if(pending_.begin(), pending_.end(),
                                      [&conn](const auto& p) { return p.get() == &conn; });
-        if (it == pending_.end())
+        if (it == pending_.end()) {
             return;
+        }
         const std::shared_ptr<Inbound> promoted = *it;
         pending_.erase(it);
-        if (current_)
+        if (current_) {
             closeInbound(current_);
+        }
         current_ = promoted;
     }
 
@@ -245,8 +265,9 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
     }
 
     void onIdleTimer(const std::shared_ptr<Inbound>& conn, const boost::system::error_code& ec) {
-        if (ec || stopped_ || conn->closed)
+        if (ec || stopped_ || conn->closed) {
             return;
+        }
         const TimePoint now = Clock::now();
         if (now < conn->idleDeadline) {
             armIdle(conn); // an authentic frame arrived meanwhile
@@ -274,16 +295,20 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
         conn.crcSeen = crc;
     }
 
-    void closeInbound(std::shared_ptr<Inbound> conn) { // by value: may be current_ itself
-        if (conn->closed)
+    // By value: conn may be current_ itself, which this resets.
+    // NOLINTNEXTLINE(performance-unnecessary-value-param)
+    void closeInbound(std::shared_ptr<Inbound> conn) {
+        if (conn->closed) {
             return;
+        }
         conn->closed = true;
         countStreamErrors(*conn);
         boost::system::error_code ignored;
         conn->socket.close(ignored);
         conn->idleTimer.cancel();
-        if (current_ == conn)
+        if (current_ == conn) {
             current_.reset();
+        }
         std::erase(pending_, conn);
     }
 
@@ -292,10 +317,12 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
         ++outGen_;
         boost::system::error_code ec;
         out_.open(peerEp_.protocol(), ec);
-        if (!ec && !cfg_.localAddress.empty())
+        if (!ec && !cfg_.localAddress.empty()) {
             out_.bind(tcp::endpoint(localEp_.address(), 0), ec);
-        if (!ec)
+        }
+        if (!ec) {
             out_.set_option(tcp::no_delay(true), ec);
+        }
         if (ec) {
             failOutbound("connect", ec);
             return;
@@ -312,16 +339,18 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
     }
 
     void onConnect(std::uint64_t gen, const boost::system::error_code& ec) {
-        if (stopped_ || gen != outGen_)
+        if (stopped_ || gen != outGen_) {
             return;
+        }
         connectTimer_.cancel();
         if (ec) {
             failOutbound("connect", ec);
             return;
         }
         connected_ = true;
-        if (everConnected_)
+        if (everConnected_) {
             ++stats_.reopens;
+        }
         everConnected_ = true;
         markHealthy();
         startOutboundRead();
@@ -329,8 +358,9 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
     }
 
     void onConnectTimeout(std::uint64_t gen, const boost::system::error_code& ec) {
-        if (ec || stopped_ || gen != outGen_ || connected_)
+        if (ec || stopped_ || gen != outGen_ || connected_) {
             return;
+        }
         failOutbound("connect", asio::error::timed_out);
     }
 
@@ -341,8 +371,9 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
     }
 
     void onOutboundRead(std::uint64_t gen, const boost::system::error_code& ec, std::size_t) {
-        if (stopped_ || gen != outGen_)
+        if (stopped_ || gen != outGen_) {
             return;
+        }
         if (ec) {
             failOutbound("closed", ec);
             return;
@@ -351,15 +382,17 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
     }
 
     void startWrite() {
-        if (!connected_ || !queue_.beginWrite())
+        if (!connected_ || !queue_.beginWrite()) {
             return;
+        }
         asio::async_write(out_, asio::buffer(queue_.inFlight()),
                           std::bind_front(&TcpLink::onWritten, shared_from_this(), outGen_));
     }
 
     void onWritten(std::uint64_t gen, const boost::system::error_code& ec, std::size_t) {
-        if (stopped_ || gen != outGen_)
+        if (stopped_ || gen != outGen_) {
             return;
+        }
         if (ec) {
             ++stats_.sendErrors;
             failOutbound("send", ec);
@@ -372,8 +405,9 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
     // Closes the outbound connection (invalidating its pending handlers) and retries later.
     void failOutbound(const std::string& op, const boost::system::error_code& ec) {
         ++outGen_;
-        if (connected_ || op != "connect")
+        if (connected_ || op != "connect") {
             ++stats_.ioErrors;
+        }
         const bool wasConnected = connected_;
         connected_ = false;
         boost::system::error_code ignored;
@@ -389,8 +423,9 @@ class TcpLink final : public LinkCore, public std::enable_shared_from_this<TcpLi
     }
 
     void onRetryTimer(std::uint64_t gen, const boost::system::error_code& ec) {
-        if (ec || stopped_ || gen != outGen_)
+        if (ec || stopped_ || gen != outGen_) {
             return;
+        }
         connect();
     }
 

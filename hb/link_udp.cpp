@@ -10,7 +10,7 @@
 namespace hs::hb::detail {
 namespace {
 
-using udp = asio::ip::udp;
+using asio::ip::udp;
 
 class UdpLink final : public LinkCore, public std::enable_shared_from_this<UdpLink> {
   public:
@@ -18,23 +18,26 @@ class UdpLink final : public LinkCore, public std::enable_shared_from_this<UdpLi
         : LinkCore(io, std::move(cfg)), socket_(io), retryTimer_(io) {}
 
     void start(Link::RxHandler onRx, Link::ErrorHandler onError) {
-        if (started_ || stopped_)
+        if (started_ || stopped_) {
             return;
+        }
         started_ = true;
         setCallbacks(std::move(onRx), std::move(onError));
         open();
     }
 
     void send(std::span<const std::uint8_t> frame) {
-        if (stopped_)
+        if (stopped_) {
             return;
+        }
         stats_.dropped += queue_.push(std::vector<std::uint8_t>(frame.begin(), frame.end()));
         startSend();
     }
 
     void stop() {
-        if (stopped_)
+        if (stopped_) {
             return;
+        }
         stopped_ = true;
         boost::system::error_code ignored;
         retryTimer_.cancel();
@@ -52,8 +55,9 @@ class UdpLink final : public LinkCore, public std::enable_shared_from_this<UdpLi
         boost::system::error_code ec;
         const auto local = asio::ip::make_address(
             cfg_.localAddress.empty() ? std::string("0.0.0.0") : cfg_.localAddress, ec);
-        if (!ec)
+        if (!ec) {
             peer_ = udp::endpoint(asio::ip::make_address(cfg_.peerAddress, ec), cfg_.peerPort);
+        }
         if (ec) {
             reportError("address", ec,
                         "udp " + cfg_.name + ": invalid address (local '" + cfg_.localAddress +
@@ -63,8 +67,9 @@ class UdpLink final : public LinkCore, public std::enable_shared_from_this<UdpLi
         }
         const udp::endpoint localEp(local, cfg_.localPort);
         socket_.open(localEp.protocol(), ec);
-        if (!ec)
+        if (!ec) {
             socket_.bind(localEp, ec);
+        }
         if (ec) {
             socket_.close();
             ++stats_.ioErrors;
@@ -75,8 +80,9 @@ class UdpLink final : public LinkCore, public std::enable_shared_from_this<UdpLi
             scheduleReopen();
             return;
         }
-        if (opened_)
+        if (opened_) {
             ++stats_.reopens;
+        }
         opened_ = true;
         markHealthy();
         startReceive();
@@ -89,8 +95,9 @@ class UdpLink final : public LinkCore, public std::enable_shared_from_this<UdpLi
     }
 
     void onReopenTimer(const boost::system::error_code& ec) {
-        if (ec || stopped_)
+        if (ec || stopped_) {
             return;
+        }
         open();
     }
 
@@ -100,8 +107,9 @@ class UdpLink final : public LinkCore, public std::enable_shared_from_this<UdpLi
     }
 
     void onReceive(const boost::system::error_code& ec, std::size_t n) {
-        if (stopped_ || ec == asio::error::operation_aborted)
+        if (stopped_ || ec == asio::error::operation_aborted) {
             return;
+        }
         if (ec) {
             // Unconnected UDP on Linux reports little here; treat anything as a broken socket.
             ++stats_.ioErrors;
@@ -111,24 +119,28 @@ class UdpLink final : public LinkCore, public std::enable_shared_from_this<UdpLi
         }
         const TimePoint rxTime = Clock::now();
         if (rxFrom_.port() == peer_.port() &&
-            plainAddress(rxFrom_.address()) == plainAddress(peer_.address()))
+            plainAddress(rxFrom_.address()) == plainAddress(peer_.address())) {
             deliver(std::span<const std::uint8_t>(rxBuf_.data(), n), rxTime);
-        else
+        } else {
             ++stats_.foreign; // not the peer: never reaches the node logic
-        if (!stopped_ && socket_.is_open())
+        }
+        if (!stopped_ && socket_.is_open()) {
             startReceive();
+        }
     }
 
     void startSend() {
-        if (!socket_.is_open() || !queue_.beginWrite())
+        if (!socket_.is_open() || !queue_.beginWrite()) {
             return;
+        }
         socket_.async_send_to(asio::buffer(queue_.inFlight()), peer_,
                               std::bind_front(&UdpLink::onSent, shared_from_this()));
     }
 
     void onSent(const boost::system::error_code& ec, std::size_t /*n*/) {
-        if (stopped_ || ec == asio::error::operation_aborted)
+        if (stopped_ || ec == asio::error::operation_aborted) {
             return;
+        }
         queue_.endWrite();
         if (ec) {
             // Unreachable network, interface down: count and keep going; the frame is lost.

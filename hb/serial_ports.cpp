@@ -67,8 +67,8 @@ SerialPortInfo describe(const sp_port* port) {
 } // namespace
 
 const std::error_category& serialPortCategory() {
-    static const SerialPortCategory category;
-    return category;
+    static const SerialPortCategory kCategory;
+    return kCategory;
 }
 
 std::error_code lastSerialPortError(int ret, std::string& message) {
@@ -80,8 +80,9 @@ std::error_code lastSerialPortError(int ret, std::string& message) {
             sp_free_error_message(text);
         }
         const int err = sp_last_error_code();
-        if (err != 0)
+        if (err != 0) {
             return {err, std::generic_category()};
+        }
     }
     return {ret, serialPortCategory()};
 }
@@ -97,8 +98,9 @@ std::vector<SerialPortInfo> listSerialPorts(std::string& error) {
         return {};
     }
     std::vector<SerialPortInfo> out;
-    for (sp_port** p = ports; p != nullptr && *p != nullptr; ++p)
+    for (sp_port** p = ports; p != nullptr && *p != nullptr; ++p) {
         out.push_back(describe(*p));
+    }
     sp_free_port_list(ports);
     return out;
 }

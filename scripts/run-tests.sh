@@ -2,7 +2,8 @@
 # Runs every test: the release build's ctest suite (unit, simulation, integration against real
 # snmpd/snmptrapd/ipmi_sim/socat/network namespaces), the same unit and simulation tests under
 # AddressSanitizer + UBSan, and a bounded libFuzzer run of every fuzz target; first of all, every
-# tracked C/C++ file must match .clang-format.
+# tracked C/C++ file must match .clang-format and every room must be clean under .clang-tidy
+# (docs/style.md).
 # Exits non-zero on any failure. Integration tests need root (network namespaces).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,11 @@ else
     echo "format: every tracked C/C++ file is clean"
   fi
 fi
+
+echo "== clang-tidy over every room (base hb core chassis subagent daemon cli; docs/style.md)"
+tidy_start=$SECONDS
+BUILD="$BUILD" JOBS="$JOBS" scripts/tidy.sh || fail=1
+echo "clang-tidy took $((SECONDS - tidy_start)) s"
 
 echo "== sanitizer build (address, undefined): unit and simulation tests"
 [ -f "$ASAN_BUILD/CMakeCache.txt" ] || cmake -S . -B "$ASAN_BUILD" $GEN -DCMAKE_BUILD_TYPE=Debug -DHS_SANITIZE=ON >/dev/null

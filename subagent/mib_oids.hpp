@@ -16,8 +16,8 @@ namespace hs::subagent {
 using Oid = std::vector<std::uint32_t>;
 
 inline const Oid& mibRoot() {
-    static const Oid root{HS_MIB_ROOT_OID};
-    return root;
+    static const Oid kRoot{HS_MIB_ROOT_OID};
+    return kRoot;
 }
 
 // mibRoot() + parts.

@@ -86,9 +86,9 @@ std::int64_t mibMilli(double v) {
         return 0;
     }
     double milli = std::round(v * 1000.0);
-    constexpr double lo = std::numeric_limits<std::int32_t>::min();
-    constexpr double hi = std::numeric_limits<std::int32_t>::max();
-    return static_cast<std::int64_t>(std::clamp(milli, lo, hi));
+    constexpr double kLo = std::numeric_limits<std::int32_t>::min();
+    constexpr double kHi = std::numeric_limits<std::int32_t>::max();
+    return static_cast<std::int64_t>(std::clamp(milli, kLo, kHi));
 }
 
 std::string dateAndTime(std::int64_t unixMs) {

@@ -22,9 +22,9 @@ enum class SmiType : std::uint8_t {
 
 struct SmiValue {
     SmiType type = SmiType::Integer;
-    std::int64_t integer = 0;    // Integer
-    std::uint64_t unsigned_ = 0; // Counter32, Gauge32, Counter64
-    std::string octets;          // OctetString
+    std::int64_t integer = 0;        // Integer
+    std::uint64_t unsignedValue = 0; // Counter32, Gauge32, Counter64
+    std::string octets;              // OctetString
 
     static SmiValue makeInt(std::int64_t v) { return {SmiType::Integer, v, 0, {}}; }
     static SmiValue makeGauge(std::uint64_t v) { return {SmiType::Gauge32, 0, v, {}}; }

@@ -45,7 +45,7 @@ SelectInfo selectInfo() {
 
 NetSnmpLoop::NetSnmpLoop(asio::io_context& io) : io_(io), timer_(io) {}
 
-NetSnmpLoop::~NetSnmpLoop() {
+NetSnmpLoop::~NetSnmpLoop() { // NOLINT(bugprone-exception-escape): see the declaration
     shutdown();
 }
 

@@ -53,14 +53,14 @@ void setValue(netsnmp_variable_list* vb, const SmiValue& v) {
     }
     case SmiType::Counter32:
     case SmiType::Gauge32: {
-        u_long u = static_cast<u_long>(v.unsigned_ & 0xffffffffu);
+        u_long u = static_cast<u_long>(v.unsignedValue & 0xffffffffu);
         snmp_set_var_typed_value(vb, type, &u, sizeof u);
         break;
     }
     case SmiType::Counter64: {
         counter64 c{};
-        c.high = static_cast<u_long>(v.unsigned_ >> 32);
-        c.low = static_cast<u_long>(v.unsigned_ & 0xffffffffu);
+        c.high = static_cast<u_long>(v.unsignedValue >> 32);
+        c.low = static_cast<u_long>(v.unsignedValue & 0xffffffffu);
         snmp_set_var_typed_value(vb, type, &c, sizeof c);
         break;
     }
@@ -383,10 +383,10 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
     }
 
     static void send(const Notification& n) {
-        static const oid snmpTrapOid[] = {1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0};
+        static const oid kSnmpTrapOid[] = {1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0};
         netsnmp_variable_list* vars = nullptr;
         std::vector<oid> trap = toNetSnmp(n.trapOid);
-        snmp_varlist_add_variable(&vars, snmpTrapOid, OID_LENGTH(snmpTrapOid), ASN_OBJECT_ID,
+        snmp_varlist_add_variable(&vars, kSnmpTrapOid, OID_LENGTH(kSnmpTrapOid), ASN_OBJECT_ID,
                                   trap.data(), trap.size() * sizeof(oid));
         for (const VarBind& vb : n.varbinds) {
             std::vector<oid> name = toNetSnmp(vb.oid);

@@ -324,3 +324,21 @@ TEST_F(ChassisLogicTest, ANewSessionReassertsTheFanMode) {
     EXPECT_TRUE(port.bmc.fanManual);
     EXPECT_EQ(port.bmc.duty[0], 70u);
 }
+
+// The chassis logs name operations, power states and access states by base's toString, never by
+// number: "control=powerUp", not "control=1".
+TEST_F(ChassisLogicTest, LogsNameEnumsNotNumbers) {
+    activeAt(40);
+    port.bmc.slowPower = true;
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(logic.control({ControlOp::PowerOn, 0, 0, "test"}, port.now).status,
+              ControlStatus::Ok);
+    logic.pollStatus(port.now); // the chassis confirms the power-up
+    port.bmc.dropSession();
+    port.bmc.failOpen = freeipmiError(IPMI_ERR_PASSWORD_INVALID);
+    logic.pollStatus(port.now);
+    std::string log = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(log.find("event=power_changed power=on was=off"), std::string::npos) << log;
+    EXPECT_NE(log.find("event=power_confirmed control=powerUp "), std::string::npos) << log;
+    EXPECT_NE(log.find("event=bmc_access state=authFailed from=ok "), std::string::npos) << log;
+}

@@ -5,11 +5,13 @@
 #include "chassis/command_lease.hpp"
 #include "chassis/fan_curve.hpp"
 #include "chassis/fan_profile.hpp"
+#include "chassis/ipmi_error.hpp"
 #include "fake_bmc.hpp"
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <freeipmi/freeipmi.h>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -289,6 +291,19 @@ TEST(FanProfile, DellBytes) {
     EXPECT_EQ(fanZoneDuty(FanProfileKind::Dell, 0xff, 30)[0].data,
               (std::vector<std::uint8_t>{0x02, 0xff, 30}));
     EXPECT_TRUE(fanManualMode(FanProfileKind::None).empty());
+}
+
+// The error categories are pure (hs_logic); their messages are still FreeIPMI's own texts once
+// the I/O side is in use, and the classification does not depend on the texts.
+TEST(IpmiErrors, MessagesAreFreeipmisTexts) {
+    std::error_code pw = freeipmiError(IPMI_ERR_PASSWORD_INVALID);
+    EXPECT_EQ(pw.message(), ipmi_ctx_strerror(IPMI_ERR_PASSWORD_INVALID));
+    EXPECT_EQ(classifyAccess(pw), hs::BmcAccess::AuthFailed);
+    std::array<char, 256> cc{};
+    ASSERT_EQ(ipmi_completion_code_strerror_r(0x01, 0x06, 0xC9, cc.data(), cc.size()), 0);
+    EXPECT_EQ(completionCode(0xC9).message(), std::string("completion code 0xC9: ") + cc.data());
+    EXPECT_EQ(sessionTimeoutError().message(), ipmi_ctx_strerror(IPMI_ERR_SESSION_TIMEOUT));
+    EXPECT_EQ(classifyAccess(sessionTimeoutError()), hs::BmcAccess::Unreachable);
 }
 
 TEST(ChassisConfigTest, EmptyTableMeansNoBmc) {

@@ -68,7 +68,7 @@ TEST(MibView, GetAndGetNext) {
     EXPECT_EQ(role->value.integer, 3); // active(3)
     const VarBind* seq = v.get(scalarOid(mib::kGeneral, mib::NotificationSeq));
     ASSERT_NE(seq, nullptr);
-    EXPECT_EQ(seq->value.unsigned_, 42u);
+    EXPECT_EQ(seq->value.unsignedValue, 42u);
     EXPECT_EQ(v.get(mibOid({mib::kObjects, mib::kGeneral, mib::LocalRole})), nullptr);
     // GETNEXT from the root gives the first scalar; from an object gives its instance.
     EXPECT_EQ(v.next(mibRoot())->oid, scalarOid(mib::kGeneral, mib::LocalModuleIndex));
@@ -86,7 +86,7 @@ TEST(MibView, Counter64AndSparseThresholds) {
     auto* auth = v.get(columnOid(mib::kPathTable, mib::PathAuthFailures, 2));
     ASSERT_NE(auth, nullptr);
     EXPECT_EQ(auth->value.type, SmiType::Counter64);
-    EXPECT_EQ(auth->value.unsigned_, 1ULL << 40);
+    EXPECT_EQ(auth->value.unsignedValue, 1ULL << 40);
     auto* uc = v.get(columnOid(mib::kSensorTable, mib::SensorUpperCritical, 1));
     ASSERT_NE(uc, nullptr);
     EXPECT_EQ(uc->value.integer, 3250);
@@ -186,7 +186,7 @@ TEST(Notification, SeqFirstAndIndexes) {
     EXPECT_EQ(n.trapOid, notificationOid(mib::PathDown));
     ASSERT_GE(n.varbinds.size(), 3u);
     EXPECT_EQ(n.varbinds[0].oid, scalarOid(mib::kGeneral, mib::NotificationSeq));
-    EXPECT_EQ(n.varbinds[0].value.unsigned_, 17u);
+    EXPECT_EQ(n.varbinds[0].value.unsignedValue, 17u);
     EXPECT_EQ(n.varbinds[2].oid, columnOid(mib::kPathTable, mib::PathName, 2));
     EXPECT_EQ(n.varbinds[2].value.octets, "p2");
     EXPECT_EQ(n.varbinds.back().value.integer, 2); // detectTimeExpired(2)
@@ -246,8 +246,8 @@ TEST(Notification, QueuedNotificationsUseTheirOwnSnapshot) {
     Notification nb = render(b, latest);
     const VarBind* vb = findVb(nb, count);
     ASSERT_TRUE(va && vb);
-    EXPECT_EQ(va->value.unsigned_, 2U);
-    EXPECT_EQ(vb->value.unsigned_, 3U);
+    EXPECT_EQ(va->value.unsignedValue, 2U);
+    EXPECT_EQ(vb->value.unsignedValue, 3U);
 
     Event down;
     down.type = EventType::PathDown;
@@ -260,7 +260,7 @@ TEST(Notification, QueuedNotificationsUseTheirOwnSnapshot) {
     // No snapshot of its own (a resync): the latest.
     Notification r = render(PendingNotification{true, {}, 13, nullptr}, latest);
     EXPECT_EQ(r.trapOid, notificationOid(mib::StateResync));
-    EXPECT_EQ(findVb(r, count)->value.unsigned_, 3U);
+    EXPECT_EQ(findVb(r, count)->value.unsignedValue, 3U);
 }
 
 TEST(MibView, ForeignCounterAndStateDirectory) {
@@ -272,7 +272,7 @@ TEST(MibView, ForeignCounterAndStateDirectory) {
     const VarBind* f = v.get(columnOid(mib::kPathTable, mib::PathForeign, 2));
     ASSERT_NE(f, nullptr);
     EXPECT_EQ(f->value.type, SmiType::Counter64);
-    EXPECT_EQ(f->value.unsigned_, (1ULL << 33) + 5);
+    EXPECT_EQ(f->value.unsignedValue, (1ULL << 33) + 5);
     ASSERT_NE(v.get(columnOid(mib::kPathTable, mib::PathForeign, 1)), nullptr);
     EXPECT_EQ(v.get(scalarOid(mib::kGeneral, mib::StateDirWritable))->value.integer, 2); // false
     EXPECT_EQ(v.get(scalarOid(mib::kGeneral, mib::StateDirError))->value.octets, s.stateDirError);
