@@ -332,8 +332,17 @@ class EtherLink final : public LinkCore, public std::enable_shared_from_this<Eth
             markHealthy();
             return;
         }
-        reportError("down", std::make_error_code(std::errc::network_down),
-                    prefix() + "interface '" + cfg_.interfaceName + "' is down or has no carrier");
+        reportDown("interface '" + cfg_.interfaceName + "' is down or has no carrier");
+    }
+
+    // One key for every sign of a down or vanished interface (see reportError).
+    void reportDown(const std::string& what) {
+        reportError("down", std::make_error_code(std::errc::network_down), prefix() + what);
+    }
+
+    static bool interfaceTrouble(const boost::system::error_code& ec) {
+        return ec.category() == boost::system::system_category() &&
+               (ec.value() == ENETDOWN || ec.value() == ENXIO || ec.value() == ENODEV);
     }
 
     void startReceive() {
@@ -348,7 +357,10 @@ class EtherLink final : public LinkCore, public std::enable_shared_from_this<Eth
             // ENETDOWN when the interface goes down, ENXIO/ENODEV when it goes away: the check
             // timer reopens the socket.
             ++stats_.ioErrors;
-            reportError("receive", ec, prefix() + "receive failed: " + ec.message());
+            if (interfaceTrouble(ec))
+                reportDown("receive failed: " + ec.message());
+            else
+                reportError("receive", ec, prefix() + "receive failed: " + ec.message());
             closeSocket();
             return;
         }
@@ -379,10 +391,16 @@ class EtherLink final : public LinkCore, public std::enable_shared_from_this<Eth
             return;
         queue_.endWrite();
         if (ec) {
-            // Interface down or gone: count and keep going; the frame is lost.
+            // Count and keep going; the frame is lost. Interface down or gone: reported as the
+            // state "down" the check timer reports too, so a cut speaks once, not per frame.
             ++stats_.sendErrors;
-            reportError("send", ec,
-                        prefix() + "send to " + endpoint() + " failed: " + ec.message());
+            if (interfaceTrouble(ec)) {
+                iface_.up = false;
+                reportDown("send to " + endpoint() + " failed: " + ec.message());
+            } else {
+                reportError("send", ec,
+                            prefix() + "send to " + endpoint() + " failed: " + ec.message());
+            }
         }
         startSend();
     }

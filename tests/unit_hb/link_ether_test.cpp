@@ -330,6 +330,17 @@ TEST_F(EtherLinkTest, FollowsTheInterfaceThroughDownDeleteAndRename) {
     ASSERT_TRUE(sh("ip link set hsb down"));
     EXPECT_TRUE(test::runUntil(io, [&] { return !b->connected(); }));
     EXPECT_FALSE(rb.errors.empty());
+    // Held down while heartbeats keep being sent: the cut is reported once, not per frame or
+    // per check of the interface.
+    const std::size_t errorsDown = rb.errors.size();
+    std::uint64_t seq = 1;
+    const auto until = std::chrono::steady_clock::now() + 300ms;
+    test::runUntil(io, [&] {
+        b->send(heartbeat(++seq));
+        return std::chrono::steady_clock::now() > until;
+    });
+    EXPECT_LE(rb.errors.size(), errorsDown + 1);
+    EXPECT_GT(b->stats().sendErrors, 0u);
     ASSERT_TRUE(sh("ip link set hsb up"));
     EXPECT_TRUE(flows(*a, rb.authentic));
     EXPECT_TRUE(b->connected());
