@@ -391,10 +391,11 @@ class EtherLink final : public LinkCore, public std::enable_shared_from_this<Eth
             return;
         queue_.endWrite();
         if (ec) {
-            // Count and keep going; the frame is lost. Interface down or gone: reported as the
-            // state "down" the check timer reports too, so a cut speaks once, not per frame.
+            // Count and keep going; the frame is lost. Interface down or gone (or without
+            // carrier, where the queue fills: ENOBUFS): reported as the state "down" the check
+            // timer reports too, so a cut speaks once, not per frame.
             ++stats_.sendErrors;
-            if (interfaceTrouble(ec)) {
+            if (!iface_.up || interfaceTrouble(ec)) {
                 iface_.up = false;
                 reportDown("send to " + endpoint() + " failed: " + ec.message());
             } else {
