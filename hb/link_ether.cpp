@@ -236,7 +236,7 @@ class EtherLink final : public LinkCore, public std::enable_shared_from_this<Eth
             ++stats_.ioErrors;
             reportError("socket", ec,
                         prefix() + "cannot open a packet socket: " + ec.message() +
-                            (errno == EPERM ? " (the daemon needs CAP_NET_RAW)" : ""));
+                            (ec.value() == EPERM ? " (the daemon needs CAP_NET_RAW)" : ""));
             return;
         }
         InterfaceState st;
