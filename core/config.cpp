@@ -2,6 +2,7 @@
 
 #include "base/config_error.hpp"
 #include "base/secret.hpp"
+#include "hb/link_ether.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -297,6 +298,35 @@ void checkSerialTiming(TableReader& r, const PathConfig& p) {
                        wire.count() / 1000.0, p.link.baud, p.interval.count(), fix, minInterval));
 }
 
+// An interface name as the kernel accepts it (at most 15 bytes, no '/', ':' or white space).
+bool validInterfaceName(std::string_view s) {
+    auto ok = [](char c) { return c > ' ' && c < 0x7f && c != '/' && c != ':'; };
+    return !s.empty() && s.size() <= 15 && s != "." && s != ".." &&
+           std::all_of(s.begin(), s.end(), ok);
+}
+
+void parseEther(TableReader& r, PathConfig& p) {
+    p.link.type = PathType::Ether;
+    p.link.interfaceName = r.required(r.string("interface"), "interface");
+    if (!validInterfaceName(p.link.interfaceName)) {
+        r.fail("interface", fmt::format("'{}' is not an interface name (1 to 15 characters, no "
+                                        "'/', ':' or white space)",
+                                        p.link.interfaceName));
+    }
+    const std::string mac = r.required(r.string("peer_mac"), "peer_mac");
+    if (!hb::parseMac(mac, p.link.peerMac)) {
+        r.fail("peer_mac", fmt::format("'{}' is not a MAC address (e.g. 02:00:5e:10:00:02)", mac));
+    }
+    if (!hb::isUnicastMac(p.link.peerMac)) {
+        r.fail("peer_mac", fmt::format("'{}' is not a unicast address", mac));
+    }
+    for (auto key : {"local", "peer", "device", "baud"}) {
+        if (r.has(key)) {
+            r.fail(key, "not valid for an ether path");
+        }
+    }
+}
+
 PathConfig parsePath(const toml::table& t, std::size_t index, const HeartbeatConfig& hb) {
     PathConfig p;
     {
@@ -322,7 +352,7 @@ PathConfig parsePath(const toml::table& t, std::size_t index, const HeartbeatCon
         if (v6l != v6p) {
             r.fail("peer", "local and peer must both be IPv4 or both IPv6");
         }
-        for (auto key : {"device", "baud"}) {
+        for (auto key : {"device", "baud", "interface", "peer_mac"}) {
             if (r.has(key)) {
                 r.fail(key, fmt::format("not valid for a {} path", type));
             }
@@ -337,14 +367,16 @@ PathConfig parsePath(const toml::table& t, std::size_t index, const HeartbeatCon
                                        "460800, 921600)",
                                        p.link.baud));
         }
-        for (auto key : {"local", "peer"}) {
+        for (auto key : {"local", "peer", "interface", "peer_mac"}) {
             if (r.has(key)) {
                 r.fail(key, "not valid for a serial path");
             }
         }
         checkSerialTiming(r, p);
+    } else if (type == "ether") {
+        parseEther(r, p);
     } else {
-        r.fail("type", fmt::format("'{}' is not one of udp, tcp, serial", type));
+        r.fail("type", fmt::format("'{}' is not one of udp, tcp, serial, ether", type));
     }
     r.rejectUnknown(config_keys::kPath);
     return p;

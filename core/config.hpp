@@ -32,8 +32,8 @@ inline constexpr std::array<std::string_view, 13> kNode = {
 inline constexpr std::array<std::string_view, 6> kHeartbeat = {
     "interval_ms",  "miss_threshold", "recovery_threshold",
     "init_dead_ms", "preempt",        "preempt_delay_ms"};
-inline constexpr std::array<std::string_view, 7> kPath = {"name", "type",   "interval_ms", "local",
-                                                          "peer", "device", "baud"};
+inline constexpr std::array<std::string_view, 9> kPath = {
+    "name", "type", "interval_ms", "local", "peer", "device", "baud", "interface", "peer_mac"};
 // [hooks] is parsed by daemon/hooks.cpp against this list.
 inline constexpr std::array<std::string_view, 6> kHooks = {
     "on_role_change", "on_active", "on_standby", "on_fault", "on_path_change", "timeout_ms"};

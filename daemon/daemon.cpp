@@ -16,6 +16,7 @@
 #include "daemon/status_json.hpp"
 #include "hb/frame.hpp"
 #include "hb/link.hpp"
+#include "hb/link_ether.hpp"
 #include "subagent/snmp_config.hpp"
 #include "subagent/subagent.hpp"
 
@@ -59,6 +60,8 @@ NodeCoreConfig nodeCoreConfig(const Config& cfg, std::uint32_t slot) {
         np.interval = p.interval;
         if (p.link.type == PathType::Serial) {
             np.endpoint = p.link.device + "@" + std::to_string(p.link.baud);
+        } else if (p.link.type == PathType::Ether) {
+            np.endpoint = p.link.interfaceName + "/" + hb::formatMac(p.link.peerMac);
         } else {
             np.endpoint = p.link.peerAddress + ":" + std::to_string(p.link.peerPort);
         }

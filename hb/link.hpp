@@ -7,6 +7,7 @@
 #include "base/asio.hpp"
 #include "base/types.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -16,6 +17,8 @@
 #include <system_error>
 
 namespace hs::hb {
+
+using MacAddress = std::array<std::uint8_t, 6>;
 
 struct LinkConfig {
     std::string name; // "net0", "serial0"
@@ -28,6 +31,9 @@ struct LinkConfig {
     // serial
     std::string device; // "/dev/ttyS1" or a pty symlink
     std::uint32_t baud = 115200;
+    // ether: the interface the frames leave by ("eth1") and the peer's MAC address on that link
+    std::string interfaceName;
+    MacAddress peerMac{};
     std::chrono::milliseconds reopenInterval{200};
     std::size_t maxQueuedFrames = 2;
     // tcp: an inbound connection that delivers no authenticated frame for this long is closed
@@ -62,7 +68,8 @@ class Link {
     virtual void start(RxHandler onRx, ErrorHandler onError) = 0;
     virtual void send(std::span<const std::uint8_t> frame) = 0; // encoded frame, unwrapped
     virtual void stop() = 0;
-    virtual std::string endpoint() const = 0; // for the MIB: "192.0.2.2:7400", "/dev/ttyS1@115200"
+    virtual std::string endpoint() const = 0; // for the MIB: "192.0.2.2:7400", "/dev/ttyS1@115200",
+                                              // "eth1/02:00:00:00:00:02"
     virtual LinkStats stats() const = 0;
     virtual bool connected() const = 0; // device open / socket usable
 };

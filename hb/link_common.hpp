@@ -158,5 +158,6 @@ inline asio::ip::address plainAddress(const asio::ip::address& a) {
 std::unique_ptr<Link> makeUdpLink(asio::io_context& io, const LinkConfig& cfg);
 std::unique_ptr<Link> makeTcpLink(asio::io_context& io, const LinkConfig& cfg);
 std::unique_ptr<Link> makeSerialLink(asio::io_context& io, const LinkConfig& cfg);
+std::unique_ptr<Link> makeEtherLink(asio::io_context& io, const LinkConfig& cfg);
 
 } // namespace hs::hb::detail

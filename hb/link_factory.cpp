@@ -12,7 +12,7 @@ std::unique_ptr<Link> makeLink(asio::io_context& io, const LinkConfig& cfg) {
     case PathType::Serial:
         return detail::makeSerialLink(io, cfg);
     case PathType::Ether:
-        break; // raw L2 path: not implemented yet
+        return detail::makeEtherLink(io, cfg);
     }
     return nullptr;
 }

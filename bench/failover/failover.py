@@ -3,6 +3,7 @@
 steady cost of one daemon. Uses the namespace rig of tests/fixtures/rig (needs root). Prints:
 
   failover path=both interval_ms=I misses=N trials=T median_ms=X p99_ms=Y max_ms=Z false_switchovers=F
+  (with --paths other than net,serial: path=ether+serial and so on, the paths joined by '+')
   stress interval_ms=10 seconds=60 false_switchovers=F path_flaps=P realtime=off|on
   steady interval_ms=10 cpu_pct=C rss_mb=M
 
@@ -15,6 +16,7 @@ pulled) are held for several detection times; any takeover during them is a fals
 
   failover.py [--build-dir DIR] [--quick] [--trials T] [--intervals 5,10,50,100]
               [--stress-seconds S] [--no-stress] [--no-steady] [--no-failover]
+              [--paths net,serial]    (the failover run's paths: any of net (UDP), ether, serial)
 """
 
 import argparse
@@ -50,30 +52,49 @@ def pct(values, p):
     return v[k]
 
 
+# --paths words and the rig's path names.
+PATH_NAMES = {"net": "net0", "ether": "l2", "serial": "serial0"}
+
+
 def takeovers(tl, mark):
     return [e for e in tl.role_changes(mark) if e[4] == "ACTIVE"]
 
 
-def single_path_cuts(rig, tl, hold_s, trial):
-    """Runs the single-path cuts; returns the number of takeovers seen during them."""
+def single_path_cuts(rig, tl, hold_s, trial, paths=("net", "serial")):
+    """Runs the single-path cuts that leave a path up; returns the number of takeovers seen
+    during them. The link cut (veth down) takes the net and ether paths at once."""
     false = 0
-    kinds = ["link", "oneway", "serial"]
+    kinds = []
+    if "serial" in paths and ("net" in paths or "ether" in paths):
+        kinds.append("link")
+    if "net" in paths and len(paths) > 1:
+        kinds.append("oneway")
+    if "ether" in paths and len(paths) > 1:
+        kinds.append("ether_oneway")
+    if "serial" in paths and len(paths) > 1:
+        kinds.append("serial")
+    names = [PATH_NAMES[p] for p in paths]
+    node = 1 + trial % 2
     for kind in kinds:
         mark = tl.mark()
         if kind == "link":
-            rig.cut_net(1 + trial % 2)
+            rig.cut_net(node)
         elif kind == "oneway":
-            rig.cut_net_oneway(1 + trial % 2, "output" if trial % 3 else "input")
+            rig.cut_net_oneway(node, "output" if trial % 3 else "input")
+        elif kind == "ether_oneway":
+            rig.cut_ether_oneway(node, "egress" if trial % 3 else "ingress")
         else:
             rig.cut_serial()
         time.sleep(hold_s)
         if kind == "link":
             rig.heal_net()
         elif kind == "oneway":
-            rig.nft_clear(1 + trial % 2)
+            rig.nft_clear(node)
+        elif kind == "ether_oneway":
+            rig.ether_clear(node)
         else:
             rig.heal_serial()
-        if not R.wait_for(lambda: rig.healthy(), 15, interval=0.01):
+        if not R.wait_for(lambda: rig.healthy(paths=names), 15, interval=0.01):
             err("  warning: pair not healthy 15 s after healing the %s cut: %s" %
                 (kind, rig.roles()))
         t = takeovers(tl, mark)
@@ -94,10 +115,10 @@ def save_logs(rig, tag):
     err("  logs kept in %s/%s-%s-node*.log" % (d, rig.test_id, tag))
 
 
-def one_failover(rig, tl, interval_ms):
-    st = rig.healthy()
+def one_failover(rig, tl, interval_ms, names=("net0", "serial0")):
+    st = rig.healthy(paths=names)
     if not st:
-        st = rig.wait_healthy(timeout=15)
+        st = rig.wait_healthy(timeout=15, paths=names)
     active = 1 if st[1]["role"] == "ACTIVE" else 2
     standby = 3 - active
     node_a, node_s = rig.nodes[active], rig.nodes[standby]
@@ -115,12 +136,15 @@ def one_failover(rig, tl, interval_ms):
             t_poll = tl.first_role(standby, "ACTIVE", t0)
             d = (t_poll or time.time()) - t0
     node_a.start()
-    if not R.wait_for(lambda: rig.healthy(), 20, interval=0.01):
+    if not R.wait_for(lambda: rig.healthy(paths=names), 20, interval=0.01):
         err("  warning: node%d did not rejoin: %s" % (active, rig.roles()))
     return d
 
 
 def bench_failover(args, interval_ms, trials, n=3):
+    paths = args.paths
+    names = tuple(PATH_NAMES[p] for p in paths)
+    label = "both" if sorted(paths) == ["net", "serial"] else "+".join(paths)
     detect = n * interval_ms / 1000.0
     hold = max(0.3, 4 * detect) if not args.quick else max(0.2, 3 * detect)
     times, misses_none, false = [], 0, 0
@@ -129,16 +153,19 @@ def bench_failover(args, interval_ms, trials, n=3):
     if baud != 115200:
         err("  interval %d ms: serial path at %d baud (a frame takes ~7 ms at 115200)" %
             (interval_ms, baud))
+    no_serial = {"serial": False} if "serial" not in paths else {}
     with R.Rig("bfo%d" % interval_ms, build_dir=args.build_dir, interval_ms=interval_ms, miss=n,
-               recovery=3, init_dead_ms=max(1000, 10 * interval_ms), baud=baud) as rig:
+               recovery=3, init_dead_ms=max(1000, 10 * interval_ms), baud=baud,
+               net="net" in paths, ether="ether" in paths,
+               node_overrides={1: dict(no_serial), 2: dict(no_serial)}) as rig:
         rig.start_nodes()
-        rig.wait_healthy(timeout=20)
+        rig.wait_healthy(timeout=20, paths=names)
         tl = rig.timeline(period=0.003)
         try:
             for trial in range(trials):
-                false += single_path_cuts(rig, tl, hold, trial)
+                false += single_path_cuts(rig, tl, hold, trial, paths)
                 mark = tl.mark()
-                d = one_failover(rig, tl, interval_ms)
+                d = one_failover(rig, tl, interval_ms, names)
                 # Only one takeover is expected from the kill (the standby's).
                 extra = len(takeovers(tl, mark)) - 1
                 if extra > 0:
@@ -155,8 +182,8 @@ def bench_failover(args, interval_ms, trials, n=3):
     if misses_none:
         err("  %d of %d trials without takeover" % (misses_none, trials))
     med = statistics.median(times) if times else float("nan")
-    print("failover path=both interval_ms=%d misses=%d trials=%d median_ms=%.1f p99_ms=%.1f "
-          "max_ms=%.1f false_switchovers=%d" % (interval_ms, n, trials, med, pct(times, 99),
+    print("failover path=%s interval_ms=%d misses=%d trials=%d median_ms=%.1f p99_ms=%.1f "
+          "max_ms=%.1f false_switchovers=%d" % (label, interval_ms, n, trials, med, pct(times, 99),
                                                 max(times) if times else float("nan"), false),
           flush=True)
 
@@ -248,7 +275,14 @@ def main():
     ap.add_argument("--no-stress", action="store_true")
     ap.add_argument("--no-steady", action="store_true")
     ap.add_argument("--seed", type=int)
+    ap.add_argument("--paths", default="net,serial",
+                    help="the failover run's paths, comma separated: net (UDP), ether, serial")
     args = ap.parse_args()
+    args.paths = [p for p in args.paths.split(",") if p]
+    if not args.paths or any(p not in PATH_NAMES for p in args.paths) or \
+            len(set(args.paths)) != len(args.paths):
+        err("--paths: a comma separated list of distinct net, ether, serial")
+        return 2
     if not R.is_root():
         err("bench/failover needs root (network namespaces)")
         return 77

@@ -121,6 +121,28 @@ TEST_F(ConfigTest, DefaultsWithoutHeartbeatTable) {
     EXPECT_EQ(c.heartbeat.preemptDelay, std::chrono::milliseconds(5000));
 }
 
+// The serial path of kGood, and an ether path in its place (same lines: type 22, 23, 24).
+constexpr const char* kSerialKeys = "type = \"serial\"\ndevice = \"/dev/ttyS1\"\nbaud = 115200";
+#define HS_ETHER(iface, mac) "type = \"ether\"\ninterface = \"" iface "\"\npeer_mac = \"" mac "\""
+
+TEST_F(ConfigTest, EtherPath) {
+    Config c = load(text(kSerialKeys, HS_ETHER("eth1.42", "02:00:5E:10:00:02")));
+    ASSERT_EQ(c.paths.size(), 2U);
+    EXPECT_EQ(c.paths[1].link.type, PathType::Ether);
+    EXPECT_EQ(c.paths[1].link.interfaceName, "eth1.42");
+    EXPECT_EQ(c.paths[1].link.peerMac, (hb::MacAddress{0x02, 0x00, 0x5e, 0x10, 0x00, 0x02}));
+    // ether + serial only (no IP path at all) is a valid pair.
+    std::string t = text();
+    const auto from = t.find("[[path]]");
+    t.erase(from, t.find("[[path]]", from + 1) - from);
+    t.insert(t.find("[[path]]"),
+             "[[path]]\nname = \"l2\"\n" HS_ETHER("eth1", "02:00:5e:10:00:02") "\n\n");
+    c = load(t);
+    ASSERT_EQ(c.paths.size(), 2U);
+    EXPECT_EQ(c.paths[0].link.type, PathType::Ether);
+    EXPECT_EQ(c.paths[1].link.type, PathType::Serial);
+}
+
 struct BadCase {
     const char* name;
     const char* find;
@@ -164,6 +186,28 @@ const BadCase kBadCases[] = {
      "udp, tcp, serial"},
     {"DeviceOnUdp", "peer = \"127.0.0.1:7401\"", "peer = \"127.0.0.1:7401\"\ndevice = \"/dev/x\"",
      "path[net0].device", 19, "not valid"},
+    {"EtherBadMac", kSerialKeys, HS_ETHER("eth1", "02:00:5e:10:00"), "path[serial0].peer_mac", 24,
+     "not a MAC address"},
+    {"EtherMulticastMac", kSerialKeys, HS_ETHER("eth1", "01:00:5e:00:00:01"),
+     "path[serial0].peer_mac", 24, "not a unicast"},
+    {"EtherZeroMac", kSerialKeys, HS_ETHER("eth1", "00:00:00:00:00:00"), "path[serial0].peer_mac",
+     24, "not a unicast"},
+    {"EtherSlashInterface", kSerialKeys, HS_ETHER("eth/1", "02:00:5e:10:00:02"),
+     "path[serial0].interface", 23, "not an interface name"},
+    {"EtherLongInterface", kSerialKeys, HS_ETHER("abcdefghijklmnop", "02:00:5e:10:00:02"),
+     "path[serial0].interface", 23, "1 to 15"},
+    {"EtherNoInterface", kSerialKeys, "type = \"ether\"\npeer_mac = \"02:00:5e:10:00:02\"",
+     "path[serial0].interface", 20, "missing"},
+    {"EtherNoMac", kSerialKeys, "type = \"ether\"\ninterface = \"eth1\"", "path[serial0].peer_mac",
+     20, "missing"},
+    {"EtherWithBaud", kSerialKeys, HS_ETHER("eth1", "02:00:5e:10:00:02") "\nbaud = 9600",
+     "path[serial0].baud", 25, "not valid for an ether path"},
+    {"EtherWithPeer", kSerialKeys, HS_ETHER("eth1", "02:00:5e:10:00:02") "\npeer = \"1.2.3.4:5\"",
+     "path[serial0].peer", 25, "not valid for an ether path"},
+    {"InterfaceOnUdp", "peer = \"127.0.0.1:7401\"",
+     "peer = \"127.0.0.1:7401\"\ninterface = \"eth1\"", "path[net0].interface", 19, "not valid"},
+    {"MacOnSerial", "baud = 115200", "baud = 115200\npeer_mac = \"02:00:5e:10:00:02\"",
+     "path[serial0].peer_mac", 25, "not valid"},
     {"BaudNonStandard", "baud = 115200", "baud = 12345", "path[serial0].baud", 24, "standard"},
     {"SerialTooSlow", "baud = 115200", "baud = 9600", "path[serial0].baud", 24,
      "use baud >= 115200 or interval_ms >= 86"},
