@@ -197,7 +197,7 @@ class NodeCore {
     bool stopped_ = false;
     SwitchoverReason handoverReason_ = SwitchoverReason::Manual;
     std::optional<TimePoint> scheduledWake_;
-    Duration stallThreshold_;
+    Duration stallThreshold_{};
     std::uint64_t stalls_ = 0;
     std::uint64_t switchoverCount_ = 0;
     SwitchoverReason lastReason_ = SwitchoverReason::None;

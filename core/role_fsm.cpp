@@ -181,14 +181,12 @@ void RoleFsm::onPeerFrame(TimePoint now, const PeerInfo& p) {
         }
         break;
     case FsmState::TakingOver:
-        if (peerActing(p) && pendingReason_ == SwitchoverReason::PeerLost) {
-            // The active we thought lost is heard again before we acted: it keeps the role.
-            epoch_ = std::max(epoch_, p.epoch);
-            enter(FsmState::Standby, FsmCause::PeerKeepsRole);
-            actions_.push_back({FsmActionType::RoleChanged, epoch_, Role::Standby, Role::Standby});
-        } else if (peerActing(p) &&
-                   (p.epoch > pendingEpoch_ || (p.epoch == pendingEpoch_ && !iWinTie(p)))) {
-            // The peer is active in a newer term: give up the takeover before acting at all.
+        // The peer keeps (or holds) the role when the active we thought lost is heard again
+        // before we acted, or when it is active in a newer term: give up the takeover before
+        // acting at all.
+        if (peerActing(p) &&
+            (pendingReason_ == SwitchoverReason::PeerLost || p.epoch > pendingEpoch_ ||
+             (p.epoch == pendingEpoch_ && !iWinTie(p)))) {
             epoch_ = std::max(epoch_, p.epoch);
             enter(FsmState::Standby, FsmCause::PeerKeepsRole);
             actions_.push_back({FsmActionType::RoleChanged, epoch_, Role::Standby, Role::Standby});

@@ -137,7 +137,7 @@ enum class FsmActionType : std::uint8_t {
 };
 
 struct FsmAction {
-    FsmActionType type;
+    FsmActionType type{};
     std::uint64_t epoch = 0;
     Role from = Role::Init;
     Role to = Role::Init;

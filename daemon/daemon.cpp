@@ -133,8 +133,8 @@ struct Daemon::Impl {
     void runRoleHooks();
     void runPathHook(const Event& e);
     void startReload();
-    void finishReload(std::shared_ptr<ValidatedConfig> next, std::shared_ptr<toml::table> doc,
-                      std::string error);
+    void finishReload(const std::shared_ptr<ValidatedConfig>& next,
+                      const std::shared_ptr<toml::table>& doc, std::string error);
     Snapshot snapshot();
     void registerHandlers();
     void control(ControlRequest req, std::function<void(ControlResult)> done);
@@ -664,13 +664,13 @@ void Daemon::Impl::startReload() {
         }
         asio::post(io, [this, next = std::move(next), doc = std::move(doc),
                         error = std::move(error)]() mutable {
-            finishReload(std::move(next), std::move(doc), std::move(error));
+            finishReload(next, doc, std::move(error));
         });
     });
 }
 
-void Daemon::Impl::finishReload(std::shared_ptr<ValidatedConfig> next,
-                                std::shared_ptr<toml::table> doc, std::string error) {
+void Daemon::Impl::finishReload(const std::shared_ptr<ValidatedConfig>& next,
+                                const std::shared_ptr<toml::table>& doc, std::string error) {
     reloading = false;
     auto done = [this] {
         updateServiceStatus();

@@ -147,16 +147,19 @@ int runHookCommand(const std::string& hook, const std::vector<std::string>& argv
     }
     std::vector<std::string> envStore{
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
+    envStore.reserve(env.size() + 1);
     for (const auto& [k, v] : env) {
-        envStore.push_back(k + "=" + v);
+        envStore.push_back(std::string(k).append(1, '=').append(v));
     }
     std::vector<char*> envp;
+    envp.reserve(envStore.size() + 1);
     for (std::string& s : envStore) {
         envp.push_back(s.data());
     }
     envp.push_back(nullptr);
     std::vector<std::string> argStore(argv);
     std::vector<char*> argp;
+    argp.reserve(argStore.size() + 1);
     for (std::string& s : argStore) {
         argp.push_back(s.data());
     }

@@ -67,12 +67,14 @@ std::vector<std::string> journalFields(log::Level l, std::string_view file, int 
             }
         }
         if (reserved(name)) {
-            name = "HS_" + name;
+            name.insert(0, "HS_");
         }
         if (name.size() > 64) {
             name.resize(64);
         }
-        out.push_back(name + "=" + value);
+        name += '=';
+        name += value;
+        out.push_back(std::move(name));
     }
     return out;
 }

@@ -24,8 +24,8 @@ void diff(const toml::node* a, const toml::node* b, const std::string& key,
             keys.insert(std::string(k.str()));
         }
         for (const std::string& k : keys) {
-            diff(a->as_table()->get(k), b->as_table()->get(k), key.empty() ? k : key + "." + k,
-                 out);
+            diff(a->as_table()->get(k), b->as_table()->get(k),
+                 key.empty() ? k : std::string(key).append(".").append(k), out);
         }
         return;
     }

@@ -30,12 +30,15 @@ namespace hs::hb {
 namespace {
 
 int hexDigit(char c) {
-    if (c >= '0' && c <= '9')
+    if (c >= '0' && c <= '9') {
         return c - '0';
-    if (c >= 'a' && c <= 'f')
+    }
+    if (c >= 'a' && c <= 'f') {
         return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
+    }
+    if (c >= 'A' && c <= 'F') {
         return c - 'A' + 10;
+    }
     return -1;
 }
 
@@ -51,20 +54,24 @@ std::uint32_t half(const MacAddress& m, std::size_t at) {
 } // namespace
 
 bool parseMac(std::string_view text, MacAddress& out) {
-    if (text.size() != 17)
+    if (text.size() != 17) {
         return false;
+    }
     const char sep = text[2];
-    if (sep != ':' && sep != '-')
+    if (sep != ':' && sep != '-') {
         return false;
+    }
     MacAddress m{};
     for (std::size_t i = 0; i < 6; ++i) {
         const std::size_t at = i * 3;
-        if (i > 0 && text[at - 1] != sep)
+        if (i > 0 && text[at - 1] != sep) {
             return false;
+        }
         const int hi = hexDigit(text[at]);
         const int lo = hexDigit(text[at + 1]);
-        if (hi < 0 || lo < 0)
+        if (hi < 0 || lo < 0) {
             return false;
+        }
         m[i] = static_cast<std::uint8_t>(hi * 16 + lo);
     }
     out = m;
@@ -91,8 +98,9 @@ void encapsulateEther(const MacAddress& dst, const MacAddress& src,
     out.push_back(static_cast<std::uint8_t>(frame.size() >> 8));
     out.push_back(static_cast<std::uint8_t>(frame.size() & 0xFF));
     out.insert(out.end(), frame.begin(), frame.end());
-    if (out.size() < kEtherMinFrame)
+    if (out.size() < kEtherMinFrame) {
         out.resize(kEtherMinFrame, 0);
+    }
 }
 
 const char* toString(EtherVerdict v) {
@@ -115,18 +123,23 @@ const char* toString(EtherVerdict v) {
 
 EtherVerdict decapsulateEther(std::span<const std::uint8_t> wire, const MacAddress& own,
                               const MacAddress& peer, std::span<const std::uint8_t>& frame) {
-    if (wire.size() < kEtherHeaderSize + kEtherLengthSize)
+    if (wire.size() < kEtherHeaderSize + kEtherLengthSize) {
         return EtherVerdict::Short;
-    if (((wire[12] << 8) | wire[13]) != kEtherType)
+    }
+    if (((wire[12] << 8) | wire[13]) != kEtherType) {
         return EtherVerdict::WrongType;
-    if (!std::equal(own.begin(), own.end(), wire.begin()))
+    }
+    if (!std::equal(own.begin(), own.end(), wire.begin())) {
         return EtherVerdict::WrongDestination;
-    if (!std::equal(peer.begin(), peer.end(), wire.begin() + 6))
+    }
+    if (!std::equal(peer.begin(), peer.end(), wire.begin() + 6)) {
         return EtherVerdict::WrongSource;
+    }
     const std::size_t len = (std::size_t{wire[14]} << 8) | wire[15];
     const auto body = wire.subspan(kEtherHeaderSize + kEtherLengthSize);
-    if (len > body.size())
+    if (len > body.size()) {
         return EtherVerdict::BadLength;
+    }
     frame = body.first(len);
     return EtherVerdict::Ok;
 }
@@ -176,16 +189,20 @@ std::error_code lastError() {
 std::error_code readInterface(int fd, const std::string& name, InterfaceState& out) {
     ifreq req{};
     std::memcpy(req.ifr_name, name.c_str(), std::min(name.size(), sizeof(req.ifr_name) - 1));
-    if (::ioctl(fd, SIOCGIFINDEX, &req) != 0)
+    if (::ioctl(fd, SIOCGIFINDEX, &req) != 0) {
         return lastError();
+    }
     out.index = req.ifr_ifindex;
-    if (::ioctl(fd, SIOCGIFHWADDR, &req) != 0)
+    if (::ioctl(fd, SIOCGIFHWADDR, &req) != 0) {
         return lastError();
-    if (req.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+    }
+    if (req.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
         return {EPROTOTYPE, std::system_category()};
+    }
     std::memcpy(out.mac.data(), req.ifr_hwaddr.sa_data, out.mac.size());
-    if (::ioctl(fd, SIOCGIFFLAGS, &req) != 0)
+    if (::ioctl(fd, SIOCGIFFLAGS, &req) != 0) {
         return lastError();
+    }
     out.up = (req.ifr_flags & IFF_UP) != 0 && (req.ifr_flags & IFF_RUNNING) != 0;
     return {};
 }
@@ -196,8 +213,9 @@ class EtherLink final : public LinkCore, public std::enable_shared_from_this<Eth
         : LinkCore(io, std::move(cfg)), socket_(io), checkTimer_(io) {}
 
     void start(Link::RxHandler onRx, Link::ErrorHandler onError) {
-        if (started_ || stopped_)
+        if (started_ || stopped_) {
             return;
+        }
         started_ = true;
         setCallbacks(std::move(onRx), std::move(onError));
         open();
@@ -205,15 +223,17 @@ class EtherLink final : public LinkCore, public std::enable_shared_from_this<Eth
     }
 
     void send(std::span<const std::uint8_t> frame) {
-        if (stopped_)
+        if (stopped_) {
             return;
+        }
         stats_.dropped += queue_.push(std::vector<std::uint8_t>(frame.begin(), frame.end()));
         startSend();
     }
 
     void stop() {
-        if (stopped_)
+        if (stopped_) {
             return;
+        }
         stopped_ = true;
         boost::system::error_code ignored;
         checkTimer_.cancel();
@@ -248,8 +268,9 @@ class EtherLink final : public LinkCore, public std::enable_shared_from_this<Eth
             what = "interface '" + cfg_.interfaceName + "': " + ec.message();
         } else {
             ec = configure(fd, st);
-            if (ec)
+            if (ec) {
                 what = "cannot bind to '" + cfg_.interfaceName + "': " + ec.message();
+            }
         }
         if (ec) {
             ::close(fd);
@@ -267,8 +288,9 @@ class EtherLink final : public LinkCore, public std::enable_shared_from_this<Eth
         }
         iface_ = st;
         filterMac_ = st.mac;
-        if (opened_)
+        if (opened_) {
             ++stats_.reopens;
+        }
         opened_ = true;
         reportState();
         startReceive();
@@ -279,8 +301,9 @@ class EtherLink final : public LinkCore, public std::enable_shared_from_this<Eth
     std::error_code configure(int fd, const InterfaceState& st) const {
         auto program = etherFilter(st.mac, cfg_.peerMac);
         sock_fprog prog{static_cast<unsigned short>(program.size()), program.data()};
-        if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0)
+        if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) {
             return lastError();
+        }
         // Our own transmissions are not looped back to us (Linux >= 4.20; the filter drops them
         // anyway, by their source address).
         const int one = 1;
@@ -289,8 +312,9 @@ class EtherLink final : public LinkCore, public std::enable_shared_from_this<Eth
         addr.sll_family = AF_PACKET;
         addr.sll_protocol = htons(kEtherType);
         addr.sll_ifindex = st.index;
-        if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
+        if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
             return lastError();
+        }
         return {};
     }
 
@@ -300,8 +324,9 @@ class EtherLink final : public LinkCore, public std::enable_shared_from_this<Eth
     }
 
     void onCheckTimer(const boost::system::error_code& ec) {
-        if (ec || stopped_)
+        if (ec || stopped_) {
             return;
+        }
         check();
         scheduleCheck();
     }
@@ -351,16 +376,18 @@ class EtherLink final : public LinkCore, public std::enable_shared_from_this<Eth
     }
 
     void onReceive(const boost::system::error_code& ec, std::size_t n) {
-        if (stopped_ || ec == asio::error::operation_aborted)
+        if (stopped_ || ec == asio::error::operation_aborted) {
             return;
+        }
         if (ec) {
             // ENETDOWN when the interface goes down, ENXIO/ENODEV when it goes away: the check
             // timer reopens the socket.
             ++stats_.ioErrors;
-            if (interfaceTrouble(ec))
+            if (interfaceTrouble(ec)) {
                 reportDown("receive failed: " + ec.message());
-            else
+            } else {
                 reportError("receive", ec, prefix() + "receive failed: " + ec.message());
+            }
             closeSocket();
             return;
         }
@@ -368,27 +395,31 @@ class EtherLink final : public LinkCore, public std::enable_shared_from_this<Eth
         std::span<const std::uint8_t> frame;
         const auto verdict = decapsulateEther(std::span<const std::uint8_t>(rxBuf_.data(), n),
                                               filterMac_, cfg_.peerMac, frame);
-        if (verdict == EtherVerdict::Ok)
+        if (verdict == EtherVerdict::Ok) {
             deliver(frame, rxTime);
-        else if (verdict == EtherVerdict::BadLength || verdict == EtherVerdict::Short)
+        } else if (verdict == EtherVerdict::BadLength || verdict == EtherVerdict::Short) {
             deliver(std::span<const std::uint8_t>(rxBuf_.data(), n), rxTime); // counted malformed
-        else
+        } else {
             ++stats_.foreign; // the kernel filter should have dropped it already
-        if (!stopped_ && socket_.is_open())
+        }
+        if (!stopped_ && socket_.is_open()) {
             startReceive();
+        }
     }
 
     void startSend() {
-        if (!socket_.is_open() || !queue_.beginWrite())
+        if (!socket_.is_open() || !queue_.beginWrite()) {
             return;
+        }
         encapsulateEther(cfg_.peerMac, filterMac_, queue_.inFlight(), txBuf_);
         socket_.async_send(asio::buffer(txBuf_),
                            std::bind_front(&EtherLink::onSent, shared_from_this()));
     }
 
     void onSent(const boost::system::error_code& ec, std::size_t /*n*/) {
-        if (stopped_ || ec == asio::error::operation_aborted)
+        if (stopped_ || ec == asio::error::operation_aborted) {
             return;
+        }
         queue_.endWrite();
         if (ec) {
             // Count and keep going; the frame is lost. Interface down or gone (or without

@@ -9,12 +9,14 @@ namespace hs::repl {
 namespace {
 
 void putSeqs(WireWriter& w, const SeqPair& p) {
-    for (auto v : p)
+    for (auto v : p) {
         w.varint(v);
+    }
 }
 bool getSeqs(WireReader& in, SeqPair& p) {
-    for (auto& v : p)
+    for (auto& v : p) {
         in.varint(v);
+    }
     return in.ok();
 }
 
@@ -28,8 +30,9 @@ void putHistory(WireWriter& w, const History& h) {
 }
 bool getHistory(WireReader& in, History& h) {
     std::uint8_t n = 0;
-    if (!in.u8(n))
+    if (!in.u8(n)) {
         return false;
+    }
     if (n > kMaxTerms) {
         in.fail();
         return false;
@@ -42,8 +45,9 @@ bool getHistory(WireReader& in, History& h) {
         getSeqs(in, t.firstSeq);
         // Terms are ordered: epochs and first sequence numbers never go back.
         if (!h.empty() && (t.epoch < h.back().epoch || t.firstSeq[0] < h.back().firstSeq[0] ||
-                           t.firstSeq[1] < h.back().firstSeq[1]))
+                           t.firstSeq[1] < h.back().firstSeq[1])) {
             in.fail();
+        }
         h.push_back(t);
     }
     return in.ok();
@@ -74,8 +78,9 @@ struct EncodeMessage {
         w.varint(m.from);
         w.varint(m.top);
         w.varint(m.records.size());
-        for (const auto& r : m.records)
+        for (const auto& r : m.records) {
             encodeRecord(r, out);
+        }
     }
     void operator()(const Ack& m) const {
         w.u8(static_cast<std::uint8_t>(MessageType::Ack));
@@ -107,8 +112,9 @@ bool decodeDelta(WireReader& in, Delta& d) {
     d.records.clear();
     for (std::uint64_t i = 0; i < n; ++i) {
         Record r;
-        if (!decodeRecord(in, r))
+        if (!decodeRecord(in, r)) {
             return false;
+        }
         if (streamOf(r.key().kind) != d.stream || r.stamp.seq <= last) {
             in.fail();
             return false;
@@ -116,8 +122,9 @@ bool decodeDelta(WireReader& in, Delta& d) {
         last = r.stamp.seq;
         d.records.push_back(std::move(r));
     }
-    if (last > d.top)
+    if (last > d.top) {
         in.fail();
+    }
     return in.ok();
 }
 
@@ -136,26 +143,30 @@ std::vector<std::uint8_t> encodeMessage(const Message& m) {
 }
 
 bool decodeMessage(std::span<const std::uint8_t> bytes, Message& out) {
-    if (bytes.size() > kMaxMessage)
+    if (bytes.size() > kMaxMessage) {
         return false;
+    }
     WireReader in(bytes);
     std::uint8_t version = 0;
     std::uint8_t type = 0;
-    if (!in.u8(version) || version != kMessageVersion || !in.u8(type))
+    if (!in.u8(version) || version != kMessageVersion || !in.u8(type)) {
         return false;
+    }
     switch (static_cast<MessageType>(type)) {
     case MessageType::Join: {
         Join m;
         std::uint8_t reset = 0;
         in.varint(m.session);
         in.u8(reset);
-        if (reset > 1)
+        if (reset > 1) {
             return false;
+        }
         m.reset = reset == 1;
         getSeqs(in, m.have);
         getHistory(in, m.history);
-        if (!in.ok() || !in.atEnd())
+        if (!in.ok() || !in.atEnd()) {
             return false;
+        }
         out = std::move(m);
         return true;
     }
@@ -165,21 +176,24 @@ bool decodeMessage(std::span<const std::uint8_t> bytes, Message& out) {
         in.varint(m.session);
         in.u8(mode);
         if (mode != static_cast<std::uint8_t>(JoinMode::CatchUp) &&
-            mode != static_cast<std::uint8_t>(JoinMode::Snapshot))
+            mode != static_cast<std::uint8_t>(JoinMode::Snapshot)) {
             return false;
+        }
         m.mode = static_cast<JoinMode>(mode);
         getSeqs(in, m.from);
         getSeqs(in, m.top);
         getHistory(in, m.history);
-        if (!in.ok() || !in.atEnd() || m.from[0] > m.top[0] || m.from[1] > m.top[1])
+        if (!in.ok() || !in.atEnd() || m.from[0] > m.top[0] || m.from[1] > m.top[1]) {
             return false;
+        }
         out = std::move(m);
         return true;
     }
     case MessageType::Delta: {
         Delta m;
-        if (!decodeDelta(in, m) || !in.atEnd())
+        if (!decodeDelta(in, m) || !in.atEnd()) {
             return false;
+        }
         out = std::move(m);
         return true;
     }
@@ -188,8 +202,9 @@ bool decodeMessage(std::span<const std::uint8_t> bytes, Message& out) {
         in.varint(m.session);
         getSeqs(in, m.have);
         in.u8(m.gaps);
-        if (!in.ok() || !in.atEnd() || (m.gaps & ~0x03) != 0)
+        if (!in.ok() || !in.atEnd() || (m.gaps & ~0x03) != 0) {
             return false;
+        }
         out = m;
         return true;
     }
@@ -203,25 +218,29 @@ void encodeWatermark(const Watermark& wm, std::vector<std::uint8_t>& out) {
     w.varint(wm.epoch);
     w.varint(wm.session);
     putSeqs(w, wm.seq);
-    for (auto d : wm.digest)
+    for (auto d : wm.digest) {
         w.u64(d);
+    }
     w.u8(wm.exact);
 }
 
 bool decodeWatermark(std::span<const std::uint8_t> bytes, Watermark& out) {
     WireReader in(bytes);
     std::uint8_t version = 0;
-    if (!in.u8(version) || version != kMessageVersion)
+    if (!in.u8(version) || version != kMessageVersion) {
         return false;
+    }
     Watermark wm;
     in.varint(wm.epoch);
     in.varint(wm.session);
     getSeqs(in, wm.seq);
-    for (auto& d : wm.digest)
+    for (auto& d : wm.digest) {
         in.u64(d);
+    }
     in.u8(wm.exact);
-    if (!in.ok() || !in.atEnd() || (wm.exact & ~0x03) != 0)
+    if (!in.ok() || !in.atEnd() || (wm.exact & ~0x03) != 0) {
         return false;
+    }
     out = wm;
     return true;
 }

@@ -57,8 +57,8 @@ struct Delta {
     bool operator==(const Delta&) const = default;
 };
 namespace gap {
-inline constexpr std::uint8_t Ordered = 0x01;
-inline constexpr std::uint8_t Telemetry = 0x02;
+inline constexpr std::uint8_t kOrdered = 0x01;
+inline constexpr std::uint8_t kTelemetry = 0x02;
 } // namespace gap
 struct Ack {
     std::uint64_t session = 0;

@@ -60,13 +60,15 @@ void Receiver::onPeerWatermark(const Watermark& wm, TimePoint now) {
         startJoin(wm.epoch, false);
         return;
     }
-    if (!joined_)
+    if (!joined_) {
         return;
+    }
     // The active serves another session (or none): it lost ours. Heartbeats overtaken by the
     // JoinReply may still name the old one, so only a mismatch that lasts counts.
     if (wm.session != session_) {
-        if (!otherSessionSince_)
+        if (!otherSessionSince_) {
             otherSessionSince_ = now;
+        }
         if (now - *otherSessionSince_ >= cfg_.rejoinAfter) {
             startJoin(wm.epoch, false);
             return;
@@ -91,12 +93,13 @@ void Receiver::onPeerWatermark(const Watermark& wm, TimePoint now) {
 }
 
 void Receiver::onMessage(const Message& m, TimePoint now) {
-    if (const auto* r = std::get_if<JoinReply>(&m))
+    if (const auto* r = std::get_if<JoinReply>(&m)) {
         onReply(*r, now);
-    else if (const auto* d = std::get_if<Delta>(&m))
+    } else if (const auto* d = std::get_if<Delta>(&m)) {
         onDelta(*d, now);
-    else
+    } else {
         ++stats_.stale;
+    }
 }
 
 void Receiver::onReply(const JoinReply& r, TimePoint now) {
@@ -145,7 +148,7 @@ void Receiver::onDelta(const Delta& d, TimePoint now) {
     const auto have = store_.lastSeq(d.stream);
     knownTop_[s] = std::max(knownTop_[s], d.to());
     if (d.from > have) {
-        gaps_ |= s == 0 ? gap::Ordered : gap::Telemetry;
+        gaps_ |= s == 0 ? gap::kOrdered : gap::kTelemetry;
         ++stats_.gaps;
         update(now);
         return;
@@ -156,9 +159,11 @@ void Receiver::onDelta(const Delta& d, TimePoint now) {
         ackDirty_ = true;
         return;
     }
-    for (const auto& r : d.records)
-        if (r.stamp.seq > have && store_.apply(r))
+    for (const auto& r : d.records) {
+        if (r.stamp.seq > have && store_.apply(r)) {
             ++stats_.recordsApplied;
+        }
+    }
     store_.setLastSeq(d.stream, d.to());
     exact_[s] = d.tail();
     builtTop_[s] = d.top;
@@ -169,15 +174,18 @@ void Receiver::onDelta(const Delta& d, TimePoint now) {
 void Receiver::update(TimePoint now) {
     for (std::size_t s = 0; s < kStreams; ++s) {
         const bool behind = knownTop_[s] > store_.lastSeq(static_cast<Stream>(s));
-        if (behind && !behindSince_[s])
+        if (behind && !behindSince_[s]) {
             behindSince_[s] = now;
-        else if (!behind)
+        } else if (!behind) {
             behindSince_[s].reset();
+        }
     }
-    if (!joined_)
+    if (!joined_) {
         return;
-    if (store_.lastSeq(Stream::Ordered) >= replyTop_[0])
+    }
+    if (store_.lastSeq(Stream::Ordered) >= replyTop_[0]) {
         caughtUp_ = true;
+    }
     const bool within = lagRecords(Stream::Ordered) <= cfg_.hotLagRecords &&
                         lag(Stream::Ordered, now) <= cfg_.hotLag;
     const auto next = caughtUp_ && within ? Readiness::Hot : Readiness::Syncing;
@@ -199,12 +207,14 @@ Duration Receiver::lag(Stream s, TimePoint now) const {
 
 std::vector<Bytes> Receiver::tick(TimePoint now, const Budget& budget) {
     std::vector<Bytes> out;
-    if (!following_)
+    if (!following_) {
         return out;
+    }
     auto emit = [&](const Message& m) {
         auto bytes = encodeMessage(m);
-        if (bytes.size() + budget.overhead > budget.bytes)
+        if (bytes.size() + budget.overhead > budget.bytes) {
             return false;
+        }
         stats_.bytesSent += bytes.size() + budget.overhead;
         ++stats_.messagesSent;
         out.push_back(std::move(bytes));
@@ -212,8 +222,9 @@ std::vector<Bytes> Receiver::tick(TimePoint now, const Budget& budget) {
     };
     if (!joined_) {
         if (!lastJoinAt_ || now - *lastJoinAt_ >= cfg_.joinRetry) {
-            if (emit(Join{session_, reset_, store_.lastSeqs(), store_.history()}))
+            if (emit(Join{session_, reset_, store_.lastSeqs(), store_.history()})) {
                 lastJoinAt_ = now;
+            }
         }
         return out;
     }

@@ -18,8 +18,9 @@ static_assert(std::size(kKinds) == std::variant_size_v<RecordValue>);
 
 template <typename E> bool enumIn(WireReader& in, E& out, std::uint8_t max) {
     std::uint8_t b = 0;
-    if (!in.u8(b))
+    if (!in.u8(b)) {
         return false;
+    }
     if (b > max) {
         in.fail();
         return false;
@@ -30,8 +31,9 @@ template <typename E> bool enumIn(WireReader& in, E& out, std::uint8_t max) {
 
 bool powerControlIn(WireReader& in, PowerControl& out) {
     std::uint8_t b = 0;
-    if (!in.u8(b))
+    if (!in.u8(b)) {
         return false;
+    }
     if (b > static_cast<std::uint8_t>(PowerControl::SoftShutdown) &&
         b != static_cast<std::uint8_t>(PowerControl::None)) {
         in.fail();
@@ -43,8 +45,9 @@ bool powerControlIn(WireReader& in, PowerControl& out) {
 
 bool boolIn(WireReader& in, bool& out) {
     std::uint8_t b = 0;
-    if (!in.u8(b))
+    if (!in.u8(b)) {
         return false;
+    }
     if (b > 1) {
         in.fail();
         return false;
@@ -62,8 +65,9 @@ struct EncodeValue {
     void operator()(const FanModeRecord& r) const { w.u8(code(r.mode)); }
     void operator()(const FanFloorRecord& r) const {
         w.u8(r.dutyPct ? 1 : 0);
-        if (r.dutyPct)
+        if (r.dutyPct) {
             w.u8(*r.dutyPct);
+        }
     }
     void operator()(const PowerRequestRecord& r) const {
         w.varint(r.requestId);
@@ -104,8 +108,9 @@ struct EncodeValue {
     void operator()(const FanRecord& r) const {
         w.u8(r.dutyPct);
         w.u8(r.rpm ? 1 : 0);
-        if (r.rpm)
+        if (r.rpm) {
             w.f64(*r.rpm);
+        }
         w.u8(code(r.mode));
         w.u8(r.failed ? 1 : 0);
     }
@@ -129,8 +134,9 @@ bool decodeValue(RecordKind kind, WireReader& in, RecordValue& out) {
         bool has = false;
         if (boolIn(in, has) && has) {
             std::uint8_t d = 0;
-            if (in.u8(d) && d > 100)
+            if (in.u8(d) && d > 100) {
                 in.fail();
+            }
             r.dutyPct = d;
         }
         out = r;
@@ -200,8 +206,9 @@ bool decodeValue(RecordKind kind, WireReader& in, RecordValue& out) {
     case RecordKind::Fan: {
         FanRecord r;
         in.u8(r.dutyPct);
-        if (r.dutyPct > 100)
+        if (r.dutyPct > 100) {
             in.fail();
+        }
         bool has = false;
         if (boolIn(in, has) && has) {
             double rpm = 0;
@@ -254,9 +261,11 @@ bool isLog(RecordKind k) {
 }
 
 bool validKind(std::uint8_t c) {
-    for (auto k : kKinds)
-        if (code(k) == c)
+    for (auto k : kKinds) {
+        if (code(k) == c) {
             return true;
+        }
+    }
     return false;
 }
 
@@ -278,8 +287,9 @@ std::size_t encodedSize(const Record& r) {
 
 bool decodeRecord(WireReader& in, Record& out) {
     std::uint8_t k = 0;
-    if (!in.u8(k))
+    if (!in.u8(k)) {
         return false;
+    }
     if (!validKind(k)) {
         in.fail();
         return false;
@@ -288,8 +298,9 @@ bool decodeRecord(WireReader& in, Record& out) {
     in.varintTo(out.index, kMaxIndex);
     in.varint(out.stamp.epoch);
     in.varint(out.stamp.seq);
-    if (!in.ok())
+    if (!in.ok()) {
         return false;
+    }
     // A sequence number of 0 is never written; keys that must be 0 are checked.
     const bool singleton = kind == RecordKind::FanMode || kind == RecordKind::PowerRequest ||
                            kind == RecordKind::Preemption || kind == RecordKind::Power ||

@@ -153,6 +153,7 @@ bool validKind(std::uint8_t code);
 struct RecordKey {
     RecordKind kind = RecordKind::FanMode;
     std::uint32_t index = 0;
+    // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
     auto operator<=>(const RecordKey&) const = default;
 };
 

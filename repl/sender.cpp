@@ -25,8 +25,9 @@ std::size_t at(Stream s) {
 std::size_t spareBytesPerTick(std::uint64_t bytesPerSecond, Duration interval,
                               std::size_t heartbeatBytes) {
     const auto us = std::chrono::duration_cast<microseconds>(interval).count();
-    if (us <= 0)
+    if (us <= 0) {
         return 0;
+    }
     const std::uint64_t line = bytesPerSecond * static_cast<std::uint64_t>(us) / 1000000u;
     return line > heartbeatBytes ? static_cast<std::size_t>(line - heartbeatBytes) : 0;
 }
@@ -34,12 +35,13 @@ std::size_t spareBytesPerTick(std::uint64_t bytesPerSecond, Duration interval,
 Sender::Sender(Store& store, SenderConfig cfg) : store_(store), cfg_(cfg) {}
 
 void Sender::onMessage(const Message& m, TimePoint now) {
-    if (const auto* j = std::get_if<Join>(&m))
+    if (const auto* j = std::get_if<Join>(&m)) {
         onJoin(*j, now);
-    else if (const auto* a = std::get_if<Ack>(&m))
+    } else if (const auto* a = std::get_if<Ack>(&m)) {
         onAck(*a, now);
-    else
+    } else {
         ++stats_.stale;
+    }
 }
 
 void Sender::onJoin(const Join& j, TimePoint now) {
@@ -68,11 +70,12 @@ void Sender::onAck(const Ack& a, TimePoint now) {
         ++stats_.stale;
         return;
     }
-    for (std::size_t s = 0; s < kStreams; ++s)
+    for (std::size_t s = 0; s < kStreams; ++s) {
         if (a.have[s] > store_.lastSeq(static_cast<Stream>(s))) {
             ++stats_.stale; // the standby claims what we never wrote
             return;
         }
+    }
     for (std::size_t s = 0; s < kStreams; ++s) {
         const auto h = a.have[s];
         if (h > acked_[s]) {
@@ -80,7 +83,7 @@ void Sender::onAck(const Ack& a, TimePoint now) {
             progressAt_[s] = now;
             cursor_[s] = std::max(cursor_[s], h);
         }
-        const std::uint8_t bit = s == 0 ? gap::Ordered : gap::Telemetry;
+        const std::uint8_t bit = s == 0 ? gap::kOrdered : gap::kTelemetry;
         // A gap request: resend from what the standby holds, at most once per resend interval
         // for the same position (requests keep coming while the lost range is in flight again).
         if ((a.gaps & bit) != 0 && h == acked_[s] && cursor_[s] > h &&
@@ -96,8 +99,9 @@ void Sender::onAck(const Ack& a, TimePoint now) {
 
 void Sender::onPeerWatermark(const Watermark& wm, TimePoint /*now*/) {
     // Only a standby that adopted our lineage (our epoch) can be compared with us.
-    if (!session_ || wm.epoch != store_.epoch())
+    if (!session_ || wm.epoch != store_.epoch()) {
         return;
+    }
     for (std::size_t s = 0; s < kStreams; ++s) {
         const auto st = static_cast<Stream>(s);
         if ((wm.exact & (1u << s)) != 0 && wm.seq[s] == store_.lastSeq(st) &&
@@ -164,14 +168,16 @@ void Sender::settleWaits(TimePoint now) {
 }
 
 void Sender::decideAll(WaitOutcome o) {
-    for (const auto& w : waits_)
+    for (const auto& w : waits_) {
         decisions_.push_back({w.token, o});
+    }
     waits_.clear();
 }
 
 std::uint64_t Sender::lagRecords(Stream s) const {
-    if (!session_)
+    if (!session_) {
         return 0;
+    }
     return store_.lastSeq(s) - std::min(store_.lastSeq(s), acked_[at(s)]);
 }
 
@@ -181,8 +187,9 @@ bool Sender::buildDelta(Stream s, std::size_t room, Delta& d) const {
     std::size_t size = 2 + varintLen(d.session) + 1 + varintLen(d.from) + varintLen(d.top) + 2;
     store_.forEachAfter(s, d.from, [&](const Record& r) {
         const auto n = encodedSize(r);
-        if (size + n > room)
+        if (size + n > room) {
             return false;
+        }
         size += n;
         d.records.push_back(r);
         return true;
@@ -193,13 +200,15 @@ bool Sender::buildDelta(Stream s, std::size_t room, Delta& d) const {
 std::vector<Bytes> Sender::tick(TimePoint now, const Budget& budget) {
     std::vector<Bytes> out;
     settleWaits(now);
-    if (!session_)
+    if (!session_) {
         return out;
+    }
     std::size_t left = budget.bytes;
     auto emit = [&](const Message& m) {
         auto bytes = encodeMessage(m);
-        if (bytes.size() + budget.overhead > left)
+        if (bytes.size() + budget.overhead > left) {
             return false;
+        }
         left -= bytes.size() + budget.overhead;
         stats_.bytesSent += bytes.size() + budget.overhead;
         ++stats_.messagesSent;
@@ -207,8 +216,9 @@ std::vector<Bytes> Sender::tick(TimePoint now, const Budget& budget) {
         return true;
     };
     if (replyPending_) {
-        if (!emit(reply_))
+        if (!emit(reply_)) {
             return out; // nothing may go before the reply
+        }
         replyPending_ = false;
     }
     for (std::size_t s = 0; s < kStreams; ++s) {
@@ -218,20 +228,25 @@ std::vector<Bytes> Sender::tick(TimePoint now, const Budget& budget) {
             progressAt_[s] = now;
             ++stats_.resends;
         }
-        if (st == Stream::Telemetry && !budget.telemetry)
+        if (st == Stream::Telemetry && !budget.telemetry) {
             break;
+        }
         while (cursor_[s] < store_.lastSeq(st)) {
-            if (left <= budget.overhead)
+            if (left <= budget.overhead) {
                 return out;
+            }
             Delta d;
-            if (!buildDelta(st, std::min(kMaxMessage, left - budget.overhead), d))
+            if (!buildDelta(st, std::min(kMaxMessage, left - budget.overhead), d)) {
                 return out; // the next record does not fit: lower classes wait too
-            if (cursor_[s] == acked_[s])
+            }
+            if (cursor_[s] == acked_[s]) {
                 progressAt_[s] = now;
+            }
             const auto n = d.records.size();
             const auto to = d.to();
-            if (!emit(d))
+            if (!emit(d)) {
                 return out;
+            }
             stats_.recordsSent += n;
             cursor_[s] = to;
         }

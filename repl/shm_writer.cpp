@@ -92,8 +92,9 @@ hs_shm_record toShm(const Record& r) {
 }
 
 bool shmInit(std::span<std::uint8_t> buf, std::uint32_t capacity) {
-    if (buf.size() < hs_shm_bytes(capacity))
+    if (buf.size() < hs_shm_bytes(capacity)) {
         return false;
+    }
     auto* h = headerOf(buf);
     // Keep the seqlock counting (odd while we lay out), so a reader of an earlier layout retries.
     const auto s = (__atomic_load_n(&h->seqlock, __ATOMIC_RELAXED) | 1u) + 2;
@@ -113,8 +114,9 @@ bool shmInit(std::span<std::uint8_t> buf, std::uint32_t capacity) {
 }
 
 bool shmPublish(std::span<std::uint8_t> buf, const Store& store, const ShmStatus& status) {
-    if (hs_shm_check(buf.data(), buf.size()) != HS_SHM_OK)
+    if (hs_shm_check(buf.data(), buf.size()) != HS_SHM_OK) {
         return false;
+    }
     auto* h = headerOf(buf);
     auto* recs = reinterpret_cast<hs_shm_record*>(h + 1);
     const auto s = __atomic_load_n(&h->seqlock, __ATOMIC_RELAXED);
@@ -123,8 +125,9 @@ bool shmPublish(std::span<std::uint8_t> buf, const Store& store, const ShmStatus
 
     std::uint32_t n = 0;
     for (const auto& [k, r] : store.records()) {
-        if (n == h->capacity)
+        if (n == h->capacity) {
             break;
+        }
         recs[n++] = toShm(r);
     }
     const auto wm = store.watermark();
@@ -150,8 +153,9 @@ ShmRegion::ShmRegion(ShmRegion&& o) noexcept
 
 ShmRegion& ShmRegion::operator=(ShmRegion&& o) noexcept {
     if (this != &o) {
-        if (base_ != nullptr)
+        if (base_ != nullptr) {
             ::munmap(base_, size_);
+        }
         base_ = std::exchange(o.base_, nullptr);
         size_ = std::exchange(o.size_, 0);
     }
@@ -159,8 +163,9 @@ ShmRegion& ShmRegion::operator=(ShmRegion&& o) noexcept {
 }
 
 ShmRegion::~ShmRegion() {
-    if (base_ != nullptr)
+    if (base_ != nullptr) {
         ::munmap(base_, size_);
+    }
 }
 
 ShmRegion ShmRegion::create(const std::string& name, std::uint32_t capacity, std::string& error) {

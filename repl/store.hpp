@@ -99,9 +99,11 @@ class Store {
     // stop.
     template <typename F> void forEachAfter(Stream s, std::uint64_t seq, F&& f) const {
         const auto& bySeq = bySeq_[idx(s)];
-        for (auto it = bySeq.upper_bound(seq); it != bySeq.end(); ++it)
-            if (!f(records_.at(it->second)))
+        for (auto it = bySeq.upper_bound(seq); it != bySeq.end(); ++it) {
+            if (!f(records_.at(it->second))) {
                 return;
+            }
+        }
     }
     // Same records, stamps, sequence numbers and history.
     bool operator==(const Store& o) const {

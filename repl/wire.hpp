@@ -40,8 +40,9 @@ class WireWriter {
 
   private:
     void fixed(std::uint64_t v, int bytes) {
-        for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8)
+        for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) {
             out_.push_back(static_cast<std::uint8_t>((v >> shift) & 0xFFu));
+        }
     }
     std::vector<std::uint8_t>& out_;
 };
@@ -56,8 +57,9 @@ class WireReader {
     void fail() { ok_ = false; }
 
     bool u8(std::uint8_t& v) {
-        if (!need(1))
+        if (!need(1)) {
             return false;
+        }
         v = in_[pos_++];
         return true;
     }
@@ -65,16 +67,19 @@ class WireReader {
         v = 0;
         for (int shift = 0; shift < 64; shift += 7) {
             std::uint8_t b = 0;
-            if (!u8(b))
+            if (!u8(b)) {
                 return false;
+            }
             // The tenth byte may carry only the top bit of a 64-bit value.
-            if (shift == 63 && b > 1)
+            if (shift == 63 && b > 1) {
                 return failed();
+            }
             v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
             if ((b & 0x80) == 0) {
                 // Reject overlong encodings (a trailing zero byte), so every value has one form.
-                if (b == 0 && shift != 0)
+                if (b == 0 && shift != 0) {
                     return failed();
+                }
                 return true;
             }
         }
@@ -82,41 +87,48 @@ class WireReader {
     }
     bool svarint(std::int64_t& v) {
         std::uint64_t u = 0;
-        if (!varint(u))
+        if (!varint(u)) {
             return false;
+        }
         v = static_cast<std::int64_t>((u >> 1) ^ (~(u & 1) + 1));
         return true;
     }
     template <typename T> bool varintTo(T& v, std::uint64_t max) {
         std::uint64_t u = 0;
-        if (!varint(u))
+        if (!varint(u)) {
             return false;
-        if (u > max)
+        }
+        if (u > max) {
             return failed();
+        }
         v = static_cast<T>(u);
         return true;
     }
     bool u32(std::uint32_t& v) {
         std::uint64_t u = 0;
-        if (!fixed(u, 4))
+        if (!fixed(u, 4)) {
             return false;
+        }
         v = static_cast<std::uint32_t>(u);
         return true;
     }
     bool u64(std::uint64_t& v) { return fixed(v, 8); }
     bool f64(double& v) {
         std::uint64_t u = 0;
-        if (!fixed(u, 8))
+        if (!fixed(u, 8)) {
             return false;
+        }
         v = std::bit_cast<double>(u);
         return true;
     }
     bool text(std::string& s, std::size_t maxLen) {
         std::uint8_t n = 0;
-        if (!u8(n))
+        if (!u8(n)) {
             return false;
-        if (n > maxLen || !need(n))
+        }
+        if (n > maxLen || !need(n)) {
             return failed();
+        }
         s.assign(reinterpret_cast<const char*>(in_.data() + pos_), n);
         pos_ += n;
         return true;
@@ -124,8 +136,9 @@ class WireReader {
 
   private:
     bool need(std::size_t n) {
-        if (!ok_ || in_.size() - pos_ < n)
+        if (!ok_ || in_.size() - pos_ < n) {
             return failed();
+        }
         return true;
     }
     bool failed() {
@@ -133,11 +146,13 @@ class WireReader {
         return false;
     }
     bool fixed(std::uint64_t& v, int bytes) {
-        if (!need(static_cast<std::size_t>(bytes)))
+        if (!need(static_cast<std::size_t>(bytes))) {
             return false;
+        }
         v = 0;
-        for (int i = 0; i < bytes; ++i)
+        for (int i = 0; i < bytes; ++i) {
             v = (v << 8) | in_[pos_++];
+        }
         return true;
     }
     std::span<const std::uint8_t> in_;

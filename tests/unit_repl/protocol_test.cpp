@@ -399,7 +399,7 @@ TEST(ReplProtocol, StaleSessionsAreIgnored) {
     p.ws.put(0, FanModeRecord{FanMode::Auto});
     p.run(4);
     const auto acked = p.sender.acked(Stream::Ordered);
-    p.sender.onMessage(Ack{12345, {1, 0}, gap::Ordered}, p.now);
+    p.sender.onMessage(Ack{12345, {1, 0}, gap::kOrdered}, p.now);
     p.recv.onMessage(Delta{999, Stream::Ordered, 0, 9, {Record{0, Stamp{1, 9}, FanModeRecord{}}}},
                      p.now);
     EXPECT_EQ(p.sender.acked(Stream::Ordered), acked);
@@ -419,7 +419,7 @@ TEST(ReplMessage, EveryMessageRoundTrips) {
               12,
               {Record{1, Stamp{3, 4}, SensorRecord{1.5, true, SensorState::Critical, 9}},
                Record{0, Stamp{3, 12}, PowerRecord{PowerState::On, 10}}}},
-        Ack{7, {4, 12}, gap::Telemetry},
+        Ack{7, {4, 12}, gap::kTelemetry},
     };
     for (const auto& m : all) {
         const auto bytes = encodeMessage(m);
