@@ -179,6 +179,9 @@ struct ChassisSnapshot {
     std::int64_t lastErrorUnixMs = 0;
     bool failSafe = false;  // fans forced to the fail-safe duty
     std::string fanProfile; // "supermicro", "dell", "none"
+    // The data of the last Get Chassis Status reply (IPMI 2.0 28.2: power state, last power
+    // event, misc. chassis state and the optional front panel byte); empty before the first.
+    std::vector<std::uint8_t> statusBytes;
     std::vector<SensorSnapshot> sensors;
     std::vector<FanSnapshot> fans;
 };

@@ -302,6 +302,10 @@ void ChassisLogic::pollStatus(TimePoint now) {
         return;
     }
     ++stats_.statusPolls;
+    snap_.statusBytes.assign(
+        r.rs.data.begin(),
+        r.rs.data.begin() +
+            std::min<std::ptrdiff_t>(4, static_cast<std::ptrdiff_t>(r.rs.data.size())));
     powerObserved((r.rs.data[0] & 0x01) != 0, r.at);
 }
 

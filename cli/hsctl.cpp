@@ -1,6 +1,6 @@
 // hsctl: the operator's CLI for hotstandbyd, ipmitool-style. Talks only through the control
 // socket (docs/control.md). Exit codes: 0 ok, 1 the daemon refused or failed, 2 cannot talk to
-// the daemon, 64 usage error.
+// the daemon, 64 usage error (also in the usage text and man/hsctl.8).
 #include "base/control_protocol.hpp"
 #include "cli/client.hpp"
 #include "cli/render.hpp"
@@ -28,13 +28,14 @@ constexpr int kExitUsage = 64;
 constexpr std::string_view kDefaultSocket = hs::protocol::kDefaultSocket;
 
 constexpr std::string_view kUsage = R"(usage: hsctl [-s SOCKET] COMMAND [--json]
+       hsctl help [COMMAND] | COMMAND --help | --version
 
 Commands:
   status                     role, epoch, peer, redundancy and heartbeat paths
   paths                      heartbeat paths only
   switchover                 hand the active role to the peer (on the active)
   journal                    switchover journal
-  chassis status             chassis power, BMC access, fan policy
+  chassis status             as `ipmitool chassis status`, then BMC access and fan policy
   chassis power status       Chassis Power is on|off
   chassis power on|off|cycle|reset|soft
   sensor list                sensors as `ipmitool sensor list` prints them: name | value |
@@ -42,12 +43,78 @@ Commands:
   fan status                 fan mode and zones
   fan mode auto|manual       fan control mode
   fan duty ZONE PCT          set a zone's duty (manual mode), PCT 0..100
-  help                       this text
+  help [COMMAND]             this text, or one command's usage
 
 Options:
   -s, --socket SOCKET        control socket (default $HSCTL_SOCKET or /run/hotstandby/hotstandbyd.sock)
   --json                     print the daemon's result object as JSON
+  -h, --help                 this text; after a command, that command's usage
+  -V, --version              print hsctl's version and exit
+
+Exit status:
+  0                          the command succeeded
+  1                          the daemon refused or failed the command
+  2                          cannot talk to the daemon
+  64                         usage error
 )";
+
+// One command's usage: `hsctl help COMMAND`, `hsctl COMMAND --help`, `hsctl COMMAND help`.
+struct CommandHelp {
+    std::string_view word;
+    std::string_view text;
+};
+
+constexpr CommandHelp kCommandHelp[] = {
+    {"status", R"(usage: hsctl status [--json]
+  This module's role, epoch, node and slot, the peer, the redundancy and every heartbeat path
+  with its state, round trip time and counters.
+)"},
+    {"paths", R"(usage: hsctl paths [--json]
+  The heartbeat paths only: state, round trip time and counters.
+)"},
+    {"switchover", R"(usage: hsctl switchover
+  Hand the active role to the peer. Only the active module accepts it (exit 1 with not_active on
+  the standby).
+)"},
+    {"journal", R"(usage: hsctl journal [--json]
+  The switchover journal: when, from which role to which, why, and the epoch.
+)"},
+    {"chassis", R"(usage: hsctl chassis status [--json]
+       hsctl chassis power status|on|off|cycle|reset|soft
+  chassis status          ipmitool's `chassis status` lines (System Power ... Cooling/Fan
+                          Fault) from the BMC's Get Chassis Status reply, a blank line, then
+                          Requested Transition, BMC Access, Fan Profile, Fan Fail-Safe, Last Error
+  chassis power status    Chassis Power is on|off
+  chassis power on|off|cycle|reset|soft
+                          power the chassis on, off, cycle or reset it, or ask its operating
+                          system to shut down (soft); active module only
+)"},
+    {"sensor", R"(usage: hsctl sensor [list] [--json]
+  Every sensor as `ipmitool sensor list` prints it: name | value | unit | status | lnr | lcr |
+  lnc | unc | ucr | unr.
+)"},
+    {"fan", R"(usage: hsctl fan status [--json]
+       hsctl fan mode auto|manual
+       hsctl fan duty ZONE PCT
+  fan status              fan mode and, per zone, duty and fan speeds
+  fan mode auto|manual    auto hands the fans to the BMC, manual to the daemon's curve;
+                          active module only
+  fan duty ZONE PCT       a floor of PCT percent (0..100) for zone ZONE (0..255) in manual
+                          mode; active module only
+)"},
+    {"help", R"(usage: hsctl help [COMMAND]
+  Without COMMAND the usage text of hsctl, with it that command's usage.
+)"},
+};
+
+const CommandHelp* findHelp(std::string_view word) {
+    for (const auto& h : kCommandHelp) {
+        if (h.word == word) {
+            return &h;
+        }
+    }
+    return nullptr;
+}
 
 struct UsageError {
     std::string message;
@@ -158,6 +225,7 @@ int run(int argc, char** argv) {
     const char* env = std::getenv("HSCTL_SOCKET");
     std::string socket = env && *env ? env : std::string(kDefaultSocket);
     bool asJson = false;
+    bool wantHelp = false;
     std::vector<std::string> words;
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
@@ -171,19 +239,38 @@ int run(int argc, char** argv) {
         } else if (a.starts_with("--socket=")) {
             socket = std::string(a.substr(9));
         } else if (a == "-h" || a == "--help") {
-            words = {"help"};
-            break;
+            wantHelp = true;
+        } else if (a == "-V" || a == "--version") {
+            std::cout << "hsctl " << HS_VERSION << '\n';
+            return 0;
         } else if (a.starts_with("-")) {
             throw UsageError{"unknown option '" + std::string(a) + "'"};
         } else {
             words.emplace_back(a);
         }
     }
+    if (wantHelp || (!words.empty() && words[0] == "help")) {
+        // `help [COMMAND]`, `[COMMAND] --help`, `COMMAND ... help`: the usage, exit 0.
+        std::string_view topic;
+        if (!words.empty()) {
+            topic = words[0] == "help" && words.size() > 1 ? words[1] : words[0];
+        }
+        if (topic.empty() || (topic == "help" && words.size() < 2 && !wantHelp)) {
+            std::cout << kUsage;
+            return 0;
+        }
+        const CommandHelp* h = findHelp(topic);
+        if (!h) {
+            throw UsageError{"no help for unknown command '" + std::string(topic) + "'"};
+        }
+        std::cout << h->text;
+        return 0;
+    }
     if (words.empty()) {
         throw UsageError{"no command given"};
     }
-    if (words[0] == "help") {
-        std::cout << kUsage;
+    if (words.size() > 1 && words.back() == "help" && findHelp(words[0])) {
+        std::cout << findHelp(words[0])->text;
         return 0;
     }
     Command cmd = parseCommand(words);

@@ -1,5 +1,6 @@
 #include "cli/render.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <string>
 #include <vector>
@@ -128,8 +129,61 @@ void renderJournal(std::ostream& out, const json& j) {
     table(out, rows, "  ");
 }
 
+// ipmitool's `chassis status` (lib/ipmi_chassis.c ipmi_chassis_status), line for line, from
+// the BMC's Get Chassis Status reply the daemon read ("bmc_status"; before its first reply only
+// the power line). Then, after a blank line, the daemon's own fields.
 void renderChassisStatus(std::ostream& out, const json& c) {
+    auto flag = [](const json& j, std::string_view key, std::string_view yes, std::string_view no) {
+        return j.value(key, false) ? yes : no;
+    };
     field(out, "System Power", text(c, "power"));
+    auto bs = c.find("bmc_status");
+    if (bs != c.end() && bs->is_object()) {
+        const json& b = *bs;
+        field(out, "Power Overload", flag(b, "power_overload", "true", "false"));
+        field(out, "Power Interlock", flag(b, "power_interlock", "active", "inactive"));
+        field(out, "Main Power Fault", flag(b, "main_power_fault", "true", "false"));
+        field(out, "Power Control Fault", flag(b, "power_control_fault", "true", "false"));
+        std::string policy = text(b, "power_restore_policy");
+        std::replace(policy.begin(), policy.end(), '_', '-');
+        field(out, "Power Restore Policy", policy);
+        std::string events;
+        for (const auto& e : b.value("last_power_event", json::array())) {
+            std::string word = e.get<std::string>();
+            std::replace(word.begin(), word.end(), '_', '-');
+            events += word == "command" ? word : word + " "; // ipmitool's spacing
+        }
+        field(out, "Last Power Event", events);
+        field(out, "Chassis Intrusion", flag(b, "chassis_intrusion", "active", "inactive"));
+        field(out, "Front-Panel Lockout", flag(b, "front_panel_lockout", "active", "inactive"));
+        field(out, "Drive Fault", flag(b, "drive_fault", "true", "false"));
+        field(out, "Cooling/Fan Fault", flag(b, "cooling_fan_fault", "true", "false"));
+        auto fp = b.find("front_panel");
+        if (fp != b.end() && fp->is_object()) {
+            const json& f = *fp;
+            bool any = false;
+            for (const auto& [key, value] : f.items()) {
+                any = any || value.get<bool>();
+            }
+            if (!any) {
+                field(out, "Front Panel Control", "none");
+            } else {
+                field(out, "Sleep Button Disable",
+                      flag(f, "sleep_disable_allowed", "allowed", "not allowed"));
+                field(out, "Diag Button Disable",
+                      flag(f, "diag_disable_allowed", "allowed", "not allowed"));
+                field(out, "Reset Button Disable",
+                      flag(f, "reset_disable_allowed", "allowed", "not allowed"));
+                field(out, "Power Button Disable",
+                      flag(f, "power_disable_allowed", "allowed", "not allowed"));
+                field(out, "Sleep Button Disabled", flag(f, "sleep_disabled", "true", "false"));
+                field(out, "Diag Button Disabled", flag(f, "diag_disabled", "true", "false"));
+                field(out, "Reset Button Disabled", flag(f, "reset_disabled", "true", "false"));
+                field(out, "Power Button Disabled", flag(f, "power_disabled", "true", "false"));
+            }
+        }
+    }
+    out << '\n';
     field(out, "Requested Transition", text(c, "requested"));
     field(out, "BMC Access", text(c, "bmc_access"));
     field(out, "Fan Profile", text(c, "fan_profile"));

@@ -4,6 +4,7 @@
 #include "daemon/control_server.hpp"
 
 #include <limits>
+#include <utility>
 
 namespace hs {
 
@@ -20,6 +21,46 @@ FanMode overallFanMode(const ChassisSnapshot& c) {
         return FanMode::FailSafe;
     }
     return c.fans.empty() ? FanMode::Unknown : c.fans.front().mode;
+}
+
+// The BMC's Get Chassis Status reply (IPMI 2.0 28.2), field by field; null before the first.
+json bmcChassisStatusJson(const std::vector<std::uint8_t>& d) {
+    if (d.size() < 3) {
+        return nullptr;
+    }
+    auto bit = [](std::uint8_t byte, unsigned mask) { return (byte & mask) != 0; };
+    static constexpr const char* kPolicies[] = {"always_off", "previous", "always_on", "unknown"};
+    json events = json::array();
+    static constexpr std::pair<unsigned, const char*> kEvents[] = {{0x01, "ac_failed"},
+                                                                   {0x02, "overload"},
+                                                                   {0x04, "interlock"},
+                                                                   {0x08, "fault"},
+                                                                   {0x10, "command"}};
+    for (const auto& [mask, name] : kEvents) {
+        if (bit(d[1], mask)) {
+            events.push_back(name);
+        }
+    }
+    json j{{"power_on", bit(d[0], 0x01)},
+           {"power_overload", bit(d[0], 0x02)},
+           {"power_interlock", bit(d[0], 0x04)},
+           {"main_power_fault", bit(d[0], 0x08)},
+           {"power_control_fault", bit(d[0], 0x10)},
+           {"power_restore_policy", kPolicies[(d[0] >> 5) & 0x03]},
+           {"last_power_event", std::move(events)},
+           {"chassis_intrusion", bit(d[2], 0x01)},
+           {"front_panel_lockout", bit(d[2], 0x02)},
+           {"drive_fault", bit(d[2], 0x04)},
+           {"cooling_fan_fault", bit(d[2], 0x08)},
+           {"front_panel", nullptr}};
+    if (d.size() > 3) {
+        j["front_panel"] = json{
+            {"sleep_disable_allowed", bit(d[3], 0x80)}, {"diag_disable_allowed", bit(d[3], 0x40)},
+            {"reset_disable_allowed", bit(d[3], 0x20)}, {"power_disable_allowed", bit(d[3], 0x10)},
+            {"sleep_disabled", bit(d[3], 0x08)},        {"diag_disabled", bit(d[3], 0x04)},
+            {"reset_disabled", bit(d[3], 0x02)},        {"power_disabled", bit(d[3], 0x01)}};
+    }
+    return j;
 }
 
 } // namespace
@@ -125,7 +166,8 @@ json chassisStatusJson(const ChassisSnapshot& c) {
                 {"last_error", c.lastError},
                 {"last_error_unix_ms", c.lastErrorUnixMs},
                 {"fail_safe", c.failSafe},
-                {"fan_profile", c.fanProfile}};
+                {"fan_profile", c.fanProfile},
+                {"bmc_status", bmcChassisStatusJson(c.statusBytes)}};
 }
 
 json powerStatusJson(const ChassisSnapshot& c) {

@@ -21,6 +21,9 @@ tests/fixtures/system/sysbed.py), each judged by a witness outside the daemon:
   sensor_list     `hsctl sensor list` against `ipmitool sensor list` on the same ipmi_sim BMC:
                   the same lines byte for byte (10 columns, unit words), also with a temperature
                   past its upper non-critical and its upper critical threshold
+  chassis_status  `hsctl chassis status` against `ipmitool chassis status` on the same ipmi_sim
+                  BMC, power on and (after `hsctl chassis power off`) off: ipmitool's lines byte
+                  for byte, then a blank line and the daemon's own fields
   journal_native  a datagram socket bound at /run/systemd/journal/socket in the daemon's own
                   mount namespace receives the lines as journal entries: PRIORITY=3 with
                   EVENT=auth_alarm PATH=..., ROLE/EPOCH fields on the role change
@@ -548,16 +551,20 @@ def sc_hooks(args):
         ns.close()
 
 
-def ipmitool_sensors(bed):
+def ipmitool_lines(bed, *args):
     """ipmitool's own lines, trailing blanks and all (lanplus, cipher suite 3)."""
     b = bed.bmc
     p = subprocess.run(["ipmitool", "-I", "lanplus", "-H", b.host, "-p", str(b.port), "-U", b.user,
-                        "-P", b.password, "-C", "3", "-N", "1", "-R", "2", "sensor", "list"],
+                        "-P", b.password, "-C", "3", "-N", "1", "-R", "2"] + list(args),
                        capture_output=True, text=True, timeout=30)
     if p.returncode != 0:
-        expect(False, "ipmitool sensor list: rc %d %s" % (p.returncode, p.stderr))
+        expect(False, "ipmitool %s: rc %d %s" % (" ".join(args), p.returncode, p.stderr))
     lines = p.stdout.split("\n")
     return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+def ipmitool_sensors(bed):
+    return ipmitool_lines(bed, "sensor", "list")
 
 
 def same_view(bed, node, raw_cpu):
@@ -611,6 +618,63 @@ def sc_sensor_list(args):
                    "CPU Temp status %s, unit 'degrees C'" % cpu[3].strip())
         volts = [ln for ln in hs if ln.startswith("12V")][0].split("|")
         expect(volts[2].strip() == "Volts", "12V unit 'Volts' (a word, as ipmitool writes it)")
+
+
+def chassis_view(bed, node, power):
+    """(ipmitool lines, hsctl lines) of `chassis status` once they agree: two ipmitool reads
+    around an hsctl read are equal, show System Power `power`, and hsctl's lines up to its blank
+    line are ipmitool's."""
+    seen = None
+    for _ in range(60):
+        a = ipmitool_lines(bed, "chassis", "status")
+        p = node.hsctl("chassis", "status")
+        expect(p.returncode == 0, "hsctl chassis status")
+        b = ipmitool_lines(bed, "chassis", "status")
+        h = p.stdout.split("\n")
+        if h and h[-1] == "":
+            h = h[:-1]
+        seen = (a, h)
+        if a == b and a and a[0].endswith(": " + power) and h[:len(a)] == a:
+            return seen
+        time.sleep(0.2)
+    return seen
+
+
+@scenario
+def sc_chassis_status(args):
+    common.need_tools("ipmitool")
+    with make_bed("chassis", with_bmc=True) as bed:
+        bed.start()
+        bed.wait_healthy()
+        bed.wait_role(1, "ACTIVE")
+        bed.wait_driving(1)
+        n1 = bed.nodes[1]
+        for power in ("on", "off"):
+            if power == "off":
+                p = n1.hsctl("chassis", "power", "off")
+                expect(p.returncode == 0 and "Down/Off" in p.stdout,
+                       "node1 (active): hsctl chassis power off")
+                expect(common.wait_for(lambda: bed.bmc.power() == "off", 10),
+                       "ipmitool sees the chassis power off")
+            step("chassis power %s" % power)
+            ipmi, hs = chassis_view(bed, n1, power)
+            for ln in ipmi:
+                print("    ipmitool |%s|" % ln)
+            for ln in hs:
+                print("    hsctl    |%s|" % ln)
+            expect(len(ipmi) >= 11, "ipmitool printed its %d chassis status lines" % len(ipmi))
+            expect(ipmi[0] == "System Power         : %s" % power,
+                   "ipmitool: System Power %s" % power)
+            expect(len(hs) > len(ipmi), "hsctl printed at least as many lines")
+            for i, (x, y) in enumerate(zip(ipmi, hs)):
+                expect(x == y, "line %d identical: ipmitool %r, hsctl %r" % (i + 1, x, y))
+            own = hs[len(ipmi):]
+            expect(own[0] == "", "a blank line ends ipmitool's block")
+            names = [ln.split(":", 1)[0].strip() for ln in own[1:]]
+            expect("BMC Access" in names and "Fan Profile" in names,
+                   "then the daemon's own fields: %s" % names)
+            expect(not set(names) & {ln.split(":", 1)[0].strip() for ln in ipmi},
+                   "no field name of the daemon's block repeats one of ipmitool's")
 
 
 def main():

@@ -257,6 +257,21 @@ def check_hsctl(page, hsctl, completion, source_dir):
     man_codes = set(tagged(secs.get("EXIT STATUS", [])))
     check(codes == man_codes, "hsctl(8) EXIT STATUS lists exactly %s (has %s)"
           % (sorted(codes), sorted(man_codes)))
+    usage_codes = {ln.split()[0] for ln in usage_block(r.stdout, "Exit status:") if ln.strip()}
+    check(codes == usage_codes, "hsctl help lists exactly the exit codes %s (has %s)"
+          % (sorted(codes), sorted(usage_codes)))
+    # --version: the CMake project version, one line, exit 0.
+    cmake = open(os.path.join(source_dir, "CMakeLists.txt"), encoding="utf-8").read()
+    version = re.search(r"project\(\w+ VERSION ([\d.]+)", cmake).group(1)
+    v = run([hsctl, "--version"])
+    check(v.returncode == 0 and v.stdout == "hsctl %s\n" % version,
+          "hsctl --version prints 'hsctl %s' (got rc %d %r)" % (version, v.returncode, v.stdout))
+    # Every command word has its own usage: `hsctl help WORD`, exit 0, not the whole text.
+    for w in sorted(firsts):
+        h = run([hsctl, "help", w])
+        check(h.returncode == 0 and h.stdout.startswith("usage: hsctl " + w)
+              and "Commands:" not in h.stdout,
+              "hsctl help %s prints that command's usage (rc %d)" % (w, h.returncode))
 
 
 def check_daemon(page, daemon, source_dir):

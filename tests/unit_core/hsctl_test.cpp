@@ -77,7 +77,10 @@ class HsctlTest : public test::ControlFixture {
         startServer([this](ControlServer& s) { registerHandlers(s); });
     }
     void registerHandlers(ControlServer& s) {
-        const Snapshot snap = test::sampleSnapshot();
+        Snapshot snap = test::sampleSnapshot();
+        // Get Chassis Status: on, overload, restore policy "previous"; last event ac-failed and
+        // command; cooling fault; front panel byte 0x9a.
+        snap.chassis.statusBytes = {0x23, 0x11, 0x08, 0x9a};
         auto canned = [](json result) {
             return [result](const json&, ControlServer::Reply reply) { reply(controlOk(result)); };
         };
@@ -156,6 +159,57 @@ TEST_F(HsctlTest, ChassisPower) {
     EXPECT_TRUE(has(r.out, "BMC Access           : ok")) << r.out;
 }
 
+TEST_F(HsctlTest, ChassisStatusIsIpmitoolsThenOwnFields) {
+    auto r = hsctl({"chassis", "status"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    // ipmitool 1.8.19 lib/ipmi_chassis.c for the same reply bytes, then a blank line.
+    const std::string ipmitool = "System Power         : on\n"
+                                 "Power Overload       : true\n"
+                                 "Power Interlock      : inactive\n"
+                                 "Main Power Fault     : false\n"
+                                 "Power Control Fault  : false\n"
+                                 "Power Restore Policy : previous\n"
+                                 "Last Power Event     : ac-failed command\n"
+                                 "Chassis Intrusion    : inactive\n"
+                                 "Front-Panel Lockout  : inactive\n"
+                                 "Drive Fault          : false\n"
+                                 "Cooling/Fan Fault    : true\n"
+                                 "Sleep Button Disable : allowed\n"
+                                 "Diag Button Disable  : not allowed\n"
+                                 "Reset Button Disable : not allowed\n"
+                                 "Power Button Disable : allowed\n"
+                                 "Sleep Button Disabled: true\n"
+                                 "Diag Button Disabled : false\n"
+                                 "Reset Button Disabled: true\n"
+                                 "Power Button Disabled: false\n"
+                                 "\n";
+    EXPECT_EQ(r.out.substr(0, ipmitool.size()), ipmitool) << r.out;
+    const std::string own = r.out.substr(std::min(ipmitool.size(), r.out.size()));
+    EXPECT_TRUE(own.starts_with("Requested Transition : ")) << own;
+    EXPECT_TRUE(has(own, "BMC Access           : ok\n")) << own;
+    EXPECT_TRUE(has(own, "Fan Profile          : ")) << own;
+    r = hsctl({"chassis", "status", "--json"});
+    json b = json::parse(r.out).at("bmc_status");
+    EXPECT_EQ(b["power_restore_policy"], "previous");
+    EXPECT_EQ(b["last_power_event"], json({"ac_failed", "command"}));
+    EXPECT_EQ(b["front_panel"]["sleep_disabled"], true);
+}
+
+TEST(HsctlJson, BmcStatusNullBeforeTheFirstReplyAndFrontPanelOptional) {
+    ChassisSnapshot c;
+    EXPECT_TRUE(chassisStatusJson(c).at("bmc_status").is_null());
+    c.statusBytes = {0x00, 0x00, 0x00};
+    json b = chassisStatusJson(c).at("bmc_status");
+    EXPECT_EQ(b["power_on"], false);
+    EXPECT_EQ(b["power_restore_policy"], "always_off");
+    EXPECT_TRUE(b["front_panel"].is_null());
+    c.statusBytes = {0x61, 0x00, 0x00, 0x00};
+    b = chassisStatusJson(c).at("bmc_status");
+    EXPECT_EQ(b["power_on"], true);
+    EXPECT_EQ(b["power_restore_policy"], "unknown");
+    EXPECT_EQ(b["front_panel"]["power_disabled"], false);
+}
+
 TEST_F(HsctlTest, SensorsFansJournal) {
     auto r = hsctl({"sensor", "list"});
     EXPECT_EQ(r.exitCode, 0);
@@ -213,6 +267,54 @@ TEST_F(HsctlTest, UsageErrorsExit64) {
     auto r = runHsctl({"help"});
     EXPECT_EQ(r.exitCode, 0);
     EXPECT_TRUE(has(r.out, "chassis power"));
+    r = runHsctl({"help", "bogus"});
+    EXPECT_EQ(r.exitCode, 64);
+    EXPECT_TRUE(has(r.err, "usage: hsctl")) << r.err;
+}
+
+TEST(HsctlCli, VersionIsTheProjectVersion) {
+    for (const char* opt : {"--version", "-V"}) {
+        auto r = runHsctl({opt});
+        EXPECT_EQ(r.exitCode, 0) << opt;
+        EXPECT_EQ(r.out, std::string("hsctl ") + HS_PROJECT_VERSION + "\n") << opt;
+        EXPECT_EQ(r.err, "");
+    }
+}
+
+TEST(HsctlCli, HelpForEveryCommand) {
+    // No socket is needed: help never talks to the daemon.
+    const std::vector<std::pair<std::string, std::string>> commands{
+        {"status", "usage: hsctl status"},          {"paths", "usage: hsctl paths"},
+        {"switchover", "usage: hsctl switchover"},  {"journal", "usage: hsctl journal"},
+        {"chassis", "usage: hsctl chassis status"}, {"sensor", "usage: hsctl sensor"},
+        {"fan", "usage: hsctl fan status"},         {"help", "usage: hsctl help [COMMAND]"}};
+    for (const auto& [cmd, first] : commands) {
+        for (std::vector<std::string> args :
+             std::vector<std::vector<std::string>>{{"help", cmd},
+                                                   {cmd, "--help"},
+                                                   {cmd, "-h"},
+                                                   {"-s", "/nonexistent", cmd, "help"}}) {
+            auto r = runHsctl(args);
+            std::string what = args[0] + " " + args[1];
+            EXPECT_EQ(r.exitCode, 0) << what << ": " << r.err;
+            EXPECT_TRUE(r.out.starts_with(first)) << what << ": " << r.out;
+            EXPECT_FALSE(has(r.out, "Commands:")) << what << ": only that command's usage";
+        }
+    }
+    auto r = runHsctl({"chassis", "power", "--help"});
+    EXPECT_EQ(r.exitCode, 0);
+    EXPECT_TRUE(has(r.out, "chassis power status|on|off|cycle|reset|soft")) << r.out;
+}
+
+TEST(HsctlCli, UsageDocumentsExitCodes) {
+    auto r = runHsctl({"--help"});
+    ASSERT_EQ(r.exitCode, 0);
+    auto at = r.out.find("Exit status:\n");
+    ASSERT_NE(at, std::string::npos) << r.out;
+    const std::string block = r.out.substr(at);
+    for (const char* line : {"  0 ", "  1 ", "  2 ", "  64 "}) {
+        EXPECT_TRUE(has(block, line)) << line << " in " << block;
+    }
 }
 
 } // namespace
