@@ -11,7 +11,7 @@ BUILD=${BUILD:-build}
 ASAN_BUILD=${ASAN_BUILD:-build-asan}
 FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
 JOBS=${JOBS:-$(nproc)}
-FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_SECONDS=${FUZZ_SECONDS:-40}
 GEN=""
 command -v ninja >/dev/null 2>&1 && GEN="-G Ninja"
 fail=0
@@ -34,7 +34,7 @@ else
   fi
 fi
 
-echo "== clang-tidy over every room (base hb core chassis subagent daemon cli; docs/style.md)"
+echo "== clang-tidy over every room (base hb repl core chassis subagent daemon cli; docs/style.md)"
 tidy_start=$SECONDS
 BUILD="$BUILD" JOBS="$JOBS" scripts/tidy.sh || fail=1
 echo "clang-tidy took $((SECONDS - tidy_start)) s"
