@@ -75,7 +75,8 @@ void ChassisManager::stop() {
 
 // ---------------------------------------------------------------- role changes (core thread)
 
-void ChassisManager::setActive(bool active) {
+void ChassisManager::setActive(bool active, const ReplicatedIntent& inherited) {
+    (void)inherited; // applied by ChassisLogic::becomeActive (replication, in progress)
     bool was = role_.active.exchange(active);
     if (!active) {
         // From this moment no command leaves, even one already waiting on ipmi-ctl.

@@ -28,6 +28,7 @@
 #include "chassis/chassis_logic.hpp"
 #include "chassis/chassis_workers.hpp"
 #include "chassis/command_lease.hpp"
+#include "chassis/replicated_intent.hpp"
 
 #include <atomic>
 #include <functional>
@@ -41,6 +42,7 @@ class ChassisManager {
     using EventHandler = std::function<void(const Event&)>;
     using ControlDone = std::function<void(ControlResult)>;
     using FenceDone = std::function<void(bool ok, std::string msg)>;
+    using IntentHandler = std::function<void(const IntentUpdate&)>;
 
     ChassisManager(asio::io_context& core, ChassisConfig cfg);
     ~ChassisManager();
@@ -50,6 +52,10 @@ class ChassisManager {
     // Set before start(): called on the core io_context for ChassisPowerChanged, BmcUnreachable,
     // BmcRecovered, SensorThreshold and FanFailure.
     void onEvent(EventHandler handler);
+    // Set before start(): called on the core io_context, in order, for every change of operator
+    // intent on the active (fan mode, a zone's floor, a power request and its outcome), for the
+    // replicated store.
+    void onIntent(IntentHandler handler) { onIntent_ = std::move(handler); }
     // Starts the worker threads and the polls (as standby until setActive(true)).
     void start();
     // Stops polling, closes the IPMI sessions properly and joins the threads. Idempotent.
@@ -59,7 +65,8 @@ class ChassisManager {
     // read that reconciles the power state (no power command is ever sent by a takeover), then the
     // thermal policy once a sensor read that started after the takeover has come back.
     // Becoming standby: the gate refuses every control command from that moment on.
-    void setActive(bool active);
+    // `inherited`: the replicated intent a takeover continues from (docs/replication.md).
+    void setActive(bool active, const ReplicatedIntent& inherited = {});
     bool isActive() const { return role_.active.load(); }
 
     // The command lease (see the top of this file). renewLease: called by the core on every tick
@@ -100,6 +107,7 @@ class ChassisManager {
     asio::io_context& core_;
     const ChassisConfig cfg_;
     EventHandler onEvent_;
+    IntentHandler onIntent_;
     RoleFlags role_;
     std::atomic<bool> started_{false};
 
