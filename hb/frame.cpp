@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <fmt/core.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <stdexcept>
 
 namespace hs::hb {
@@ -40,14 +42,83 @@ template <typename T> T getBe(std::span<const std::uint8_t> b, std::size_t off) 
 
 using Tag = std::array<std::uint8_t, EVP_MAX_MD_SIZE>;
 
+// Keyed HMAC contexts, per thread, for the last two keys used (the frame key, and the other one
+// during a key change). OpenSSL 3's one-shot HMAC() fetches the algorithm and derives the pads on
+// every call (name lookups under a lock, allocations): at 100 frames per second per path that was
+// most of the daemon's user CPU. EVP_MAC_init with no key reuses the pads derived once per key.
+class MacCache {
+  public:
+    MacCache() = default;
+    MacCache(const MacCache&) = delete;
+    MacCache& operator=(const MacCache&) = delete;
+    ~MacCache() {
+        for (auto& e : entries_) {
+            EVP_MAC_CTX_free(e.ctx);
+        }
+        EVP_MAC_free(mac_);
+    }
+
+    // A context ready for EVP_MAC_update under `key`, or nullptr (OpenSSL failure).
+    EVP_MAC_CTX* get(std::span<const std::uint8_t> key) {
+        for (auto& e : entries_) {
+            if (e.ctx != nullptr && e.key.size() == key.size() &&
+                CRYPTO_memcmp(e.key.bytes().data(), key.data(), key.size()) == 0) {
+                return EVP_MAC_init(e.ctx, nullptr, 0, nullptr) == 1 ? e.ctx : nullptr;
+            }
+        }
+        if (mac_ == nullptr) {
+            mac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+            if (mac_ == nullptr) {
+                return nullptr;
+            }
+        }
+        Entry& e = entries_[next_];
+        next_ = (next_ + 1) % entries_.size();
+        EVP_MAC_CTX_free(e.ctx);
+        e.key = SecretBytes();
+        e.ctx = EVP_MAC_CTX_new(mac_);
+        if (e.ctx == nullptr) {
+            return nullptr;
+        }
+        std::array<char, 7> digest{'S', 'H', 'A', '2', '5', '6', '\0'};
+        std::array<OSSL_PARAM, 2> params{
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest.data(), 0),
+            OSSL_PARAM_construct_end()};
+        if (EVP_MAC_init(e.ctx, key.data(), key.size(), params.data()) != 1) {
+            EVP_MAC_CTX_free(e.ctx);
+            e.ctx = nullptr;
+            return nullptr;
+        }
+        e.key = SecretBytes(key);
+        return e.ctx;
+    }
+
+  private:
+    struct Entry {
+        SecretBytes key; // a copy, wiped when replaced (SecretBytes)
+        EVP_MAC_CTX* ctx = nullptr;
+    };
+    EVP_MAC* mac_ = nullptr;
+    std::array<Entry, 2> entries_{};
+    std::size_t next_ = 0;
+};
+
 // HMAC-SHA256 of data under key; false if OpenSSL fails (never expected).
 bool hmacSha256(std::span<const std::uint8_t> key, std::span<const std::uint8_t> data, Tag& md) {
     static const std::uint8_t kNoKey = 0;
-    unsigned int mdLen = 0;
-    const void* k = key.empty() ? &kNoKey : key.data();
     const unsigned char* d = data.empty() ? &kNoKey : data.data();
-    if (HMAC(EVP_sha256(), k, static_cast<int>(key.size()), d, data.size(), md.data(), &mdLen) ==
-        nullptr) {
+    if (key.empty()) { // EVP_MAC_init refuses an empty key: the one-shot form takes it
+        unsigned int mdLen = 0;
+        if (HMAC(EVP_sha256(), &kNoKey, 0, d, data.size(), md.data(), &mdLen) == nullptr) {
+            return false;
+        }
+        return mdLen >= kTagSize;
+    }
+    thread_local MacCache cache;
+    EVP_MAC_CTX* ctx = cache.get(key);
+    std::size_t mdLen = 0;
+    if (ctx == nullptr || EVP_MAC_update(ctx, d, data.size()) != 1 ||
+        EVP_MAC_final(ctx, md.data(), &mdLen, md.size()) != 1) {
         return false;
     }
     return mdLen >= kTagSize;

@@ -2,6 +2,7 @@
 #include "hb/frame.hpp"
 #include "test_util.hpp"
 
+#include <array>
 #include <fcntl.h>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -63,6 +64,24 @@ TEST(FrameCodec, LayoutIsBigEndianAtDocumentedOffsets) {
     auto copy = b;
     retag(copy, key);
     EXPECT_EQ(copy, b);
+}
+
+// The tag's keyed contexts are cached per thread for the last two keys: three keys used in turn
+// (more than the cache holds) and one key twice in a row must each give that key's own HMAC.
+TEST(FrameCodec, TagIsTheKeysOwnWhenKeysAlternate) {
+    const Key base = testKey();
+    const std::array<Key, 3> keys{base.forCluster("a"), base.forCluster("b"), base.forCluster("c")};
+    for (int round = 0; round < 3; ++round) {
+        for (std::size_t k : {std::size_t{0}, std::size_t{1}, std::size_t{1}, std::size_t{2}}) {
+            const auto bytes = encode(sampleFrame(7 + k, 5), keys.at(k));
+            auto copy = bytes;
+            retag(copy, keys.at(k));
+            EXPECT_EQ(copy, bytes) << "key " << k << " round " << round;
+            Frame f;
+            EXPECT_EQ(decode(bytes, keys.at(k), f), DecodeError::Ok);
+            EXPECT_EQ(decode(bytes, keys.at((k + 1) % keys.size()), f), DecodeError::AuthFailure);
+        }
+    }
 }
 
 TEST(FrameCodec, RoundTripsAllFieldsAndPayloadSizes) {
