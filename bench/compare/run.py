@@ -403,6 +403,9 @@ def main():
         err("bench/compare: keepalived's shortest advert interval is 10 ms")
         return 2
     random.seed(args.seed)
+    # SIGTERM/SIGHUP unwind like Ctrl-C, so that the namespaces and keepalived go too.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signo, _frame: sys.exit(128 + signo))
     R.reap_stale_namespaces()
     ka = KaPair(args.interval_ms)
     try:
