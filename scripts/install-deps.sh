@@ -9,7 +9,7 @@ PKGS=(
   libserialport-dev libgpiod-dev libsystemd-dev
   snmpd snmp snmptrapd libsnmp-dev smitools
   freeipmi-tools libfreeipmi-dev libipmimonitoring-dev openipmi libopenipmi-dev ipmitool
-  socat iproute2 nftables stress-ng procps psmisc python3 keepalived
+  socat iproute2 nftables stress-ng procps psmisc python3 keepalived gnuplot-nox
   dpkg-dev fakeroot lintian man-db mandoc systemd
 )
 missing=()
