@@ -1,7 +1,9 @@
 // The daemon's replication glue (daemon/replication.*): two nodes joined by an in-memory path,
 // every message and watermark through its encoding.
+#include "daemon/replica_files.hpp"
 #include "daemon/replication.hpp"
 #include "repl/message.hpp"
+#include "test_util.hpp"
 
 #include <gtest/gtest.h>
 
@@ -246,4 +248,61 @@ TEST(Replication, ARestartedNodeRejoinsFromItsFile) {
     EXPECT_EQ(n1.r.readiness(), repl::Readiness::Hot) << n1.r.statusJson(p.now).dump();
     ASSERT_NE(floorOf(n1.r.store(), 0), nullptr);
     EXPECT_EQ(floorOf(n1.r.store(), 0)->dutyPct, 45);
+}
+
+// The store's file in the state directory: written off the core thread, read back at the start
+// (telemetry dropped); a malformed file is refused with a reason.
+TEST(ReplicaFiles, TheStoreSurvivesARestartAndAMalformedFileIsRefused) {
+    test::TempDir dir;
+    const auto file = dir.path() / "replica";
+    Side s(1);
+    (void)s.r.takeOver(t0, 3);
+    s.r.onIntent(chassis::FanFloorChanged{2, 60u}, t0);
+    ChassisSnapshot c;
+    c.enabled = true;
+    s.r.onTelemetry(c, t0);
+    {
+        asio::io_context io;
+        auto work = asio::make_work_guard(io);
+        ReplicaFiles files(io, file, "");
+        files.update(s.r, Role::Active, t0);
+        for (int i = 0; i < 500 && !std::filesystem::exists(file); ++i) {
+            io.run_for(10ms); // the worker's write, then its answer
+        }
+    }
+    std::string error;
+    repl::Store back = loadReplica(file, error);
+    EXPECT_EQ(error, "");
+    ASSERT_NE(floorOf(back, 2), nullptr);
+    EXPECT_EQ(floorOf(back, 2)->dutyPct, 60);
+    EXPECT_EQ(back.lastSeq(repl::Stream::Ordered), s.r.store().lastSeq(repl::Stream::Ordered));
+    EXPECT_EQ(back.history(), s.r.store().history());
+    EXPECT_EQ(back.lastSeq(repl::Stream::Telemetry), 0u) << "telemetry is not kept";
+
+    test::writeFile(file, "HSRS but not a snapshot");
+    repl::Store bad = loadReplica(file, error);
+    EXPECT_NE(error, "");
+    EXPECT_TRUE(bad.empty());
+    EXPECT_TRUE(loadReplica(dir.path() / "missing", error).empty());
+    EXPECT_EQ(error, "") << "a missing file is a first start";
+}
+
+// A write that fails (here: the state directory is a file) is logged and retried; the store in
+// memory stays whole and nothing throws.
+TEST(ReplicaFiles, AFailedWriteLosesNothingInMemory) {
+    test::TempDir dir;
+    test::writeFile(dir.path() / "notadir", "x");
+    Side s(1);
+    (void)s.r.takeOver(t0, 3);
+    s.r.onIntent(chassis::FanFloorChanged{0, 20u}, t0);
+    const auto before = repl::encodeSnapshot(s.r.store());
+    asio::io_context io;
+    auto work = asio::make_work_guard(io);
+    ReplicaFiles files(io, dir.path() / "notadir" / "replica", "");
+    files.update(s.r, Role::Active, t0);
+    io.run_for(std::chrono::milliseconds(500));
+    files.update(s.r, Role::Active, t0 + 2s); // written again
+    io.run_for(std::chrono::milliseconds(500));
+    EXPECT_EQ(repl::encodeSnapshot(s.r.store()), before);
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "notadir" / "replica"));
 }
