@@ -35,6 +35,7 @@ Commands:
   paths                      heartbeat paths only
   switchover                 hand the active role to the peer (on the active)
   journal                    switchover journal
+  replication                the replicated store: writer or mirror, readiness, lag, counters
   chassis status             as `ipmitool chassis status`, then BMC access and fan policy
   chassis power status       Chassis Power is on|off
   chassis power on|off|cycle|reset|soft
@@ -74,7 +75,13 @@ constexpr CommandHelp kCommandHelp[] = {
 )"},
     {"switchover", R"(usage: hsctl switchover
   Hand the active role to the peer. Only the active module accepts it (exit 1 with not_active on
-  the standby).
+  the standby). Refused (exit 1, busy) while the standby's replicated store is not hot: it would
+  not hold every acknowledged change.
+)"},
+    {"replication", R"(usage: hsctl replication [--json]
+  The replicated store on this module: writer (active) or mirror (standby), the mirror's
+  readiness (cold, syncing, hot), positions and digests, lag in records and ms, degraded, and
+  the protocol's counters.
 )"},
     {"journal", R"(usage: hsctl journal [--json]
   The switchover journal: when, from which role to which, why, and the epoch.
@@ -125,6 +132,7 @@ using Renderer = std::function<void(std::ostream&, const json& result)>;
 struct Command {
     json request;
     Renderer render;
+    std::string jsonKey; // --json prints only this member of the result (empty: all of it)
 };
 
 std::optional<unsigned> parseNumber(std::string_view s, unsigned max) {
@@ -192,7 +200,8 @@ Command fanCommand(const std::vector<std::string>& w) {
 
 Command parseCommand(const std::vector<std::string>& w) {
     const std::string& c = w[0];
-    if (c == "status" || c == "paths" || c == "switchover" || c == "journal") {
+    if (c == "status" || c == "paths" || c == "switchover" || c == "journal" ||
+        c == "replication") {
         expectArgs(w, 1);
     }
     if (c == "status") {
@@ -208,6 +217,13 @@ Command parseCommand(const std::vector<std::string>& w) {
     }
     if (c == "journal") {
         return {{{field::kCmd, cmd::kJournal}}, hs::cli::renderJournal};
+    }
+    if (c == "replication") {
+        return {{{field::kCmd, cmd::kStatus}},
+                [](std::ostream& out, const json& r) {
+                    hs::cli::renderReplication(out, r.value("replication", json::object()));
+                },
+                "replication"};
     }
     if (c == "chassis") {
         return chassisCommand(w);
@@ -289,7 +305,9 @@ int run(int argc, char** argv) {
     }
     const json result = response.value(field::kResult, json::object());
     if (asJson) {
-        std::cout << result.dump(2) << '\n';
+        std::cout
+            << (cmd.jsonKey.empty() ? result : result.value(cmd.jsonKey, json::object())).dump(2)
+            << '\n';
         return 0;
     }
     cmd.render(std::cout, result);

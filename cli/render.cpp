@@ -129,6 +129,40 @@ void renderJournal(std::ostream& out, const json& j) {
     table(out, rows, "  ");
 }
 
+void renderReplication(std::ostream& out, const json& r) {
+    if (r.empty()) {
+        out << "No replication status (daemon without replication)\n";
+        return;
+    }
+    field(out, "Store", text(r, "store_role"));
+    if (text(r, "store_role") == "mirror") {
+        field(out, "Readiness", text(r, "readiness"));
+    } else {
+        field(out, "Standby Joined", r.value("standby_joined", false) ? "yes" : "no");
+    }
+    field(out, "Degraded", r.value("degraded", false) ? "yes" : "no");
+    field(out, "Epoch", text(r, "epoch"));
+    field(out, "Records", text(r, "records"));
+    field(out, "Ordered Seq",
+          text(r, "seq_ordered") + " (digest " + text(r, "digest_ordered") + ")");
+    field(out, "Telemetry Seq",
+          text(r, "seq_telemetry") + " (digest " + text(r, "digest_telemetry") + ")");
+    field(out, "Lag Records", text(r, "lag_records"));
+    field(out, "Lag ms", text(r, "lag_ms"));
+    field(out, "Lag At Takeover",
+          text(r, "lag_at_takeover_records") + " records, " + text(r, "lag_at_takeover_ms") +
+              " ms");
+    auto c = r.find("counters");
+    if (c != r.end() && c->is_object()) {
+        std::vector<Row> rows{{"Counter", "Value"}};
+        for (const auto& [k, v] : c->items()) {
+            rows.push_back({k, v.dump()});
+        }
+        out << '\n';
+        table(out, rows, "  ");
+    }
+}
+
 // ipmitool's `chassis status` (lib/ipmi_chassis.c ipmi_chassis_status), line for line, from
 // the BMC's Get Chassis Status reply the daemon read ("bmc_status"; before its first reply only
 // the power line). Then, after a blank line, the daemon's own fields.

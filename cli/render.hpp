@@ -11,6 +11,7 @@ namespace hs::cli {
 void renderStatus(std::ostream& out, const nlohmann::json& status);
 void renderPaths(std::ostream& out, const nlohmann::json& status);
 void renderJournal(std::ostream& out, const nlohmann::json& journal);
+void renderReplication(std::ostream& out, const nlohmann::json& replication);
 void renderChassisStatus(std::ostream& out, const nlohmann::json& chassis);
 void renderPowerStatus(std::ostream& out, const nlohmann::json& power);
 void renderPowerAction(std::ostream& out, std::string_view action);

@@ -249,6 +249,12 @@ NodeConfig parseNode(const toml::table& t) {
             r.fail("log_level", fmt::format("'{}' is not one of debug, info, warn, error", *lvl));
         }
     }
+    n.shmName = r.string("shm_name", true).value_or(n.shmName);
+    if (!n.shmName.empty() && (n.shmName.front() != '/' || n.shmName.size() > 200 ||
+                               n.shmName.find('/', 1) != std::string::npos)) {
+        r.fail("shm_name", "must be empty or '/' and a name without another '/' (at most 200 "
+                           "bytes), e.g. \"/hotstandby\"");
+    }
     n.realtime = r.boolean("realtime").value_or(false);
     n.rtPriority = static_cast<int>(r.integer("rt_priority", 1, 99).value_or(50));
     r.rejectUnknown(config_keys::kNode);

@@ -25,10 +25,10 @@ namespace hs {
 namespace config_keys {
 inline constexpr std::array<std::string_view, 6> kTables = {"node",    "heartbeat", "path",
                                                             "chassis", "snmp",      "hooks"};
-inline constexpr std::array<std::string_view, 13> kNode = {
+inline constexpr std::array<std::string_view, 14> kNode = {
     "id",        "slot",       "slot_file",      "slot_gpio",     "state_dir",
     "key_file",  "cluster_id", "control_socket", "control_group", "control_read_group",
-    "log_level", "realtime",   "rt_priority"};
+    "log_level", "realtime",   "rt_priority",    "shm_name"};
 inline constexpr std::array<std::string_view, 6> kHeartbeat = {
     "interval_ms",  "miss_threshold", "recovery_threshold",
     "init_dead_ms", "preempt",        "preempt_delay_ms"};
@@ -55,6 +55,8 @@ struct NodeConfig {
     log::Level logLevel = log::Level::Info;
     bool realtime = false;
     int rtPriority = 50; // 1..99
+    // The replicated store's shared-memory region (repl/hs_shm.h); empty: not published.
+    std::string shmName = "/hotstandby";
 };
 
 struct HeartbeatConfig {

@@ -219,6 +219,10 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
               .pathDiag = PathDiag::NoDiag});
         HS_INFO("event=path_up path={} rtt_us={}", p.cfg.name, peerView_.rttUs(path));
     }
+    if ((f.type == hb::FrameType::Replication || f.type == hb::FrameType::Heartbeat) &&
+        !f.payload.empty()) {
+        peerPayloads_.push_back({path, f.type, f.role, f.epoch, f.payload});
+    }
     if (!peerView_.takeNews(f, info)) {
         updatePeerView(now);
         drainFsm(now);
@@ -453,7 +457,11 @@ hb::Frame NodeCore::buildFrame(TimePoint now, std::size_t path) {
     f.type = handover ? hb::FrameType::Handover : hb::FrameType::Heartbeat;
     if (handover) {
         f.payload.push_back(static_cast<std::uint8_t>(receiverReason(handoverReason_)));
+    } else if (!hbPayload_.empty() &&
+               (p.cfg.type != PathType::Serial || p.heartbeatsSent % kSerialPayloadEvery == 0)) {
+        f.payload = hbPayload_;
     }
+    ++p.heartbeatsSent;
     f.flags = static_cast<std::uint8_t>((bmcOk_ ? hb::flag::BmcOk : 0) |
                                         (fsm_.fit() ? hb::flag::Fit : 0) |
                                         (fsm_.unconfirmed() ? hb::flag::Unconfirmed : 0) |
@@ -691,6 +699,18 @@ TimePoint NodeCore::nextWakeup() const {
         t = std::min(t, *u);
     }
     return t;
+}
+
+std::optional<hb::Frame> NodeCore::replicationFrame(TimePoint now, std::size_t path,
+                                                    std::vector<std::uint8_t> payload) {
+    if (stopped_ || path >= paths_.size()) {
+        return std::nullopt;
+    }
+    hb::Frame f = buildFrame(now, path);
+    --paths_[path].heartbeatsSent;
+    f.type = hb::FrameType::Replication;
+    f.payload = std::move(payload);
+    return f;
 }
 
 std::vector<Effect> NodeCore::takeEffects() {

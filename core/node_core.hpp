@@ -109,6 +109,31 @@ class NodeCore {
     // The stop frames, both copies, have been handed out: the daemon may close the links.
     bool shutdownDone() const { return stopped_ && !stopResendAt_; }
 
+    // Replication (docs/replication.md "How it rides"). The payload every heartbeat frame carries
+    // from now on (the replication watermark); on a serial path only every
+    // kSerialPayloadEvery-th heartbeat carries it, so the line keeps its spare room.
+    void setHeartbeatPayload(std::vector<std::uint8_t> payload) { hbPayload_ = std::move(payload); }
+    // A frame of the replication kind carrying PAYLOAD on PATH, with the path's next sequence
+    // number (replay-checked by the peer like every frame); none once the node has stopped.
+    std::optional<hb::Frame> replicationFrame(TimePoint now, std::size_t path,
+                                              std::vector<std::uint8_t> payload);
+    // Payloads of the peer's frames that passed every check (authentic, on their path, fresh,
+    // not replayed, from the peer incarnation we follow) since the last take: heartbeat
+    // watermarks and replication messages, for the daemon to decode.
+    struct PeerPayload {
+        std::size_t path = 0;
+        hb::FrameType type = hb::FrameType::Heartbeat;
+        Role role = Role::Init;
+        std::uint64_t epoch = 0;
+        std::vector<std::uint8_t> payload;
+    };
+    std::vector<PeerPayload> takePeerPayloads() {
+        std::vector<PeerPayload> out;
+        out.swap(peerPayloads_);
+        return out;
+    }
+    static constexpr std::uint32_t kSerialPayloadEvery = 4;
+
     // When onTimer wants to be called next.
     TimePoint nextWakeup() const;
     // Everything the calls since the last take asked for, in order. A DriveChassis off comes
@@ -140,6 +165,9 @@ class NodeCore {
   private:
     // Send times of our latest frames on a path: the peer's echo of one of them proves that it
     // answers this incarnation of ours (a recording cannot).
+    // Replication frames take send times too (at most about 11 a tick on a network path), which
+    // makes the window shorter in time, never longer: a larger window would let older
+    // recordings pass (sim_roles finds a false takeover with 256).
     static constexpr std::size_t kSentWindow = 64;
 
     // The sending side of a path and its counters; the receive state is in peerView_.
@@ -152,6 +180,7 @@ class NodeCore {
         std::optional<TimePoint> lastAnswer;
         PathCounters counters;
         std::int64_t lastChangeUnixMs = 0;
+        std::uint32_t heartbeatsSent = 0; // (which of them carry the payload on serial)
 
         bool sentByUs(std::uint64_t ns) const;
     };
@@ -219,6 +248,8 @@ class NodeCore {
     std::optional<TimePoint> stopResendAt_;
     std::vector<effect::SendFrame> stopFrames_;
     std::vector<Effect> effects_;
+    std::vector<std::uint8_t> hbPayload_;
+    std::vector<PeerPayload> peerPayloads_;
 };
 
 } // namespace hs

@@ -10,6 +10,8 @@
 #include "daemon/control_server.hpp"
 #include "daemon/hooks.hpp"
 #include "daemon/reload.hpp"
+#include "daemon/replica_files.hpp"
+#include "daemon/replication.hpp"
 #include "daemon/service_status.hpp"
 #include "daemon/slot_source.hpp"
 #include "daemon/state_files.hpp"
@@ -77,6 +79,10 @@ hb::LinkConfig linkConfig(const Config& cfg, const PathConfig& p) {
     hb::LinkConfig l = p.link;
     const auto detection = p.interval * cfg.heartbeat.missThreshold;
     l.idleTimeout = std::max<std::chrono::milliseconds>(4 * detection, seconds(1));
+    if (p.link.type != PathType::Serial) {
+        // A tick's replication frames leave right after its heartbeat (daemon/replication.hpp).
+        l.maxQueuedFrames = std::max(l.maxQueuedFrames, kNetworkQueuedFrames);
+    }
     return l;
 }
 
@@ -163,6 +169,10 @@ struct Daemon::Impl {
     std::unique_ptr<ControlServer> controlServer;
     std::unique_ptr<chassis::ChassisManager> chassisMgr;
     std::unique_ptr<subagent::Subagent> snmp;
+    std::unique_ptr<Replication> replication;   // the replicated store (daemon/replication.hpp)
+    std::unique_ptr<ReplicaFiles> replicaFiles; // its file in state_dir and shared memory
+    void startReplication();
+    void replicationNotices();
     std::vector<std::uint8_t> txBuf;
     bool drives = false;
     // The command lease: renewed after every core tick while this node drives the chassis, up
@@ -232,6 +242,9 @@ bool Daemon::Impl::onRx(std::size_t path, std::span<const std::uint8_t> bytes, T
     hb::DecodeError err = hb::decode(bytes, key, f);
     if (err == hb::DecodeError::Ok) {
         core.onFrame(rxTime, path, f);
+        for (const auto& p : core.takePeerPayloads()) {
+            replication->onPeerPayload(rxTime, p);
+        }
     } else {
         HS_DEBUG("event=frame_rejected path={} error={}", cfg.paths[path].link.name,
                  hb::toString(err));
@@ -306,8 +319,14 @@ void Daemon::Impl::apply(const effect::DriveChassis& e) {
     drives = e.on;
     HS_INFO("event=chassis_control state={} role={} epoch={}", drives ? "driving" : "idle",
             toString(core.role()), core.epoch());
+    chassis::ReplicatedIntent inherited;
+    if (drives) {
+        inherited = replication->takeOver(Clock::now(), core.epoch());
+    } else {
+        replication->stepDown();
+    }
     if (chassisMgr) {
-        chassisMgr->setActive(drives);
+        chassisMgr->setActive(drives, inherited);
     }
     dirty = true;
 }
@@ -359,15 +378,61 @@ void Daemon::Impl::afterTimer(const boost::system::error_code& ec) {
         return;
     }
     TimePoint now = Clock::now();
+    core.setHeartbeatPayload(replication->watermark());
     core.onTimer(now); // notices a stall of this node first, then sends what is due
     if (!stopping) {
         lastTick = now;
     }
     pump();
+    if (!stopping) {
+        replication->tick(now, core); // after the heartbeats, within the path's spare bytes
+        replicationNotices();
+    }
+}
+
+// The replicated store (docs/replication.md); messages leave as replication frames with the
+// path's next sequence number.
+void Daemon::Impl::startReplication() {
+    std::vector<ReplicationPath> paths;
+    for (const PathConfig& p : cfg.paths) {
+        paths.push_back({p.link.type, p.interval, p.link.baud});
+    }
+    repl::SenderConfig sc;
+    sc.ackWait = std::max<Duration>(3 * detection, milliseconds(150));
+    replication = std::make_unique<Replication>(
+        cfg.node.id, state.incarnation(), std::move(paths),
+        [this](std::size_t path, std::vector<std::uint8_t> m) {
+            if (auto f = core.replicationFrame(Clock::now(), path, std::move(m))) {
+                txBuf.clear();
+                hb::encode(*f, key, txBuf);
+                links[path]->send(txBuf);
+            }
+        },
+        sc);
+    const auto file = cfg.node.stateDir / "replica";
+    std::string err;
+    replication->load(loadReplica(file, err));
+    if (!err.empty()) {
+        HS_ERROR("event=replication_load_failed file={} error=\"{}\": starting with an empty "
+                 "store (the standby fetches the active's)",
+                 file.string(), err);
+    } else {
+        HS_INFO("event=replication_loaded file={} records={} epoch={}", file.string(),
+                replication->store().size(), replication->store().epoch());
+    }
+    replicaFiles = std::make_unique<ReplicaFiles>(io, file, cfg.node.shmName);
+}
+
+void Daemon::Impl::replicationNotices() {
+    for (const repl::Notice& n : replication->takeNotices()) {
+        logNotice(n);
+        dirty = true;
+    }
 }
 
 void Daemon::Impl::handleEvent(Event e) {
     e.unixMs = unixNowMs();
+    replication->onEvent(e, Clock::now());
     dirty = true;
     updateServiceStatus();
     runPathHook(e);
@@ -416,6 +481,10 @@ void Daemon::Impl::afterPublishTimer(const boost::system::error_code& ec) {
     sd_notify(0, "WATCHDOG=1");
     checkFit();
     updateServiceStatus();
+    if (chassisMgr) {
+        replication->onTelemetry(chassisMgr->snapshot(), Clock::now()); // coalesced
+    }
+    replicaFiles->update(*replication, core.role(), Clock::now());
     publishTicks = (publishTicks + 1) % static_cast<int>(kPublishEvery / kFitCheckEvery);
     if (dirty || publishTicks == 0) {
         publish();
@@ -468,6 +537,12 @@ void Daemon::Impl::control(ControlRequest req, std::function<void(ControlResult)
     switch (req.op) {
     case ControlOp::Switchover:
     case ControlOp::ForceTakeover: {
+        if (req.op == ControlOp::Switchover && core.peerAlive()) {
+            if (auto why = replication->switchoverRefusal()) {
+                done({ControlStatus::Busy, std::move(*why)});
+                return;
+            }
+        }
         ControlResult r = core.requestSwitchover(now, req.op == ControlOp::ForceTakeover);
         if (r.status == ControlStatus::NotActive) {
             r.message = control::notActiveText(roleView());
@@ -476,11 +551,16 @@ void Daemon::Impl::control(ControlRequest req, std::function<void(ControlResult)
         done(std::move(r));
         return;
     }
-    case ControlOp::SetPreemption:
+    case ControlOp::SetPreemption: {
         core.setPreempt(req.value != 0);
         dirty = true;
-        done({ControlStatus::Ok, req.value ? "preemption on" : "preemption off"});
+        std::string text = req.value ? "preemption on" : "preemption off";
+        replication->write(0, repl::PreemptionRecord{req.value != 0}, now,
+                           [done = std::move(done), text](repl::WaitOutcome o) {
+                               done({ControlStatus::Ok, replicationAnswer(text, o)});
+                           });
         return;
+    }
     default:
         break;
     }
@@ -492,10 +572,11 @@ void Daemon::Impl::control(ControlRequest req, std::function<void(ControlResult)
         done(std::move(*refused));
         return;
     }
-    chassisMgr->submit(req, [this, done = std::move(done)](ControlResult r) {
-        dirty = true;
-        done(std::move(r));
-    });
+    chassisMgr->submit(
+        req, [this, op = req.op, zone = req.zone, done = std::move(done)](ControlResult r) {
+            dirty = true;
+            replication->answerIntent(op, zone, std::move(r), Clock::now(), done);
+        });
 }
 
 void Daemon::Impl::registerHandlers() {
@@ -522,8 +603,11 @@ void Daemon::Impl::registerHandlers() {
             },
             ControlAccess::Read);
     };
-    addRead(Command::Status,
-            [this, reply](const ControlServer::Reply& rep) { reply(rep, toJson(snapshot())); });
+    addRead(Command::Status, [this, reply](const ControlServer::Reply& rep) {
+        auto j = toJson(snapshot());
+        j["replication"] = replication->statusJson(Clock::now());
+        reply(rep, std::move(j));
+    });
     addRead(Command::Journal, [this, reply](const ControlServer::Reply& rep) {
         reply(rep, journalJson(snapshot()));
     });
@@ -784,10 +868,13 @@ int Daemon::Impl::run() {
         HS_WARN("event=reload_baseline_unreadable error=\"{}\": a reload will list every key",
                 e.description());
     }
+    startReplication();
     if (chassisCfg.enabled()) {
         chassisMgr = std::make_unique<chassis::ChassisManager>(io, chassisCfg);
         chassisMgr->setLeaseWait(detection);
         chassisMgr->onEvent([this](const Event& e) { handleEvent(e); });
+        chassisMgr->onIntent(
+            [this](const chassis::IntentUpdate& u) { replication->onIntent(u, Clock::now()); });
         chassisMgr->start();
     }
     if (snmpCfg.enabled) {
@@ -838,6 +925,8 @@ int Daemon::Impl::run() {
         chassisMgr->stop();
     }
     persister.reset();
+    replicaFiles->flush(*replication);
+    replicaFiles.reset();
     if (reloadThread.joinable()) {
         reloadThread.join();
     }

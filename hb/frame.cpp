@@ -355,7 +355,7 @@ DecodeError decode(std::span<const std::uint8_t> bytes, const Key& key, Frame& o
     }
     const std::uint8_t type = bytes[3];
     if (type < static_cast<std::uint8_t>(FrameType::Heartbeat) ||
-        type > static_cast<std::uint8_t>(FrameType::Leaving)) {
+        type > static_cast<std::uint8_t>(FrameType::Replication)) {
         return DecodeError::BadType;
     }
     const std::uint8_t role = bytes[6];

@@ -18,7 +18,8 @@
 //   48   4   echo hold, us: how long the sender held that echo before sending this frame
 //   52   4   the sender's heartbeat interval on this path, us
 //   56   2   payload length L (<= kMaxPayload)
-//   58   L   payload
+//   58   L   payload: Heartbeat: the sender's replication watermark (or empty); Handover: the
+//            reason byte; Replication: one replication message
 //  58+L 16   tag: HMAC-SHA256 over bytes [0, 58+L), truncated to 128 bits (as RFC 4868), under
 //            the frame key, which binds the key material to the pair's cluster id (Key::forCluster)
 //
@@ -53,6 +54,10 @@ enum class FrameType : std::uint8_t {
     Heartbeat = 1, // periodic; carries role, epoch, flags
     Handover = 2,  // "take over now": graceful switchover or clean shutdown of the active
     Leaving = 3,   // the sender is shutting down (a standby leaving)
+    // One replication message (repl/message.hpp) as the payload. Same header, per-path sequence
+    // number and tag as every frame: authenticated and replay-checked before the message is
+    // decoded (docs/replication.md "How it rides").
+    Replication = 4,
 };
 
 namespace flag {

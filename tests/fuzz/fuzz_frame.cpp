@@ -36,7 +36,7 @@ void checkRoundTrip(std::span<const std::uint8_t> in) {
         return v;
     };
     hs::hb::Frame f;
-    f.type = static_cast<hs::hb::FrameType>(1 + in[0] % 3);
+    f.type = static_cast<hs::hb::FrameType>(1 + in[0] % 4);
     f.flags = in[1];
     f.slot = in[2];
     f.role = static_cast<hs::Role>(in[3] % 5);

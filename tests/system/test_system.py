@@ -5,15 +5,17 @@ The bed is tests/fixtures/system/sysbed.py.
 
     test_system.py --daemon D --hsctl H --plugin hsfix_bmc.so --source-dir SRC --scenario NAME
 
-Scenarios (one ctest each): takeover, reconcile, fans, snmp_switchover, snmp_notifications,
-snmpd_sigstop, snmpd_kill, snmp_walk, stale_command; `--scenario all` runs them in turn. Exit 0 pass,
-1 fail, 77 skip.
+Scenarios (one ctest each): replication, takeover, reconcile, fans, snmp_switchover,
+snmp_notifications, snmpd_sigstop, snmpd_kill, snmp_walk, stale_command; `--scenario all` runs them
+in turn. Exit 0 pass, 1 fail, 77 skip.
 Nothing sleeps as an assertion: every check waits for a condition with a timeout.
 """
 import argparse
+import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -675,7 +677,98 @@ def sc_stale_command(a):
               "first (%d rounds)" % rounds, *stale[:10])
 
 
+# ---- replication ---------------------------------------------------------------------------------
+def shm_dump(a, node):
+    """The store NODE publishes in shared memory, read by hs_shm_dump (C, repl/hs_shm.h alone):
+    a witness that does not ask the daemon. None when the region cannot be read."""
+    name = "/hs-bed-%d-%d" % (os.getpid(), node.node_id)
+    p = subprocess.run([a.shm_dump, name], capture_output=True, text=True, timeout=10)
+    return json.loads(p.stdout) if p.returncode == 0 else None
+
+
+def shm_record(d, kind, index=0):
+    for r in (d or {}).get("records", []):
+        if r["kind"] == kind and r["index"] == index:
+            return r
+    return None
+
+
+KIND_FAN_MODE, KIND_JOURNAL, KIND_POWER = 1, 16, 33
+FAN_MODE_AUTO = 1
+
+
+def same_ordered(d1, d2):
+    return (d1 and d2 and d1["seq"][0] == d2["seq"][0] and d1["digest"][0] == d2["digest"][0]
+            and d1["seq"][0] > 0)
+
+
+def sc_replication(a):
+    if not a.shm_dump:
+        log("skip: no --shm-dump tool")
+        sys.exit(77)
+    with bed_for(a, "replication") as bed:
+        bed.start()
+        bed.wait_healthy()
+        n1, n2 = bed.nodes[1], bed.nodes[2]
+        bed.wait_driving(1)
+        check(wait_for(lambda: n2.hsctl_json("replication").get("readiness") == "hot", 10),
+              "node2's mirror turns hot", n2.hsctl_json("replication"))
+        r1 = n1.hsctl_json("replication")
+        check(r1.get("store_role") == "writer" and r1.get("standby_joined"),
+              "node1 is the store's writer with a joined standby", r1)
+
+        # An acknowledged intent change: answered only once the standby holds it.
+        p = n1.hsctl("fan", "mode", "auto")
+        check(p.returncode == 0 and "the standby holds it" in p.stdout,
+              "node1: `hsctl fan mode auto` answers once the standby holds it", p.stdout,
+              p.stderr)
+        # The witness: node2's shared memory, read without the daemon, holds fan mode auto, and
+        # node2's and node1's ordered streams are equal (position and digest).
+        d2 = wait_for(lambda: (lambda d: d if (shm_record(d, KIND_FAN_MODE) or {}).get(
+            "i", [0])[0] == FAN_MODE_AUTO else None)(shm_dump(a, n2)), 5)
+        check(d2, "node2's shared memory: fan mode record = auto", shm_dump(a, n2))
+        check(wait_for(lambda: same_ordered(shm_dump(a, n1), shm_dump(a, n2)), 5),
+              "both modules' shared memory: same ordered position and digest",
+              shm_dump(a, n1), shm_dump(a, n2))
+        check(wait_for(lambda: shm_record(shm_dump(a, n2), KIND_POWER) is not None, 5),
+              "node2's shared memory: the chassis power telemetry of node1")
+        mode_rec = shm_record(shm_dump(a, n2), KIND_FAN_MODE)
+
+        # kill -9 the active: node2 takes over with what its mirror holds.
+        t_kill = n1.kill9()
+        log("kill -9 node1")
+        bed.wait_role(2, "ACTIVE", timeout=10)
+        log("node2 ACTIVE %.0f ms after the kill" % ((time.time() - t_kill) * 1000))
+        check(wait_for(lambda: re.search(r"event=replication_takeover epoch=\d+ hot=true .*"
+                                         r"fan_mode=auto", n2.log_text()), 5),
+              "node2 inherits the replicated intent (hot, fan mode auto) at the takeover",
+              n2.tail(20))
+        d2 = wait_for(lambda: (lambda d: d if d and d["role"] == 2 else None)(shm_dump(a, n2)), 5)
+        check(d2, "node2's shared memory: role active", shm_dump(a, n2))
+        kept = shm_record(d2, KIND_FAN_MODE)
+        check(kept and kept["seq"] == mode_rec["seq"] and kept["i"][0] == FAN_MODE_AUTO,
+              "node2's store keeps node1's fan mode record (same stamp)", kept, mode_rec)
+        rows = [r for r in d2["records"] if r["kind"] == KIND_JOURNAL]
+        check(rows and rows[-1]["i"][3] == 2 and rows[-1]["i"][4] == d2["epoch"],
+              "node2 appended its takeover to the replicated journal (to ACTIVE, its epoch)",
+              rows)
+
+        # The old active restarts: it re-joins as the mirror and ends with an equal digest.
+        n1.start()
+        bed.wait_healthy(timeout=20)
+        check(wait_for(lambda: n1.hsctl_json("replication").get("readiness") == "hot", 10),
+              "restarted node1's mirror turns hot", n1.hsctl_json("replication"),
+              n2.hsctl_json("replication"))
+        check(wait_for(lambda: same_ordered(shm_dump(a, n1), shm_dump(a, n2)), 5),
+              "after the re-join: same ordered position and digest on both",
+              shm_dump(a, n1), shm_dump(a, n2))
+        d1 = shm_dump(a, n1)
+        check(shm_record(d1, KIND_FAN_MODE)["i"][0] == FAN_MODE_AUTO,
+              "node1's mirror: fan mode auto", shm_record(d1, KIND_FAN_MODE))
+
+
 SCENARIOS = {
+    "replication": sc_replication,
     "takeover": sc_takeover,
     "reconcile": sc_reconcile,
     "fans": sc_fans,
@@ -709,6 +802,7 @@ def main():
     ap.add_argument("--ietf-dir")
     ap.add_argument("--scenario", required=True, choices=sorted(SCENARIOS) + ["all"])
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--shm-dump", help="the hs_shm_dump tool (replication scenario)")
     a = ap.parse_args()
     names = sorted(SCENARIOS) if a.scenario == "all" else [a.scenario]
     rc = 0

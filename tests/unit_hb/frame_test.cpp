@@ -137,10 +137,24 @@ TEST(FrameCodec, BadMagicAndVersionEvenWithValidTag) {
     EXPECT_EQ(decode(b, key, f), DecodeError::BadVersion);
 }
 
+// A replication frame (docs/replication.md "How it rides"): one message as the payload, the
+// same header and tag as every frame; a forged or altered one never decodes.
+TEST(FrameCodec, ReplicationFrameRoundTripsAndIsAuthenticated) {
+    const Key key = testKey();
+    Frame f = sampleFrame(7, kMaxPayload);
+    f.type = FrameType::Replication;
+    auto bytes = encode(f, key);
+    Frame out;
+    ASSERT_EQ(decode(bytes, key, out), DecodeError::Ok);
+    EXPECT_EQ(out, f);
+    bytes[kHeaderSize + 3] ^= 0x01; // one bit of the message
+    EXPECT_EQ(decode(bytes, key, out), DecodeError::AuthFailure);
+}
+
 TEST(FrameCodec, BadTypeAndRoleOnlyAfterAuthentication) {
     const Key key = testKey();
     Frame f;
-    for (std::uint8_t t : {0, 4, 255}) {
+    for (std::uint8_t t : {0, 5, 255}) {
         auto b = encode(sampleFrame(1), key);
         b[3] = t;
         EXPECT_EQ(decode(b, key, f), DecodeError::AuthFailure); // untrusted until authentic

@@ -733,3 +733,63 @@ TEST(NodeCore, PeerWhoseIncarnationWentBackwardsIsAdopted) {
     EXPECT_EQ(p.a.role(), Role::Standby);
     EXPECT_EQ(p.b.takePeerIncarnationWrite(), std::optional<std::uint32_t>(1));
 }
+
+// Replication rides in the frames (docs/replication.md "How it rides"): the heartbeat payload
+// reaches the peer; a replication frame is delivered once, a replay of it never.
+TEST(NodeCore, ReplicationFramesAndHeartbeatPayloadsReachThePeerOnce) {
+    Pair p;
+    p.start();
+    (void)p.b.takePeerPayloads();
+    p.a.setHeartbeatPayload({1, 2, 3});
+    p.run(30ms);
+    auto hb = p.b.takePeerPayloads();
+    ASSERT_FALSE(hb.empty());
+    for (const auto& x : hb) {
+        EXPECT_EQ(x.type, hb::FrameType::Heartbeat);
+        EXPECT_EQ(x.role, Role::Active);
+        EXPECT_EQ(x.payload, (std::vector<std::uint8_t>{1, 2, 3}));
+    }
+    auto f = p.a.replicationFrame(p.now, 0, {9, 8});
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->type, hb::FrameType::Replication);
+    const auto replayedBefore = p.b.snapshot().paths[0].counters.replayed;
+    p.b.onFrame(p.now, 0, *f);
+    auto got = p.b.takePeerPayloads();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].type, hb::FrameType::Replication);
+    EXPECT_EQ(got[0].payload, (std::vector<std::uint8_t>{9, 8}));
+    p.b.onFrame(p.now + 1ms, 0, *f); // the same frame again: a replay, not delivered
+    EXPECT_TRUE(p.b.takePeerPayloads().empty());
+    EXPECT_EQ(p.b.snapshot().paths[0].counters.replayed, replayedBefore + 1);
+    // A replication frame takes the path's next sequence number and keeps the roles as they are.
+    p.run(100ms);
+    EXPECT_EQ(p.a.role(), Role::Active);
+    EXPECT_EQ(p.b.role(), Role::Standby);
+}
+
+// On a serial path only every kSerialPayloadEvery-th heartbeat carries the watermark.
+TEST(NodeCore, SerialPathCarriesTheHeartbeatPayloadEveryFewHeartbeats) {
+    NodeCoreConfig c = cfg(1, 0, 2);
+    c.paths[1].type = PathType::Serial;
+    Node n(c, 0, 1);
+    n.setHeartbeatPayload(std::vector<std::uint8_t>(30, 7));
+    n.start(t0);
+    TimePoint now = t0;
+    for (int i = 0; i < 40; ++i) {
+        now = n.nextWakeup();
+        n.onTimer(now);
+    }
+    std::size_t udp = 0, udpWith = 0, serial = 0, serialWith = 0;
+    for (const auto& o : n.takeOutgoing()) {
+        if (o.frame.type != hb::FrameType::Heartbeat) {
+            continue;
+        }
+        (o.path == 0 ? udp : serial) += 1;
+        (o.path == 0 ? udpWith : serialWith) += o.frame.payload.empty() ? 0 : 1;
+    }
+    EXPECT_GT(udp, 10u);
+    EXPECT_EQ(udpWith, udp);
+    EXPECT_GT(serial, 10u);
+    EXPECT_EQ(serialWith,
+              (serial + NodeCore::kSerialPayloadEvery - 1) / NodeCore::kSerialPayloadEvery);
+}
