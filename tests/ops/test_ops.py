@@ -18,6 +18,11 @@ tests/fixtures/system/sysbed.py), each judged by a witness outside the daemon:
                   node.cluster_id and a path's port: refused with the keys named, the daemon keeps
                   running on the old configuration (pair healthy, no role change); --check
                   refuses the same files
+  reload_chassis  with a BMC: a reload with a bad fan curve point (duty 150 %) is refused with the
+                  key and reason named, the daemon runs on (pair healthy, node1 still drives the
+                  chassis, --check refuses the file with 78); a valid new curve and a changed
+                  [snmp] key are refused as a whole with "needs restart" naming chassis.zone and
+                  snmp.ping_interval_s, nothing applied
   key_rotation    a new heartbeat key on both nodes (key_grace_ms = 3000), node1 reloaded, then
                   node2 1 s later: judged on the wire (every UDP heartbeat on loopback captured and
                   its tag checked in Python with the old and the new key): node1 sends under the
@@ -518,6 +523,46 @@ def sc_reload(args):
         bed.check_alive()
         with open(n1.conf, "w") as f:
             f.write(orig)
+
+
+@scenario
+def sc_reload_chassis(args):
+    with make_bed("reload_chassis", with_bmc=True) as bed:
+        bed.start()
+        st0 = bed.wait_healthy()
+        bed.wait_role(1, "ACTIVE")
+        bed.wait_driving(1)
+        n1 = bed.nodes[1]
+        good = open(n1.conf).read()
+        mark = time.time()
+        step("a bad fan curve point: duty 150 %")
+        edit_conf(n1, {"curve = [[30, 20], [50, 40], [70, 100]]":
+                       "curve = [[30, 20], [50, 40], [70, 150]]"})
+        line = sighup_and_wait(n1, r"event=reload_(done|refused)")
+        expect("reload_refused" in line and "chassis.zone" in line and "curve" in line and
+               "running configuration stays" in line, "refused: %s" % line[-220:])
+        r = common.run([bed.daemon, "--check", "-c", n1.conf], check=False)
+        expect(r.returncode == 78, "--check refuses the same file (78): %d" % r.returncode)
+        step("a valid new curve and a changed [snmp] key")
+        with open(n1.conf, "w") as f:
+            f.write(good.replace("curve = [[30, 20], [50, 40], [70, 100]]",
+                                 "curve = [[30, 30], [50, 60], [70, 100]]")
+                    .replace("[snmp]\nenabled = false", "[snmp]\nenabled = false\n"
+                             "ping_interval_s = 2"))
+        line = sighup_and_wait(n1, r"event=reload_(done|refused)")
+        expect("reload_refused" in line and "needs restart" in line and "chassis.zone" in line
+               and "snmp.ping_interval_s" in line and "nothing was applied" in line,
+               "refused as a whole: %s" % line[-260:])
+        step("the daemon runs on the old configuration")
+        st = bed.wait_healthy(timeout=5)
+        expect(st[1]["role"] == "ACTIVE" and st[1]["epoch"] == st0[1]["epoch"],
+               "node1 ACTIVE, epoch unchanged")
+        expect(bed.wait_driving(1), "node1 still drives the chassis")
+        expect(not [ln for ln in n1.log_lines(since=mark) if "event=role_change" in ln],
+               "no role change")
+        bed.check_alive()
+        with open(n1.conf, "w") as f:
+            f.write(good)
 
 
 class WireTags:
