@@ -786,6 +786,8 @@ def sc_hooks(args):
         env = common.read_text(out[1] + ".env")
         expect(ok and "NOTIFY_SOCKET" not in env and "HS_HOOK=on_role_change" in env,
                "the hook's environment: the event, not the daemon's NOTIFY_SOCKET")
+        # The hook writes .sched after .env: wait for it rather than read it half-written.
+        common.wait_for(lambda: "SCHED_" in common.read_text(out[1] + ".sched"), 5)
         sched = common.read_text(out[1] + ".sched")
         expect("SCHED_OTHER" in sched, "the hook runs at normal priority, not the daemon's "
                "real-time one (%s)" % sched.strip().replace("\n", "; "))
