@@ -639,8 +639,8 @@ void Daemon::Impl::runPathHook(const Event& e) {
 
 // on_chassis_event: the chassis events (power, BMC access, sensor thresholds, fan failures).
 void Daemon::Impl::runChassisHook(const Event& e) {
-    if (!hooks) {
-        return;
+    if (!hooks || chassisHookEnv(e, nullptr).empty()) {
+        return; // not a chassis event: no snapshot taken
     }
     std::optional<ChassisSnapshot> c;
     if (chassisMgr) {
