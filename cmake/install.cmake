@@ -56,7 +56,9 @@ install(FILES ${HS_CHANGELOG_GZ} ${CMAKE_SOURCE_DIR}/packaging/deb/copyright
         DESTINATION ${HS_DOC_DIR})
 
 # ---- The Debian package ------------------------------------------------------------------------
+# SPDX-License-Identifier: GPL-3.0-or-later (LICENSE; the package's copyright file says so).
 set(CPACK_GENERATOR DEB)
+set(CPACK_RESOURCE_FILE_LICENSE ${CMAKE_SOURCE_DIR}/LICENSE)
 set(CPACK_PACKAGE_NAME hotstandby)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_DEBIAN_PACKAGE_RELEASE 1)

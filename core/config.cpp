@@ -223,6 +223,8 @@ NodeConfig parseNode(const toml::table& t) {
     }
     n.stateDir = r.string("state_dir").value_or(n.stateDir.string());
     n.keyFile = r.string("key_file").value_or(n.keyFile.string());
+    n.keyGrace =
+        std::chrono::milliseconds(r.integer("key_grace_ms", 1000, 86400000).value_or(60000));
     if (!r.has("cluster_id")) {
         configFail(t.source(), "node.cluster_id",
                    "missing required key: name this pair with a string both nodes share and no "

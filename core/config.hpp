@@ -25,18 +25,19 @@ namespace hs {
 namespace config_keys {
 inline constexpr std::array<std::string_view, 6> kTables = {"node",    "heartbeat", "path",
                                                             "chassis", "snmp",      "hooks"};
-inline constexpr std::array<std::string_view, 14> kNode = {
+inline constexpr std::array<std::string_view, 15> kNode = {
     "id",        "slot",       "slot_file",      "slot_gpio",     "state_dir",
     "key_file",  "cluster_id", "control_socket", "control_group", "control_read_group",
-    "log_level", "realtime",   "rt_priority",    "shm_name"};
+    "log_level", "realtime",   "rt_priority",    "shm_name",      "key_grace_ms"};
 inline constexpr std::array<std::string_view, 6> kHeartbeat = {
     "interval_ms",  "miss_threshold", "recovery_threshold",
     "init_dead_ms", "preempt",        "preempt_delay_ms"};
 inline constexpr std::array<std::string_view, 9> kPath = {
     "name", "type", "interval_ms", "local", "peer", "device", "baud", "interface", "peer_mac"};
 // [hooks] is parsed by daemon/hooks.cpp against this list.
-inline constexpr std::array<std::string_view, 6> kHooks = {
-    "on_role_change", "on_active", "on_standby", "on_fault", "on_path_change", "timeout_ms"};
+inline constexpr std::array<std::string_view, 8> kHooks = {
+    "on_role_change", "on_active",        "on_standby", "on_fault",
+    "on_path_change", "on_chassis_event", "on_stop",    "timeout_ms"};
 } // namespace config_keys
 
 struct NodeConfig {
@@ -46,6 +47,8 @@ struct NodeConfig {
     std::string slotGpio;              // "gpiochip0:17"
     std::filesystem::path stateDir = "/var/lib/hotstandby";
     std::filesystem::path keyFile = "/etc/hotstandby/hb.key";
+    // A reload with a new key: how long the old key stays accepted at least (1000..86400000).
+    std::chrono::milliseconds keyGrace{60000};
     // Required: names the pair. Mixed into the frame key (hb::Key::forCluster), so nodes that
     // share a key file but not a cluster id never accept each other's frames.
     std::string clusterId;

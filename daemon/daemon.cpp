@@ -9,6 +9,7 @@
 #include "core/node_core.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/hooks.hpp"
+#include "daemon/key_ring.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/replica_files.hpp"
 #include "daemon/replication.hpp"
@@ -16,6 +17,7 @@
 #include "daemon/slot_source.hpp"
 #include "daemon/state_files.hpp"
 #include "daemon/status_json.hpp"
+#include "daemon/systemd_notify.hpp"
 #include "hb/frame.hpp"
 #include "hb/link.hpp"
 #include "hb/link_ether.hpp"
@@ -28,7 +30,6 @@
 #include <functional>
 #include <sched.h>
 #include <sys/mman.h>
-#include <systemd/sd-daemon.h>
 #include <thread>
 #include <variant>
 
@@ -138,6 +139,7 @@ struct Daemon::Impl {
     void updateServiceStatus();
     void runRoleHooks();
     void runPathHook(const Event& e);
+    void runChassisHook(const Event& e);
     void startReload();
     void finishReload(const std::shared_ptr<ValidatedConfig>& next,
                       const std::shared_ptr<toml::table>& doc, std::string error);
@@ -153,7 +155,7 @@ struct Daemon::Impl {
     asio::io_context io;
     // From validate(): everything that can be wrong in the configuration was checked before the
     // state files are touched (loading them raises the incarnation).
-    hb::Key key;
+    KeyRing keys; // the heartbeat key, two of them during a rotation (key_ring.hpp)
     std::uint32_t slot = 0;
     chassis::ChassisConfig chassisCfg;
     subagent::SnmpConfig snmpCfg;
@@ -187,6 +189,7 @@ struct Daemon::Impl {
     std::uint64_t generation = 0;
     ServiceStatus serviceStatus; // systemd's STATUS= line
     HooksConfig hooksCfg;
+    Role stopRole = Role::Init; // the role when the clean stop began (on_stop's HS_LAST_ROLE)
     std::unique_ptr<HookRunner> hooks;
     Role hookRole = Role::Init; // the role the hooks were last told about
     toml::table runningDoc;     // the running configuration file's document (reload compares)
@@ -213,7 +216,7 @@ StateFiles prepareAndLoadState(const Config& cfg) {
 } // namespace
 
 Daemon::Impl::Impl(ValidatedConfig v)
-    : cfg(std::move(v.cfg)), key(std::move(v.key)), slot(v.slot), chassisCfg(std::move(v.chassis)),
+    : cfg(std::move(v.cfg)), keys(std::move(v.key)), slot(v.slot), chassisCfg(std::move(v.chassis)),
       snmpCfg(std::move(v.snmp)), state(prepareAndLoadState(cfg)),
       core(withFencing(nodeCoreConfig(cfg, slot), chassisCfg.fencing.enabled), state.epoch(),
            state.incarnation(), state.peerIncarnation()),
@@ -239,7 +242,7 @@ bool Daemon::Impl::onRx(std::size_t path, std::span<const std::uint8_t> bytes, T
         return false;
     }
     hb::Frame f;
-    hb::DecodeError err = hb::decode(bytes, key, f);
+    hb::DecodeError err = keys.decode(bytes, f, rxTime);
     if (err == hb::DecodeError::Ok) {
         core.onFrame(rxTime, path, f);
         for (const auto& p : core.takePeerPayloads()) {
@@ -280,7 +283,7 @@ void Daemon::Impl::pump() {
 
 void Daemon::Impl::apply(const effect::SendFrame& e) {
     txBuf.clear();
-    hb::encode(e.frame, key, txBuf);
+    hb::encode(e.frame, keys.sendKey(Clock::now()), txBuf);
     links[e.path]->send(txBuf);
 }
 
@@ -404,7 +407,7 @@ void Daemon::Impl::startReplication() {
         [this](std::size_t path, std::vector<std::uint8_t> m) {
             if (auto f = core.replicationFrame(Clock::now(), path, std::move(m))) {
                 txBuf.clear();
-                hb::encode(*f, key, txBuf);
+                hb::encode(*f, keys.sendKey(Clock::now()), txBuf);
                 links[path]->send(txBuf);
             }
         },
@@ -436,6 +439,7 @@ void Daemon::Impl::handleEvent(Event e) {
     dirty = true;
     updateServiceStatus();
     runPathHook(e);
+    runChassisHook(e);
     if (snmp) {
         // The notification's other varbinds (names, counters, hsSwitchoverCount) come from this
         // snapshot, made with the event, not from whatever is latest when the queue drains.
@@ -478,7 +482,7 @@ void Daemon::Impl::afterPublishTimer(const boost::system::error_code& ec) {
         return;
     }
     // The watchdog is fed from the core thread itself: a stalled core is restarted by systemd.
-    sd_notify(0, "WATCHDOG=1");
+    notifySystemd("WATCHDOG=1");
     checkFit();
     updateServiceStatus();
     if (chassisMgr) {
@@ -717,6 +721,26 @@ void Daemon::Impl::runPathHook(const Event& e) {
                 {"HS_SLOT", std::to_string(slot)}});
 }
 
+// on_chassis_event: the chassis events (power, BMC access, sensor thresholds, fan failures).
+void Daemon::Impl::runChassisHook(const Event& e) {
+    if (!hooks || chassisHookEnv(e, nullptr).empty()) {
+        return; // not a chassis event: no snapshot taken
+    }
+    std::optional<ChassisSnapshot> c;
+    if (chassisMgr) {
+        c = chassisMgr->snapshot();
+    }
+    HookEnv env = chassisHookEnv(e, c ? &*c : nullptr);
+    if (env.empty()) {
+        return;
+    }
+    env.insert(env.end(), {{"HS_ROLE", std::string(toString(core.role()))},
+                           {"HS_EPOCH", std::to_string(core.epoch())},
+                           {"HS_NODE_ID", std::to_string(cfg.node.id)},
+                           {"HS_SLOT", std::to_string(slot)}});
+    hooks->run("on_chassis_event", std::move(env));
+}
+
 // SIGHUP: the file is read and validated on a thread of its own (validate() reads the key file and
 // the slot source); the result comes back to the core thread, which applies it or refuses it.
 void Daemon::Impl::startReload() {
@@ -728,11 +752,10 @@ void Daemon::Impl::startReload() {
         reloadThread.join(); // finished: it posted its result already
     }
     reloading = true;
-    sd_notify(0, fmt::format("RELOADING=1\nMONOTONIC_USEC={}",
-                             std::chrono::duration_cast<std::chrono::microseconds>(
-                                 std::chrono::steady_clock::now().time_since_epoch())
-                                 .count())
-                     .c_str());
+    notifySystemd(fmt::format("RELOADING=1\nMONOTONIC_USEC={}",
+                              std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::steady_clock::now().time_since_epoch())
+                                  .count()));
     HS_INFO("event=reload_start file={}", cfg.file);
     reloadThread = std::thread([this, file = cfg.file] {
         auto doc = std::make_shared<toml::table>();
@@ -758,7 +781,7 @@ void Daemon::Impl::finishReload(const std::shared_ptr<ValidatedConfig>& next,
     reloading = false;
     auto done = [this] {
         updateServiceStatus();
-        sd_notify(0, "READY=1");
+        notifySystemd("READY=1");
     };
     if (!error.empty() || !next) {
         HS_ERROR("event=reload_refused error=\"{}\": the running configuration stays", error);
@@ -769,21 +792,27 @@ void Daemon::Impl::finishReload(const std::shared_ptr<ValidatedConfig>& next,
     auto listed = [&d](const char* k) {
         return std::find(d.restartOnly.begin(), d.restartOnly.end(), k) != d.restartOnly.end();
     };
-    if (next->key.fingerprint() != key.fingerprint() && !listed("node.key_file") &&
-        !listed("node.cluster_id")) {
-        d.restartOnly.push_back("node.key_file (the key's content)");
-    }
+    // A new key (file or content) is a rotation; a new cluster id stays restart-only.
+    const bool newKey = next->key.fingerprint() != keys.current().fingerprint();
     if (next->slot != slot && !listed("node.slot")) {
         d.restartOnly.push_back("node.slot (from the slot source)");
     }
     if (!d.restartOnly.empty()) {
-        HS_ERROR("event=reload_refused restart_only=\"{}\": these keys take effect only at a "
-                 "restart (a clean stop hands over to the peer at once); nothing was applied, the "
-                 "running configuration stays",
+        HS_ERROR("event=reload_refused restart_only=\"{}\": needs restart: these keys take "
+                 "effect only at a restart (a clean stop hands over to the peer at once); nothing "
+                 "was applied, the running configuration stays",
                  joinKeys(d.restartOnly));
         done();
         return;
     }
+    if (newKey) {
+        keys.rotate(std::move(next->key), Clock::now(), next->cfg.node.keyGrace);
+        if (std::find(d.live.begin(), d.live.end(), "node.key_file") == d.live.end()) {
+            d.live.emplace_back("node.key_file (the key's content)");
+        }
+    }
+    cfg.node.keyFile = next->cfg.node.keyFile;
+    cfg.node.keyGrace = next->cfg.node.keyGrace;
     for (const std::string& k : d.live) {
         if (k == "node.log_level") {
             log::setLevel(next->cfg.node.logLevel);
@@ -802,8 +831,9 @@ void Daemon::Impl::finishReload(const std::shared_ptr<ValidatedConfig>& next,
     }
     runningDoc = std::move(*doc);
     dirty = true;
-    HS_INFO("event=reload_done changed=\"{}\" log_level={} preempt={} hooks={}", joinKeys(d.live),
-            log::toString(log::level()), cfg.heartbeat.preempt, hooksCfg.commands.size());
+    HS_INFO("event=reload_done changed=\"{}\" log_level={} preempt={} hooks={} key_fingerprint={}",
+            joinKeys(d.live), log::toString(log::level()), cfg.heartbeat.preempt,
+            hooksCfg.commands.size(), keys.current().fingerprint());
     done();
 }
 
@@ -814,7 +844,8 @@ void Daemon::Impl::shutdown() {
     if (stopping) {
         return;
     }
-    sd_notify(0, "STOPPING=1");
+    notifySystemd("STOPPING=1");
+    stopRole = core.role();
     stopping = true;
     publishTimer.cancel();
     signals.cancel();
@@ -859,7 +890,7 @@ int Daemon::Impl::run() {
     }
     HS_INFO("event=start node={} slot={} epoch={} incarnation={} paths={} key_fingerprint={}",
             cfg.node.id, slot, state.epoch(), state.incarnation(), cfg.paths.size(),
-            key.fingerprint());
+            keys.current().fingerprint());
     persister = std::make_unique<EpochPersister>(io, state);
     hooks = std::make_unique<HookRunner>(hooksCfg);
     try {
@@ -916,7 +947,7 @@ int Daemon::Impl::run() {
     publishTimer.expires_after(kFitCheckEvery);
     publishTimer.async_wait([this](const boost::system::error_code& e) { afterPublishTimer(e); });
     updateServiceStatus();
-    sd_notify(0, "READY=1");
+    notifySystemd("READY=1");
     io.run();
     if (snmp) {
         snmp->stop();
@@ -930,7 +961,14 @@ int Daemon::Impl::run() {
     if (reloadThread.joinable()) {
         reloadThread.join();
     }
-    hooks->stop(); // the last role change (STOPPED) runs, within the hook timeout
+    // A clean stop (SIGTERM, SIGINT): on_stop runs after the peer was told and the links closed.
+    hooks->run("on_stop", {{"HS_EVENT", "stop"},
+                           {"HS_ROLE", std::string(toString(core.role()))},
+                           {"HS_LAST_ROLE", std::string(toString(stopRole))},
+                           {"HS_EPOCH", std::to_string(core.epoch())},
+                           {"HS_NODE_ID", std::to_string(cfg.node.id)},
+                           {"HS_SLOT", std::to_string(slot)}});
+    hooks->stop(); // the last role change (STOPPED) and on_stop run, each within the hook timeout
     HS_INFO("event=stopped");
     return 0;
 }

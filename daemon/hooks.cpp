@@ -2,6 +2,7 @@
 
 #include "base/config_error.hpp"
 #include "base/log.hpp"
+#include "base/types.hpp"
 #include "core/config.hpp"
 
 #include <algorithm>
@@ -113,7 +114,7 @@ HooksConfig parseHooksConfig(const toml::table& t, const std::string& file) {
         if (std::find(listed.begin(), listed.end(), key) == listed.end() || !knownHook(key)) {
             fail(v, key,
                  "unknown key (expected on_role_change, on_active, on_standby, on_fault, "
-                 "on_path_change, timeout_ms)");
+                 "on_path_change, on_chassis_event, on_stop, timeout_ms)");
         }
         std::vector<std::string> argv;
         if (auto s = v.value<std::string>(); v.is_string()) {
@@ -135,6 +136,55 @@ HooksConfig parseHooksConfig(const toml::table& t, const std::string& file) {
         c.commands[key] = std::move(argv);
     }
     return c;
+}
+
+HookEnv chassisHookEnv(const Event& e, const ChassisSnapshot* chassis) {
+    auto num = [](double v) { return fmt::format("{}", v); };
+    HookEnv env;
+    switch (e.type) {
+    case EventType::ChassisPowerChanged:
+        env = {{"HS_EVENT", "power_changed"}, {"HS_POWER", snakeCase(toString(e.power))}};
+        break;
+    case EventType::BmcUnreachable:
+        env = {{"HS_EVENT", "bmc_unreachable"}};
+        break;
+    case EventType::BmcRecovered:
+        env = {{"HS_EVENT", "bmc_recovered"}};
+        break;
+    case EventType::SensorThreshold: {
+        env = {{"HS_EVENT", "sensor_threshold"},
+               {"HS_SENSOR_INDEX", std::to_string(e.objectIndex)},
+               {"HS_VALUE", num(e.value)}};
+        const SensorSnapshot* s = nullptr;
+        if (chassis != nullptr) {
+            for (const SensorSnapshot& x : chassis->sensors) {
+                s = x.index == e.objectIndex ? &x : s;
+            }
+        }
+        env.emplace_back("HS_SENSOR", s ? s->name : std::string());
+        env.emplace_back("HS_SENSOR_STATE", s ? snakeCase(toString(s->state)) : "unknown");
+        break;
+    }
+    case EventType::FanFailure: {
+        // Event.objectIndex is the zone + 1 here (the MIB's fan index).
+        std::uint32_t zone = e.objectIndex > 0 ? e.objectIndex - 1 : 0;
+        std::string name;
+        if (chassis != nullptr) {
+            for (const FanSnapshot& f : chassis->fans) {
+                name = f.zone == zone ? f.name : name;
+            }
+        }
+        env = {{"HS_EVENT", "fan_failure"},
+               {"HS_FAN", name},
+               {"HS_FAN_ZONE", std::to_string(zone)},
+               {"HS_VALUE", num(e.value)}};
+        break;
+    }
+    default:
+        return {};
+    }
+    env.emplace_back("HS_DETAIL", e.text);
+    return env;
 }
 
 int runHookCommand(const std::string& hook, const std::vector<std::string>& argv,

@@ -1,6 +1,8 @@
-// Operator hooks: commands run when this node's role changes or a heartbeat path goes up or down,
-// as keepalived's notify scripts are. Configured in [hooks]; each hook is an argv array whose
-// first element is an absolute path (no shell unless the operator writes one: ["/bin/sh", "-c",
+// Operator hooks: commands run when this node's role changes, a heartbeat path goes up or down, a
+// chassis event happens (power changed, BMC unreachable or recovered, a sensor threshold crossed,
+// a fan failed) or the daemon stops cleanly, as keepalived's notify scripts are. Configured in
+// [hooks]; each hook is an argv array whose first element is an absolute path (no shell unless the
+// operator writes one: ["/bin/sh", "-c",
 // "..."]). Run on a thread of their own, never on the core thread; one run of a hook at a time
 // (its events wait in order, at most kHookQueue of them); every run has a timeout after which its
 // process group gets SIGTERM, then SIGKILL; its output (stdout and stderr) goes to the log line by
@@ -24,8 +26,9 @@
 namespace hs {
 
 // The [hooks] keys, in the order they are documented.
-inline constexpr const char* kHookNames[] = {"on_role_change", "on_active", "on_standby",
-                                             "on_fault", "on_path_change"};
+inline constexpr const char* kHookNames[] = {"on_role_change", "on_active",      "on_standby",
+                                             "on_fault",       "on_path_change", "on_chassis_event",
+                                             "on_stop"};
 inline constexpr std::size_t kHookQueue = 16;
 
 struct HooksConfig {
@@ -42,6 +45,15 @@ HooksConfig parseHooksConfig(const toml::table& t, const std::string& file);
 
 // One event for the hooks: the variables set in the hook's environment (HS_EVENT, ...).
 using HookEnv = std::vector<std::pair<std::string, std::string>>;
+
+// The on_chassis_event environment for a chassis event (empty for any other event): HS_EVENT
+// (power_changed, bmc_unreachable, bmc_recovered, sensor_threshold, fan_failure), HS_DETAIL (the
+// event's text as logged), and by event HS_POWER (on, off, ...); HS_SENSOR, HS_SENSOR_INDEX,
+// HS_SENSOR_STATE, HS_VALUE; HS_FAN, HS_FAN_ZONE, HS_VALUE (RPM). chassis (may be null) names the
+// sensor or fan. The caller adds the node's own variables (HS_ROLE, HS_EPOCH, ...).
+struct Event;
+struct ChassisSnapshot;
+HookEnv chassisHookEnv(const Event& e, const ChassisSnapshot* chassis);
 
 class HookRunner {
   public:

@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
         } else if (a == "--list-serial") {
             return listSerial();
         } else if (a == "--version") {
-            std::printf("hotstandbyd 0.1.0\n");
+            std::printf("hotstandbyd %s\n", HS_VERSION);
             return 0;
         } else if (a == "-h" || a == "--help") {
             usage(stdout);

@@ -13,7 +13,9 @@
 namespace hs {
 
 // The dotted keys (or tables) a reload applies at run time.
-inline constexpr const char* kLiveKeys[] = {"node.log_level", "heartbeat.preempt", "hooks"};
+// node.key_file (and a new content of the same file) rotates the heartbeat key (key_ring.hpp).
+inline constexpr const char* kLiveKeys[] = {"node.log_level", "node.key_file", "node.key_grace_ms",
+                                            "heartbeat.preempt", "hooks"};
 
 struct ReloadDiff {
     std::vector<std::string> live;        // live keys whose value changes

@@ -1,7 +1,8 @@
 #include "daemon/service_status.hpp"
 
+#include "daemon/systemd_notify.hpp"
+
 #include <fmt/core.h>
-#include <systemd/sd-daemon.h>
 
 namespace hs {
 
@@ -16,8 +17,10 @@ void ServiceStatus::update(const std::string& text) {
     if (text == last_) {
         return;
     }
-    last_ = text;
-    sd_notify(0, ("STATUS=" + text).c_str());
+    // A dropped line (the notify queue full) is sent again at the next update.
+    if (notifySystemd("STATUS=" + text)) {
+        last_ = text;
+    }
 }
 
 } // namespace hs

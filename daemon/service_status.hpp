@@ -16,7 +16,8 @@ std::string serviceStatus(Role role, bool unconfirmed, std::uint64_t epoch, Redu
                           std::optional<Role> peerRole);
 
 // Sends "STATUS=<text>" to systemd (NOTIFY_SOCKET) when text differs from the last one sent;
-// nothing without NOTIFY_SOCKET. Core thread only.
+// nothing without NOTIFY_SOCKET; never blocks (notifySystemd()), a dropped line is sent again at
+// the next update. Core thread only.
 class ServiceStatus {
   public:
     void update(const std::string& text);

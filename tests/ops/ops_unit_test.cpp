@@ -4,14 +4,25 @@
 #include "base/log.hpp"
 #include "daemon/hooks.hpp"
 #include "daemon/journal.hpp"
+#include "daemon/key_ring.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/service_status.hpp"
+#include "daemon/systemd_notify.hpp"
 
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <gtest/gtest.h>
+#include <memory>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace hs {
 namespace {
@@ -54,6 +65,173 @@ TEST(ServiceStatus, Text) {
               "role=ACTIVE epoch=7 redundancy=redundant peer=STANDBY");
     EXPECT_EQ(serviceStatus(Role::Active, true, 7, Redundancy::NotRedundant, std::nullopt),
               "role=ACTIVE unconfirmed epoch=7 redundancy=notRedundant peer=none");
+}
+
+// The service manager's notify socket, bound, never read, its queue filled: a notify must come
+// back at once (dropped and counted), where libsystemd's sd_notify() would wait for a reader.
+TEST(SystemdNotify, FullSocketDropsInsteadOfBlocking) {
+    std::string path = (std::filesystem::temp_directory_path() /
+                        ("hs-notify-" + std::to_string(::getpid()) + ".sock"))
+                           .string();
+    ::unlink(path.c_str());
+    int rx = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(rx, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    path.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+    ASSERT_EQ(::bind(rx, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
+    ASSERT_EQ(::setenv("NOTIFY_SOCKET", path.c_str(), 1), 0);
+    EXPECT_TRUE(notifySystemd("READY=1")); // the queue has room: sent
+    // Fill the receiving queue from sockets of the test's own (each sender also has a send
+    // buffer of its own, so one is not enough): full once a fresh socket cannot send at all.
+    std::vector<int> fillers;
+    for (int i = 0; i < 64; ++i) {
+        int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        ASSERT_GE(fd, 0);
+        fillers.push_back(fd);
+        int n = 0;
+        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+        while (::sendto(fd, "X=1", 3, 0, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) ==
+               3) {
+            ++n;
+        }
+        ASSERT_EQ(errno, EAGAIN);
+        if (n == 0) {
+            break;
+        }
+    }
+    ASSERT_LT(fillers.size(), 64U) << "the notify socket's queue never filled";
+    std::uint64_t before = notifyDropped();
+    // Run where a blocking send could not hang the test binary: the result must come back.
+    // (a detached thread: a blocked one is left behind, the test fails instead of hanging).
+    auto done = std::make_shared<std::promise<bool>>();
+    std::future<bool> res = done->get_future();
+    std::thread([done] {
+        ServiceStatus st;
+        st.update("role=ACTIVE epoch=1 redundancy=notRedundant peer=none");
+        done->set_value(notifySystemd("WATCHDOG=1"));
+    }).detach();
+    ASSERT_EQ(res.wait_for(std::chrono::seconds(30)), std::future_status::ready)
+        << "a notify to a full socket blocked";
+    EXPECT_FALSE(res.get());
+    EXPECT_EQ(notifyDropped(), before + 2); // STATUS= and WATCHDOG=1, each dropped and counted
+    char buf[256];
+    while (::recv(rx, buf, sizeof(buf), MSG_DONTWAIT) > 0) { // the manager reads again
+    }
+    EXPECT_TRUE(notifySystemd("WATCHDOG=1")) << "watchdog pings get through again";
+    for (int fd : fillers) {
+        ::close(fd);
+    }
+    ::close(rx);
+    ::unlink(path.c_str());
+    ::unsetenv("NOTIFY_SOCKET");
+}
+
+hb::Key testKey(std::uint8_t fill) {
+    return hb::Key(std::vector<std::uint8_t>(32, fill)).forCluster("pair");
+}
+
+std::vector<std::uint8_t> frameWith(std::uint8_t fill, std::uint64_t seq) {
+    hb::Frame f;
+    f.nodeId = 2;
+    f.role = Role::Standby;
+    f.seq = seq;
+    return hb::encode(f, testKey(fill));
+}
+
+// Key rotation, the two modules reloaded in either order: A (this ring) reloads first, B later.
+TEST(KeyRing, RotationAcceptsBothThenSwitchesWithoutRejectingThePeer) {
+    using std::chrono::seconds;
+    const TimePoint t0{};
+    KeyRing a(testKey(1));
+    hb::Frame f;
+    EXPECT_EQ(a.decode(frameWith(1, 1), f, t0), hb::DecodeError::Ok);
+    EXPECT_EQ(a.decode(frameWith(2, 2), f, t0), hb::DecodeError::AuthFailure);
+    // A reloads with key 2 (grace 10 s): accepts both, still sends with key 1 (B knows only 1).
+    a.rotate(testKey(2), t0, seconds(10));
+    EXPECT_EQ(a.sendKey(t0 + seconds(1)).fingerprint(), testKey(1).fingerprint());
+    EXPECT_EQ(a.decode(frameWith(1, 3), f, t0 + seconds(2)), hb::DecodeError::Ok);
+    EXPECT_EQ(f.seq, 3U);
+    EXPECT_EQ(a.decode(frameWith(3, 4), f, t0 + seconds(2)), hb::DecodeError::AuthFailure);
+    EXPECT_EQ(a.acceptedWithPrevious(), 1U);
+    // Grace over, the peer not yet heard with key 2: send with 2, still accept 1.
+    EXPECT_EQ(a.sendKey(t0 + seconds(10)).fingerprint(), testKey(2).fingerprint());
+    EXPECT_TRUE(a.rotating());
+    EXPECT_EQ(a.decode(frameWith(1, 5), f, t0 + seconds(11)), hb::DecodeError::Ok);
+    // The peer sends with key 2: the old key goes.
+    EXPECT_EQ(a.decode(frameWith(2, 6), f, t0 + seconds(11)), hb::DecodeError::Ok);
+    EXPECT_TRUE(a.peerHeardWithNew());
+    EXPECT_FALSE(a.rotating());
+    EXPECT_EQ(a.decode(frameWith(1, 7), f, t0 + seconds(12)), hb::DecodeError::AuthFailure);
+}
+
+TEST(KeyRing, PeerHeardWithNewKeyFirstSwitchesAtOnceKeepsOldUntilGraceEnds) {
+    using std::chrono::seconds;
+    const TimePoint t0{};
+    KeyRing b(testKey(1));
+    b.rotate(testKey(2), t0, seconds(10));
+    hb::Frame f;
+    EXPECT_EQ(b.decode(frameWith(2, 1), f, t0 + seconds(1)), hb::DecodeError::Ok);
+    EXPECT_EQ(b.sendKey(t0 + seconds(1)).fingerprint(), testKey(2).fingerprint());
+    // Within the grace a late frame with the old key (another path) is still accepted.
+    EXPECT_EQ(b.decode(frameWith(1, 2), f, t0 + seconds(2)), hb::DecodeError::Ok);
+    EXPECT_TRUE(b.rotating());
+    EXPECT_EQ(b.sendKey(t0 + seconds(10)).fingerprint(), testKey(2).fingerprint());
+    EXPECT_FALSE(b.rotating());
+    EXPECT_EQ(b.decode(frameWith(1, 3), f, t0 + seconds(11)), hb::DecodeError::AuthFailure);
+}
+
+TEST(ChassisHookEnv, NamesTheEventAndItsObject) {
+    ChassisSnapshot c;
+    SensorSnapshot s;
+    s.index = 3;
+    s.name = "CPU Temp";
+    s.state = SensorState::Critical;
+    c.sensors.push_back(s);
+    FanSnapshot fan;
+    fan.zone = 1;
+    fan.name = "FAN2";
+    c.fans.push_back(fan);
+    auto get = [](const HookEnv& env, const std::string& k) {
+        for (const auto& [key, v] : env) {
+            if (key == k) {
+                return v;
+            }
+        }
+        return std::string("<none>");
+    };
+    Event e;
+    e.type = EventType::ChassisPowerChanged;
+    e.power = PowerState::Off;
+    e.text = "Chassis Power is off";
+    HookEnv env = chassisHookEnv(e, &c);
+    EXPECT_EQ(get(env, "HS_EVENT"), "power_changed");
+    EXPECT_EQ(get(env, "HS_POWER"), "off");
+    EXPECT_EQ(get(env, "HS_DETAIL"), "Chassis Power is off");
+    e = Event{};
+    e.type = EventType::SensorThreshold;
+    e.objectIndex = 3;
+    e.value = 91.5;
+    env = chassisHookEnv(e, &c);
+    EXPECT_EQ(get(env, "HS_EVENT"), "sensor_threshold");
+    EXPECT_EQ(get(env, "HS_SENSOR"), "CPU Temp");
+    EXPECT_EQ(get(env, "HS_SENSOR_STATE"), "critical");
+    EXPECT_EQ(get(env, "HS_SENSOR_INDEX"), "3");
+    EXPECT_EQ(get(env, "HS_VALUE"), "91.5");
+    e = Event{};
+    e.type = EventType::FanFailure;
+    e.objectIndex = 2; // zone + 1
+    env = chassisHookEnv(e, &c);
+    EXPECT_EQ(get(env, "HS_EVENT"), "fan_failure");
+    EXPECT_EQ(get(env, "HS_FAN"), "FAN2");
+    EXPECT_EQ(get(env, "HS_FAN_ZONE"), "1");
+    e.type = EventType::BmcUnreachable;
+    EXPECT_EQ(get(chassisHookEnv(e, nullptr), "HS_EVENT"), "bmc_unreachable");
+    e.type = EventType::BmcRecovered;
+    EXPECT_EQ(get(chassisHookEnv(e, nullptr), "HS_EVENT"), "bmc_recovered");
+    e.type = EventType::PathDown;
+    EXPECT_TRUE(chassisHookEnv(e, &c).empty());
 }
 
 TEST(ReloadDiff, LiveAndRestartOnly) {

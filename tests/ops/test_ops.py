@@ -8,16 +8,39 @@ tests/fixtures/system/sysbed.py), each judged by a witness outside the daemon:
   notify          NOTIFY_SOCKET names the test's datagram socket: READY=1 once, STATUS= with role,
                   epoch, redundancy and peer, updated on change (pair formed, switchover),
                   WATCHDOG=1 repeatedly, STOPPING=1 on SIGTERM
+  notify_full     NOTIFY_SOCKET names a datagram socket nobody reads, its queue filled before the
+                  daemon starts: the daemon still forms the pair and keeps heartbeating (node2's
+                  own receive counters for node1's frames keep rising, the pair stays healthy),
+                  answers hsctl, logs the dropped messages; once the socket is read again,
+                  WATCHDOG=1 gets through
   reload          SIGHUP with a new log level and preemption: applied (debug lines appear,
                   status shows preemption); a file with a syntax error, then one changing
                   node.cluster_id and a path's port: refused with the keys named, the daemon keeps
                   running on the old configuration (pair healthy, no role change); --check
                   refuses the same files
+  reload_chassis  with a BMC: a reload with a bad fan curve point (duty 150 %) is refused with the
+                  key and reason named, the daemon runs on (pair healthy, node1 still drives the
+                  chassis, --check refuses the file with 78); a valid new curve and a changed
+                  [snmp] key are refused as a whole with "needs restart" naming chassis.zone and
+                  snmp.ping_interval_s, nothing applied
+  key_rotation    a new heartbeat key on both nodes (key_grace_ms = 3000), node1 reloaded, then
+                  node2 1 s later: judged on the wire (every UDP heartbeat on loopback captured and
+                  its tag checked in Python with the old and the new key): node1 sends under the
+                  old key until the grace is over, then both under the new one, never a frame
+                  under a key the receiver did not hold; and by both daemons' status polled every
+                  50 ms: no path ever left "up", no role or epoch change, no auth alarm; both log
+                  key_rotation_done
   hooks           on_role_change / on_active hooks (real scripts) in a switchover: each node's
                   hook writes the role changes in order with epoch and reason; output logged; the
                   daemon's environment (NOTIFY_SOCKET) not passed on; a hook that outlives its
                   timeout is killed with its children while the pair stays healthy; a
                   world-writable hook is refused (exit 78)
+  chassis_hooks   on_chassis_event and on_stop (real scripts, with a BMC): `hsctl chassis power
+                  off` runs the hook with HS_EVENT=power_changed HS_POWER=off, a temperature past
+                  its critical threshold at ipmi_sim with HS_EVENT=sensor_threshold and the
+                  sensor's name, state and reading; SIGTERM runs on_stop once with HS_EVENT=stop,
+                  HS_ROLE=STOPPED, HS_LAST_ROLE=ACTIVE, and the daemon exits cleanly within the
+                  hook timeout although the hook would sleep for 60 s
   sensor_list     `hsctl sensor list` against `ipmitool sensor list` on the same ipmi_sim BMC:
                   the same lines byte for byte (10 columns, unit words), also with a temperature
                   past its upper non-critical and its upper critical threshold
@@ -358,6 +381,66 @@ def sc_notify(args):
         ns.close()
 
 
+def fill_dgram_socket(path):
+    """Fills the receiving queue of the datagram socket at path: each sender has a send buffer of
+    its own, so senders are added until a fresh one cannot send at all. Returns the senders."""
+    senders = []
+    for _ in range(64):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.setblocking(False)
+        senders.append(s)
+        n = 0
+        try:
+            while True:
+                s.sendto(b"FILL=1", path)
+                n += 1
+        except BlockingIOError:
+            pass
+        if n == 0:
+            return senders
+    raise Failure("the notify socket's queue never filled")
+
+
+def rx_from_peer(node):
+    st = node.status() or {}
+    return sum(p.get("rx", 0) for p in st.get("paths") or [])
+
+
+@scenario
+def sc_notify_full(args):
+    with make_bed("notify_full") as bed:
+        ns = NotifySocket(os.path.join(bed.dir, "notify.sock"))
+        senders = fill_dgram_socket(ns.path)
+        bed.start_infra()
+        n1, n2 = bed.nodes[1], bed.nodes[2]
+        step("node1 with NOTIFY_SOCKET full and unread, then node2")
+        start_with_env(n1, {"NOTIFY_SOCKET": ns.path})
+        ok = common.wait_for(lambda: n1.status() is not None, 10)
+        expect(ok, "node1 answers its control socket")
+        n2.start()
+        st = bed.wait_healthy(timeout=20)
+        expect(st[1]["role"] == "ACTIVE" and st[2]["role"] == "STANDBY",
+               "pair formed: node1 ACTIVE, node2 STANDBY")
+        r0 = rx_from_peer(n2)
+        time.sleep(2.0)
+        r1 = rx_from_peer(n2)
+        expect(r1 > r0 + 20, "node2 keeps receiving node1's heartbeats (rx %d -> %d)" % (r0, r1))
+        st = bed.wait_healthy(timeout=5)
+        expect(st[1]["role"] == "ACTIVE", "pair still healthy, node1 ACTIVE")
+        expect(not re.search(r"event=stall", n2.log_text()),
+               "node2 saw no stall of node1")
+        m = re.findall(r"event=notify_dropped dropped=(\d+)", n1.log_text())
+        expect(m, "node1 logged notify_dropped")
+        step("the manager reads again: WATCHDOG=1 gets through")
+        ns.drain(0.5)
+        ns.msgs = []
+        ok = ns.wait(lambda: ns.values("WATCHDOG"), 10)
+        expect(ok, "WATCHDOG=1 received after the queue drained")
+        for s in senders:
+            s.close()
+        ns.close()
+
+
 def edit_conf(node, repl):
     with open(node.conf) as f:
         text = f.read()
@@ -442,6 +525,189 @@ def sc_reload(args):
             f.write(orig)
 
 
+@scenario
+def sc_reload_chassis(args):
+    with make_bed("reload_chassis", with_bmc=True) as bed:
+        bed.start()
+        st0 = bed.wait_healthy()
+        bed.wait_role(1, "ACTIVE")
+        bed.wait_driving(1)
+        n1 = bed.nodes[1]
+        good = open(n1.conf).read()
+        mark = time.time()
+        step("a bad fan curve point: duty 150 %")
+        edit_conf(n1, {"curve = [[30, 20], [50, 40], [70, 100]]":
+                       "curve = [[30, 20], [50, 40], [70, 150]]"})
+        line = sighup_and_wait(n1, r"event=reload_(done|refused)")
+        expect("reload_refused" in line and "chassis.zone" in line and "curve" in line and
+               "running configuration stays" in line, "refused: %s" % line[-220:])
+        r = common.run([bed.daemon, "--check", "-c", n1.conf], check=False)
+        expect(r.returncode == 78, "--check refuses the same file (78): %d" % r.returncode)
+        step("a valid new curve and a changed [snmp] key")
+        with open(n1.conf, "w") as f:
+            f.write(good.replace("curve = [[30, 20], [50, 40], [70, 100]]",
+                                 "curve = [[30, 30], [50, 60], [70, 100]]")
+                    .replace("[snmp]\nenabled = false", "[snmp]\nenabled = false\n"
+                             "ping_interval_s = 2"))
+        line = sighup_and_wait(n1, r"event=reload_(done|refused)")
+        expect("reload_refused" in line and "needs restart" in line and "chassis.zone" in line
+               and "snmp.ping_interval_s" in line and "nothing was applied" in line,
+               "refused as a whole: %s" % line[-260:])
+        step("the daemon runs on the old configuration")
+        st = bed.wait_healthy(timeout=5)
+        expect(st[1]["role"] == "ACTIVE" and st[1]["epoch"] == st0[1]["epoch"],
+               "node1 ACTIVE, epoch unchanged")
+        expect(bed.wait_driving(1), "node1 still drives the chassis")
+        expect(not [ln for ln in n1.log_lines(since=mark) if "event=role_change" in ln],
+               "no role change")
+        bed.check_alive()
+        with open(n1.conf, "w") as f:
+            f.write(good)
+
+
+class WireTags:
+    """Captures the UDP datagrams to the given loopback ports (AF_PACKET on lo) and tells which
+    key tagged each heartbeat frame: HMAC-SHA256(HMAC-SHA256(material, "hotstandby cluster " +
+    cluster_id), body) truncated to 16 bytes, as hb/frame.cpp computes it."""
+
+    def __init__(self, ports, keys, cluster_id):
+        import hashlib
+        import hmac
+        self.hmac, self.sha = hmac, hashlib.sha256
+        self.ports = set(ports)
+        self.keys = {name: hmac.new(material, ("hotstandby cluster " + cluster_id).encode(),
+                                    hashlib.sha256).digest() for name, material in keys.items()}
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+        self.sock.bind(("lo", 0))
+        self.sock.settimeout(0.2)
+        self.frames = []  # (time, dst port, key name or None)
+        self.running = True
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def which(self, frame):
+        body, tag = frame[:-16], frame[-16:]
+        for name, k in self.keys.items():
+            if self.hmac.compare_digest(self.hmac.new(k, body, self.sha).digest()[:16], tag):
+                return name
+        return None
+
+    def run(self):
+        while self.running:
+            try:
+                pkt, addr = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if addr[2] == socket.PACKET_OUTGOING:
+                continue  # lo shows every packet twice: take the incoming copy
+            ip = pkt[14:]
+            if len(ip) < 28 or ip[0] >> 4 != 4 or ip[9] != 17:
+                continue
+            ihl = (ip[0] & 0x0F) * 4
+            dport = int.from_bytes(ip[ihl + 2:ihl + 4], "big")
+            if dport in self.ports:
+                self.frames.append((time.time(), dport, self.which(ip[ihl + 8:])))
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
+class StatusWatch:
+    """Polls both nodes' status every 50 ms and keeps what it saw."""
+
+    def __init__(self, bed):
+        self.bed = bed
+        self.samples = []  # (time, node, role, epoch, {path: state})
+        self.running = True
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while self.running:
+            for n in (1, 2):
+                st = self.bed.nodes[n].status()
+                if st:
+                    self.samples.append((time.time(), n, st["role"], st["epoch"],
+                                         {p["name"]: p["state"] for p in st.get("paths") or []}))
+            time.sleep(0.05)
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+
+
+@scenario
+def sc_key_rotation(args):
+    with make_bed("key_rotation") as bed:
+        bed.start()
+        st0 = bed.wait_healthy()
+        n1, n2 = bed.nodes[1], bed.nodes[2]
+        new_key = common.write_key(os.path.join(bed.dir, "new.key"))
+        material = {"old": bytes.fromhex(open(bed.key_file).read().strip()),
+                    "new": bytes.fromhex(open(new_key).read().strip())}
+        wire = WireTags(bed.udp_ports.values(), material, "sysbed-pair")
+        watch = StatusWatch(bed)
+        mark = time.time()
+        try:
+            time.sleep(0.5)
+            step("node1: key_file = new.key, key_grace_ms = 3000; SIGHUP")
+            for n in (n1, n2):
+                edit_conf(n, {'key_file = "%s"' % bed.key_file:
+                              'key_file = "%s"\nkey_grace_ms = 3000' % new_key})
+            line = sighup_and_wait(n1, r"event=reload_(done|refused)")
+            expect("reload_done" in line and "node.key_file" in line, "node1: %s" % line[-200:])
+            t1 = time.time()
+            time.sleep(1.0)
+            step("node2 1 s later: SIGHUP")
+            line = sighup_and_wait(n2, r"event=reload_(done|refused)")
+            expect("reload_done" in line and "node.key_file" in line, "node2: %s" % line[-200:])
+            t2 = time.time()
+            ok = common.wait_for(lambda: all(re.search(r"event=key_rotation_done", n.log_text())
+                                             for n in (n1, n2)), 15)
+            expect(ok, "both nodes logged key_rotation_done")
+            time.sleep(1.0)
+        finally:
+            watch.close()
+            wire.close()
+        to = {bed.udp_ports[1]: 1, bed.udp_ports[2]: 2}  # the receiving node of each port
+        frames = [(t, 3 - to[port], k) for t, port, k in wire.frames if t >= mark]
+        for n in (1, 2):
+            mine = [(t, k) for t, src, k in frames if src == n]
+            kinds = []
+            for t, k in mine:
+                if not kinds or kinds[-1][0] != k:
+                    kinds.append([k, t, 0])
+                kinds[-1][2] += 1
+            print("    node%d sent: %s" % (n, ", ".join("%s x%d from +%.2fs" % (k, c, t - mark)
+                                                     for k, t, c in kinds)))
+            expect(mine and all(k in ("old", "new") for _, k in mine),
+                   "node%d: every frame on the wire under the old or the new key" % n)
+            expect([k for k, _, _ in kinds] == ["old", "new"],
+                   "node%d: old key frames, then new key frames, never back" % n)
+        first_new = {n: min(t for t, src, k in frames if src == n and k == "new") for n in (1, 2)}
+        expect(first_new[1] >= t2 - 0.05, "node1 sent under the new key only after node2 held it "
+               "(first new frame at +%.2fs, node2 reloaded at +%.2fs)"
+               % (first_new[1] - mark, t2 - mark))
+        expect(first_new[1] >= t1 + 2.9, "node1 kept the old key for its 3 s grace (+%.2fs)"
+               % (first_new[1] - t1))
+        expect(first_new[2] >= first_new[1], "node2 switched after hearing node1 under the new key")
+        bad = [s for s in watch.samples if any(v != "up" for v in s[4].values())]
+        roles = {(s[1], s[2], s[3]) for s in watch.samples}
+        print("    %d status samples; roles/epochs seen: %s" % (len(watch.samples), sorted(roles)))
+        expect(len(watch.samples) > 40, "status polled throughout (%d samples)" % len(watch.samples))
+        expect(not bad, "no path ever left up on either node (%s)" % bad[:3])
+        expect(roles == {(1, "ACTIVE", st0[1]["epoch"]), (2, "STANDBY", st0[2]["epoch"])},
+               "no role or epoch change")
+        for n in (n1, n2):
+            text = "\n".join(n.log_lines(since=mark))
+            expect(not re.search(r"event=(auth_alarm|path_down|role_change)", text),
+                   "node%d: no auth alarm, path down or role change in its log" % n.n)
+
+
 HOOK = """#!/bin/sh
 echo "$1 $HS_EVENT $HS_OLD_ROLE $HS_ROLE $HS_EPOCH $HS_REASON $HS_NODE_ID $HS_SLOT" >> "%(out)s"
 env | sort > "%(out)s.env"
@@ -520,6 +786,8 @@ def sc_hooks(args):
         env = common.read_text(out[1] + ".env")
         expect(ok and "NOTIFY_SOCKET" not in env and "HS_HOOK=on_role_change" in env,
                "the hook's environment: the event, not the daemon's NOTIFY_SOCKET")
+        # The hook writes .sched after .env: wait for it rather than read it half-written.
+        common.wait_for(lambda: "SCHED_" in common.read_text(out[1] + ".sched"), 5)
         sched = common.read_text(out[1] + ".sched")
         expect("SCHED_OTHER" in sched, "the hook runs at normal priority, not the daemon's "
                "real-time one (%s)" % sched.strip().replace("\n", "; "))
@@ -549,6 +817,85 @@ def sc_hooks(args):
                "--check: exit 78, %s" % r.stderr.strip()[-160:])
         os.chmod(bad, 0o755)
         ns.close()
+
+
+ENV_HOOK = """#!/bin/sh
+{ env | grep '^HS_' | sort; echo "--"; } >> "%(out)s"
+"""
+
+STOP_HOOK = """#!/bin/sh
+{ env | grep '^HS_' | sort; echo "--"; } >> "%(out)s"
+exec sleep 60
+"""
+
+
+def hook_runs(path):
+    """The runs an ENV_HOOK recorded: one {VAR: value} per run (runs end with a "--" line)."""
+    runs = common.read_text(path).split("--\n")[:-1]
+    return [dict(ln.split("=", 1) for ln in r.splitlines() if "=" in ln) for r in runs]
+
+
+@scenario
+def sc_chassis_hooks(args):
+    with make_bed("chassis_hooks", with_bmc=True) as bed:
+        hookdir = os.path.join(bed.dir, "hooks")
+        os.makedirs(hookdir)
+        os.chmod(hookdir, 0o755)
+        ev_out = os.path.join(bed.dir, "chassis_event.out")
+        stop_out = os.path.join(bed.dir, "stop.out")
+        write_script(os.path.join(hookdir, "event.sh"), ENV_HOOK % {"out": ev_out})
+        write_script(os.path.join(hookdir, "stop.sh"), STOP_HOOK % {"out": stop_out})
+        add_config(bed.nodes[1], "\n".join([
+            "[hooks]",
+            'on_chassis_event = "%s"' % os.path.join(hookdir, "event.sh"),
+            'on_stop = "%s"' % os.path.join(hookdir, "stop.sh"),
+            "timeout_ms = 2000", ""]))
+        bed.start()
+        bed.wait_healthy()
+        bed.wait_role(1, "ACTIVE")
+        bed.wait_driving(1)
+        n1 = bed.nodes[1]
+        step("hsctl chassis power off on the active node")
+        p = n1.hsctl("chassis", "power", "off")
+        expect(p.returncode == 0, "hsctl chassis power off")
+        expect(common.wait_for(lambda: bed.bmc.power() == "off", 10), "ipmi_sim: power off")
+
+        def find(pred):
+            return [r for r in hook_runs(ev_out) if pred(r)]
+        ok = common.wait_for(lambda: find(lambda r: r.get("HS_EVENT") == "power_changed" and
+                                          r.get("HS_POWER") == "off"), 10)
+        runs = hook_runs(ev_out)
+        print("    on_chassis_event runs: %s" % runs)
+        expect(ok, "on_chassis_event ran with HS_EVENT=power_changed HS_POWER=off")
+        r = find(lambda r: r.get("HS_EVENT") == "power_changed")[-1]
+        expect(r.get("HS_HOOK") == "on_chassis_event" and r.get("HS_ROLE") == "ACTIVE" and
+               r.get("HS_NODE_ID") == "1" and r.get("HS_SLOT") == "0" and
+               r.get("HS_EPOCH", "").isdigit() and "HS_DETAIL" in r,
+               "with the hook's name, role, node, slot, epoch and detail: %s" % r)
+        step("CPU Temp 90 C at ipmi_sim (past upper critical)")
+        bed.bmc.set_sensor(1, 90)
+        ok = common.wait_for(lambda: find(lambda r: r.get("HS_EVENT") == "sensor_threshold"), 15)
+        expect(ok, "on_chassis_event ran with HS_EVENT=sensor_threshold")
+        r = find(lambda r: r.get("HS_EVENT") == "sensor_threshold")[-1]
+        print("    %s" % r)
+        expect(r.get("HS_SENSOR") == "CPU Temp" and r.get("HS_SENSOR_STATE") == "critical" and
+               r.get("HS_SENSOR_INDEX") == "1" and float(r.get("HS_VALUE", "0")) >= 89,
+               "sensor CPU Temp (index 1), state critical, value 90")
+        step("SIGTERM node1: on_stop runs once, the daemon exits within its timeout")
+        t0 = time.monotonic()
+        rc = n1.child.stop(signal.SIGTERM, timeout=20)
+        took = time.monotonic() - t0
+        stops = hook_runs(stop_out)
+        print("    on_stop runs: %s (exit %s after %.1f s)" % (stops, rc, took))
+        expect(rc == 0, "exit 0 after a clean stop (%s)" % rc)
+        expect(len(stops) == 1 and stops[0].get("HS_EVENT") == "stop" and
+               stops[0].get("HS_ROLE") == "STOPPED" and stops[0].get("HS_LAST_ROLE") == "ACTIVE"
+               and stops[0].get("HS_HOOK") == "on_stop" and stops[0].get("HS_NODE_ID") == "1",
+               "on_stop ran once with HS_EVENT=stop HS_ROLE=STOPPED HS_LAST_ROLE=ACTIVE")
+        expect(took < 15, "the 60 s hook was cut at its 2 s timeout (%.1f s)" % took)
+        expect(re.search(r"event=hook_timeout hook=on_stop", n1.log_text()),
+               "hook_timeout hook=on_stop logged")
+        expect(bed.wait_role(2, "ACTIVE"), "node2 took over")
 
 
 def ipmitool_lines(bed, *args):

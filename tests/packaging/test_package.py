@@ -3,7 +3,8 @@
 
   1. cpack builds hotstandby_VERSION_ARCH.deb from the build tree;
   2. lintian reports no error (its warnings are printed);
-  3. the package holds the daemon, hsctl, the MIB, the unit, the udev rule, the sample
+  3. the package's version is the one the installed hotstandbyd and hsctl print;
+     the package holds the daemon, hsctl, the MIB, the unit, the udev rule, the sample
      configuration as a conffile, the docs, the man pages and the bash completion, with Debian's
      modes, and maintainer scripts that create the system user `hotstandby` and its directories;
   4. unpacked into a root, the INSTALLED daemon runs as an unprivileged user (uid 65534, no
@@ -73,13 +74,16 @@ def check_lintian(deb):
     if not shutil.which("lintian"):
         print("note: lintian not installed (apt-get install lintian): lintian check skipped")
         return
-    p = run(["lintian", "--no-tag-display-limit", deb], timeout=600)
+    p = run(["lintian", "--no-tag-display-limit", "--display-info", deb], timeout=600)
     lines = [ln for ln in (p.stdout + p.stderr).splitlines() if re.match(r"^[EWIPX]: ", ln)]
     for ln in lines:
         print("    lintian: " + ln)
     errors = [ln for ln in lines if ln.startswith("E: ")]
     check(not errors, "lintian reports no error (%d error(s), %d warning(s))"
           % (len(errors), sum(ln.startswith("W: ") for ln in lines)))
+    for tag in ("hardening-no-bindnow", "hardening-no-relro", "copyright-without-copyright-notice",
+                "copyright-should-refer-to-common-license-file-for-gpl"):
+        check(not [ln for ln in lines if (" %s" % tag) in ln], "lintian: no %s" % tag)
 
 
 # ---- 3. contents ---------------------------------------------------------------------------
@@ -131,6 +135,25 @@ def check_contents(deb, work):
         p = run(["sh", "-n", os.path.join(ctl, s)])
         check(p.returncode == 0 and oct(os.stat(os.path.join(ctl, s)).st_mode & 0o777) == "0o755",
               "%s is a valid shell script, mode 0755" % s)
+
+
+def check_license(root):
+    """The copyright file names the license (DEP-5, SPDX) and Debian's copy of its text."""
+    text = open(os.path.join(root, "usr/share/doc/hotstandby/copyright")).read()
+    check(re.search(r"^License: GPL-3\+$", text, re.M) is not None and
+          "SPDX-License-Identifier: GPL-3.0-or-later" in text and
+          "/usr/share/common-licenses/GPL-3" in text,
+          "copyright: GPL-3+ (SPDX GPL-3.0-or-later), pointing at common-licenses/GPL-3")
+
+
+def check_versions(deb, root):
+    """The package's version is the one the installed programs print."""
+    version = run(["dpkg-deb", "-f", deb, "Version"]).stdout.strip()
+    upstream = version.rsplit("-", 1)[0]
+    d = run([os.path.join(root, "usr/sbin/hotstandbyd"), "--version"]).stdout.strip()
+    h = run([os.path.join(root, "usr/bin/hsctl"), "--version"]).stdout.strip()
+    check(d == "hotstandbyd " + upstream and h == "hsctl " + upstream,
+          "package %s: installed %r and %r agree" % (version, d, h))
 
 
 # ---- 4. the installed daemon, unprivileged -------------------------------------------------
@@ -285,6 +308,8 @@ def main():
                  "source %s && complete -p hsctl"
                  % os.path.join(root, "usr/share/bash-completion/completions/hsctl")])
         check("_hsctl" in p.stdout, "the bash completion loads: %s" % p.stdout.strip())
+        check_versions(deb, root)
+        check_license(root)
         run_pair(root, work)
     except Exception as e:  # noqa: BLE001
         check(False, "%s: %s" % (type(e).__name__, e))
