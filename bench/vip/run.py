@@ -122,7 +122,8 @@ def main():
         arp = subprocess.Popen(
             ["ip", "netns", "exec", rig.ns[3], sys.executable, PROBE, "--iface", R.BRIDGE,
              "--source", R.ADDR[3], "--target", VIP, "--period", "0.005",
-             "--seconds", str(total)], stdout=subprocess.PIPE, text=True)
+             "--seconds", str(total)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True)
         rig.children += [poll, arp]
         time.sleep(1.0)
         t_sw = time.time()

@@ -100,9 +100,11 @@ class Probe:
         self.p = subprocess.Popen(
             ["ip", "netns", "exec", rig.ns[3], sys.executable, PROBE, "--iface", R.BRIDGE,
              "--source", R.ADDR[3], "--target", VIP, "--period", str(period),
-             "--seconds", str(seconds)], stdout=subprocess.PIPE, text=True)
+             "--seconds", str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
         rig.children.append(self.p)
-        time.sleep(0.2)
+        self.p.stderr.readline()  # "ready": bound, the first request goes out now
+        time.sleep(0.1)
 
     def result(self, timeout=30):
         out, _ = self.p.communicate(timeout=timeout)
@@ -206,6 +208,14 @@ def switch(ctx, frm, to):
     ctx.note("switchover node%d->node%d: %d ARP requests, %d replies" %
              (frm, to, len(res["requests"]), len(macs)))
     ctx.expect(not bad, "no ARP request answered by both MACs (%s)" % bad[:3])
+    runs = []
+    for t, m in res["replies"]:
+        if not runs or runs[-1][1] != m:
+            runs.append([t, m, 0])
+        runs[-1][2] += 1
+    ctx.note("answers in order: %s" % ", ".join("%s x%d from %.0f ms" % (
+        "node1" if m == R.MAC[1] else "node2" if m == R.MAC[2] else m, k,
+        (t - res["requests"][0]) * 1000) for t, m, k in runs))
     ctx.expect(macs and macs[0] == R.MAC[frm] and macs[-1] == R.MAC[to],
                "the answers move from node%d's MAC to node%d's" % (frm, to))
     first_new = next(i for i, m in enumerate(macs) if m == R.MAC[to])
