@@ -19,6 +19,9 @@ Scenarios:
   vip_switchover  hsctl switchover there and back while the NMS sends an ARP request every 2 ms:
                   no request is ever answered by both MACs, the answers move to the new active
   vip_stop        SIGTERM of the active: its namespace no longer holds the address, the peer does
+  vip6            an IPv6 floating address (2001:db8::100/64): held by the active only, the NMS
+                  reaches it; after a switchover the new active's unsolicited neighbour
+                  advertisements move the NMS's neighbour entry to its MAC without a request
   vip_errors      an [[address]] on a missing interface: the daemon runs on, the status shows the
                   error (counted); the interface created later, the address is added within the
                   retry time; the good address is held all along
@@ -93,6 +96,41 @@ sys.exit(1)
 def ping(rig):
     p = rig.nsexec(3, [sys.executable, "-c", ECHO, VIP], check=False, quiet=True)
     return p.returncode == 0
+
+
+VIP6 = "2001:db8::100"
+NMS6 = "2001:db8::3"
+ECHO6 = r"""
+import os, select, socket, struct, sys, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+ident = os.getpid() & 0xffff
+s.sendto(struct.pack("!BBHHH", 128, 0, 0, ident, 1) + b"hotstandby", (sys.argv[1], 0))
+end = time.time() + 1.0
+while time.time() < end:
+    if not select.select([s], [], [], max(0, end - time.time()))[0]:
+        break
+    pkt, addr = s.recvfrom(1500)
+    if pkt[0] == 129 and struct.unpack("!H", pkt[4:6])[0] == ident:
+        sys.exit(0)
+sys.exit(1)
+"""
+
+
+def ping6(rig):
+    p = rig.nsexec(3, [sys.executable, "-c", ECHO6, VIP6], check=False, quiet=True)
+    return p.returncode == 0
+
+
+def holds6(rig, n):
+    p = rig.nsexec(n, ["ip", "-6", "-o", "addr", "show"], check=False, quiet=True)
+    return (" %s/" % VIP6) in p.stdout
+
+
+def neigh6_mac(rig):
+    p = rig.nsexec(3, ["ip", "-6", "neigh", "show", VIP6, "dev", R.BRIDGE], check=False,
+                   quiet=True)
+    parts = p.stdout.split()
+    return parts[parts.index("lladdr") + 1] if "lladdr" in parts else None
 
 
 class Probe:
@@ -277,7 +315,35 @@ def sc_vip_errors(ctx):
     ctx.expect(not holds(rig, 2, "192.0.2.101"), "node2 (standby) does not hold it")
 
 
+@scenario
+def sc_vip6(ctx):
+    rig = ctx.rig
+    rig.nsexec(3, ["ip", "addr", "add", NMS6 + "/64", "dev", R.BRIDGE, "nodad"])
+    start_pair(ctx)
+    ok = R.wait_for(lambda: holds6(rig, 1) and not holds6(rig, 2), 3.0, interval=0.01)
+    ctx.expect(ok, "ip -6 addr: node1's namespace holds %s, node2's does not" % VIP6)
+    ok = R.wait_for(lambda: ping6(rig), 3.0, interval=0.1)
+    ctx.expect(ok, "the NMS reaches %s (ICMPv6 echo)" % VIP6)
+    ctx.expect(neigh6_mac(rig) == R.MAC[1], "the NMS's neighbour entry is node1's MAC (%s)" %
+               neigh6_mac(rig))
+    a = addresses(ctx.n1)[VIP6]
+    ctx.expect(a["held"] and a["prefix"] == 64 and a["announced"] >= 1,
+               "node1 status: held /64, announced (%s)" % a)
+    ctx.step("hsctl switchover: node2's advertisements move the NMS's entry by themselves")
+    p = ctx.n1.hsctl("switchover")
+    ctx.expect(p.returncode == 0, "hsctl switchover (rc=%d)" % p.returncode)
+    ok = R.wait_for(lambda: rig.roles() == {1: "STANDBY", 2: "ACTIVE"}, 5, interval=0.005)
+    ctx.expect(ok, "roles swapped (%s)" % rig.roles())
+    ok = R.wait_for(lambda: neigh6_mac(rig) == R.MAC[2], 1.0, interval=0.01)
+    ctx.expect(ok, "the NMS's neighbour entry is node2's MAC without a request (%s)" %
+               neigh6_mac(rig))
+    ctx.expect(holds6(rig, 2) and not holds6(rig, 1), "ip -6 addr: only node2 holds it")
+    ctx.expect(ping6(rig), "the NMS reaches %s (now node2)" % VIP6)
+
+
 def extra_config(name):
+    if name == "vip6":
+        return address_block() + "\n" + address_block(address=VIP6, prefix=64)
     if name == "vip_errors":
         return address_block() + "\n" + address_block(iface="hsx0", address="192.0.2.101")
     return address_block()
