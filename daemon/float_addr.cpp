@@ -207,7 +207,8 @@ void FloatAddresses::answered(Entry& e, bool add, int err) {
     if (add != wanted_) {
         return; // superseded: the request for the wanted state follows (or went already)
     }
-    if (!add && floataddr::absentOnRemove(err)) {
+    const bool absent = !add && floataddr::absentOnRemove(err);
+    if (absent) {
         err = 0;
     }
     if (err != 0) {
@@ -219,9 +220,10 @@ void FloatAddresses::answered(Entry& e, bool add, int err) {
     e.held = add;
     e.settled = true;
     e.lastError.clear();
-    if (was != e.held) {
-        HS_INFO("event=address_{} address={}/{} interface={}", add ? "added" : "removed",
-                e.cfg.address, e.cfg.prefix, e.cfg.interfaceName);
+    if (was != e.held || (!add && !absent)) {
+        // A removal that found the address (held by us, or left behind by a crash) is logged too.
+        HS_INFO("event=address_{} address={}/{} interface={}{}", add ? "added" : "removed",
+                e.cfg.address, e.cfg.prefix, e.cfg.interfaceName, !add && !was ? " stale=yes" : "");
     }
     if (add) {
         e.announceLeft = e.cfg.announceCount;

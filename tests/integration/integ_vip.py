@@ -190,6 +190,9 @@ def sc_vip_start(ctx):
     rig.nsexec(2, ["ip", "addr", "add", VIP + "/24", "dev", R.VETH])
     rig.nsexec(1, ["ip", "addr", "add", VIP + "/24", "dev", R.VETH])
     start_pair(ctx)
+    ctx.expect(not holds(rig, 2), "node2 removed the stale copy")
+    ctx.expect(ctx.n2.first_log_time(r"event=address_removed address=%s/24 .*stale=yes" % VIP, 0)
+               is not None, "node2 logged the stale copy's removal")
     a1, a2 = addresses(ctx.n1)[VIP], addresses(ctx.n2)[VIP]
     ctx.expect(a1["held"] is True and a1["last_error"] == "" and a1["errors"] == 0,
                "node1 status: held, no error (%s)" % a1)
