@@ -33,6 +33,7 @@ constexpr std::string_view kUsage = R"(usage: hsctl [-s SOCKET] COMMAND [--json]
 Commands:
   status                     role, epoch, peer, redundancy and heartbeat paths
   paths                      heartbeat paths only
+  address                    floating management addresses: held here or not, last error
   switchover                 hand the active role to the peer (on the active)
   journal                    switchover journal
   replication                the replicated store: writer or mirror, readiness, lag, counters
@@ -72,6 +73,10 @@ constexpr CommandHelp kCommandHelp[] = {
 )"},
     {"paths", R"(usage: hsctl paths [--json]
   The heartbeat paths only: state, round trip time and counters.
+)"},
+    {"address", R"(usage: hsctl address [--json]
+  The floating management addresses ([[address]]): address/prefix, interface, whether this
+  module holds it now, announcements sent, errors and the last one.
 )"},
     {"switchover", R"(usage: hsctl switchover
   Hand the active role to the peer. Only the active module accepts it (exit 1 with not_active on
@@ -200,7 +205,7 @@ Command fanCommand(const std::vector<std::string>& w) {
 
 Command parseCommand(const std::vector<std::string>& w) {
     const std::string& c = w[0];
-    if (c == "status" || c == "paths" || c == "switchover" || c == "journal" ||
+    if (c == "status" || c == "paths" || c == "address" || c == "switchover" || c == "journal" ||
         c == "replication") {
         expectArgs(w, 1);
     }
@@ -209,6 +214,9 @@ Command parseCommand(const std::vector<std::string>& w) {
     }
     if (c == "paths") {
         return {{{field::kCmd, cmd::kStatus}}, hs::cli::renderPaths};
+    }
+    if (c == "address") {
+        return {{{field::kCmd, cmd::kStatus}}, hs::cli::renderAddresses};
     }
     if (c == "switchover") {
         return {{{field::kCmd, cmd::kSwitchover}}, [](std::ostream& out, const json& r) {

@@ -103,6 +103,26 @@ void renderStatus(std::ostream& out, const json& s) {
     field(out, "Switchovers", text(s, "switchover_count") + last);
     out << '\n';
     renderPaths(out, s);
+    if (s.contains("addresses") && !s.at("addresses").empty()) {
+        out << '\n';
+        renderAddresses(out, s);
+    }
+}
+
+void renderAddresses(std::ostream& out, const json& s) {
+    if (!s.contains("addresses") || s.at("addresses").empty()) {
+        out << "No floating addresses configured\n";
+        return;
+    }
+    std::vector<Row> rows{{"Address", "Interface", "Held", "Announced", "Errors", "Last error"}};
+    for (const auto& a : s.at("addresses")) {
+        rows.push_back(
+            {text(a, "address") + "/" + text(a, "prefix"), text(a, "interface"),
+             a.value("held", false) ? "yes" : "no", text(a, "announced"), text(a, "errors"),
+             a.value("last_error", std::string()).empty() ? std::string("-")
+                                                          : a.value("last_error", std::string())});
+    }
+    table(out, rows, "  ");
 }
 
 void renderPaths(std::ostream& out, const json& s) {

@@ -10,6 +10,8 @@ namespace hs::cli {
 
 void renderStatus(std::ostream& out, const nlohmann::json& status);
 void renderPaths(std::ostream& out, const nlohmann::json& status);
+// The "addresses" of a status result (hsctl address).
+void renderAddresses(std::ostream& out, const nlohmann::json& status);
 void renderJournal(std::ostream& out, const nlohmann::json& journal);
 void renderReplication(std::ostream& out, const nlohmann::json& replication);
 void renderChassisStatus(std::ostream& out, const nlohmann::json& chassis);

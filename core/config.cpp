@@ -390,6 +390,73 @@ PathConfig parsePath(const toml::table& t, std::size_t index, const HeartbeatCon
     return p;
 }
 
+// "a.b.c.d" or an IPv6 literal that a node may hold as a floating address: not unspecified,
+// loopback or multicast.
+void parseAddress(TableReader& r, AddressConfig& a) {
+    a.address = r.required(r.string("address"), "address");
+    if (::inet_pton(AF_INET, a.address.c_str(), a.bytes.data()) == 1) {
+        a.v6 = false;
+        if (a.bytes[0] == 0 || a.bytes[0] == 127 || a.bytes[0] >= 224) {
+            r.fail("address", fmt::format("'{}' is not a unicast host address (not 0/8, 127/8, "
+                                          "multicast or reserved)",
+                                          a.address));
+        }
+    } else if (::inet_pton(AF_INET6, a.address.c_str(), a.bytes.data()) == 1) {
+        a.v6 = true;
+        static constexpr std::array<std::uint8_t, 16> kZero{};
+        std::array<std::uint8_t, 16> loop{};
+        loop[15] = 1;
+        if (a.bytes == kZero || a.bytes == loop || a.bytes[0] == 0xff) {
+            r.fail("address", fmt::format("'{}' is not a unicast address (not ::, ::1 or "
+                                          "multicast)",
+                                          a.address));
+        }
+    } else {
+        r.fail("address", fmt::format("'{}' is not an IPv4 or IPv6 address (IP literals only, "
+                                      "no prefix: give it in prefix)",
+                                      a.address));
+    }
+}
+
+AddressConfig parseAddressTable(const toml::table& t, std::size_t index) {
+    TableReader r(t, fmt::format("address[{}]", index));
+    AddressConfig a;
+    parseAddress(r, a);
+    const int maxPrefix = a.v6 ? 128 : 32;
+    a.prefix = static_cast<std::uint8_t>(r.integer("prefix", 1, maxPrefix).value_or(maxPrefix));
+    a.interfaceName = r.required(r.string("interface"), "interface");
+    if (!validInterfaceName(a.interfaceName)) {
+        r.fail("interface", fmt::format("'{}' is not an interface name (1 to 15 characters, no "
+                                        "'/', ':' or white space)",
+                                        a.interfaceName));
+    }
+    a.announceCount =
+        static_cast<std::uint32_t>(r.integer("announce_count", 0, 100).value_or(a.announceCount));
+    a.announceInterval = r.millis("announce_interval_ms", 0, 10000).value_or(a.announceInterval);
+    r.rejectUnknown(config_keys::kAddress);
+    return a;
+}
+
+std::vector<AddressConfig> parseAddresses(const toml::node& n) {
+    if (!n.is_array_of_tables() || n.as_array()->empty()) {
+        configFail(n.source(), "address", "expected [[address]] tables");
+    }
+    const toml::array& arr = *n.as_array();
+    std::vector<AddressConfig> out;
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+        AddressConfig a = parseAddressTable(*arr[i].as_table(), i + 1);
+        for (const AddressConfig& b : out) {
+            if (b.v6 == a.v6 && b.bytes == a.bytes) {
+                configFail(arr[i].as_table()->get("address")->source(),
+                           fmt::format("address[{}].address", i + 1),
+                           fmt::format("duplicate floating address '{}'", a.address));
+            }
+        }
+        out.push_back(std::move(a));
+    }
+    return out;
+}
+
 const toml::table* optionalTable(const toml::table& root, std::string_view key) {
     const toml::node* n = root.get(key);
     if (n && !n->is_table()) {
@@ -405,7 +472,8 @@ Config parseRoot(const toml::table& root, const std::string& file) {
         if (std::find(known.begin(), known.end(), k.str()) == known.end()) {
             configFail(
                 k.source(), std::string(k.str()),
-                "unknown table or key (expected node, heartbeat, path, chassis, snmp, hooks)");
+                "unknown table or key (expected node, heartbeat, path, chassis, snmp, hooks, "
+                "address)");
         }
     }
     Config cfg;
@@ -463,6 +531,9 @@ Config parseRoot(const toml::table& root, const std::string& file) {
     }
     if (const toml::table* t = optionalTable(root, "hooks")) {
         cfg.hooks = *t;
+    }
+    if (const toml::node* a = root.get("address")) {
+        cfg.addresses = parseAddresses(*a);
     }
     return cfg;
 }

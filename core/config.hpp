@@ -23,8 +23,8 @@ namespace hs {
 // lists are complete. The man page hotstandbyd.toml(5) is checked against them
 // (tests/packaging). [chassis] and [snmp] keep their lists beside their parsers.
 namespace config_keys {
-inline constexpr std::array<std::string_view, 6> kTables = {"node",    "heartbeat", "path",
-                                                            "chassis", "snmp",      "hooks"};
+inline constexpr std::array<std::string_view, 7> kTables = {
+    "node", "heartbeat", "path", "chassis", "snmp", "hooks", "address"};
 inline constexpr std::array<std::string_view, 15> kNode = {
     "id",        "slot",       "slot_file",      "slot_gpio",     "state_dir",
     "key_file",  "cluster_id", "control_socket", "control_group", "control_read_group",
@@ -34,6 +34,9 @@ inline constexpr std::array<std::string_view, 6> kHeartbeat = {
     "init_dead_ms", "preempt",        "preempt_delay_ms"};
 inline constexpr std::array<std::string_view, 9> kPath = {
     "name", "type", "interval_ms", "local", "peer", "device", "baud", "interface", "peer_mac"};
+// [[address]]: a floating management address (daemon/float_addr.hpp).
+inline constexpr std::array<std::string_view, 5> kAddress = {
+    "address", "prefix", "interface", "announce_count", "announce_interval_ms"};
 // [hooks] is parsed by daemon/hooks.cpp against this list.
 inline constexpr std::array<std::string_view, 8> kHooks = {
     "on_role_change", "on_active",        "on_standby", "on_fault",
@@ -76,14 +79,27 @@ struct PathConfig {
     std::chrono::milliseconds interval{10}; // the path's heartbeat interval (override or default)
 };
 
+// A floating management address: held (added to INTERFACE) exactly while this node drives the
+// chassis, announced with gratuitous ARP (IPv4) or unsolicited neighbour advertisements (IPv6).
+struct AddressConfig {
+    std::string address;                  // the IP literal as written
+    bool v6 = false;                      // IPv6 (else IPv4)
+    std::array<std::uint8_t, 16> bytes{}; // network order; IPv4 uses the first 4
+    std::uint8_t prefix = 32;             // 1..32 (IPv4) or 1..128 (IPv6), default host prefix
+    std::string interfaceName;            // required
+    std::uint32_t announceCount = 3;      // 0..100 announcements after each add
+    std::chrono::milliseconds announceInterval{100}; // 0..10000 between two announcements
+};
+
 struct Config {
     std::string file; // where it was loaded from
     NodeConfig node;
     HeartbeatConfig heartbeat;
-    std::vector<PathConfig> paths;  // at least one, names unique, config order
-    toml::table chassis;            // raw [chassis] (empty when absent)
-    toml::table snmp;               // raw [snmp] (empty when absent)
-    toml::table hooks;              // raw [hooks] (empty when absent), daemon/hooks.hpp
+    std::vector<PathConfig> paths;        // at least one, names unique, config order
+    toml::table chassis;                  // raw [chassis] (empty when absent)
+    toml::table snmp;                     // raw [snmp] (empty when absent)
+    toml::table hooks;                    // raw [hooks] (empty when absent), daemon/hooks.hpp
+    std::vector<AddressConfig> addresses; // [[address]] (none by default), addresses unique
     toml::source_region stateDirAt; // where node.state_dir was given (else [node]), for messages
 };
 

@@ -8,6 +8,7 @@
 #include "core/control_api.hpp"
 #include "core/node_core.hpp"
 #include "daemon/control_server.hpp"
+#include "daemon/float_addr.hpp"
 #include "daemon/hooks.hpp"
 #include "daemon/key_ring.hpp"
 #include "daemon/reload.hpp"
@@ -175,6 +176,7 @@ struct Daemon::Impl {
     std::unique_ptr<ReplicaFiles> replicaFiles; // its file in state_dir and shared memory
     void startReplication();
     void replicationNotices();
+    std::unique_ptr<FloatAddresses> addrs; // [[address]]: held exactly while driving
     std::vector<std::uint8_t> txBuf;
     bool drives = false;
     // The command lease: renewed after every core tick while this node drives the chassis, up
@@ -320,6 +322,9 @@ void Daemon::Impl::apply(const effect::CancelFence&) {
 // lease at once.
 void Daemon::Impl::apply(const effect::DriveChassis& e) {
     drives = e.on;
+    if (addrs) {
+        addrs->hold(drives); // a release reaches the kernel before the frames that follow
+    }
     HS_INFO("event=chassis_control state={} role={} epoch={}", drives ? "driving" : "idle",
             toString(core.role()), core.epoch());
     chassis::ReplicatedIntent inherited;
@@ -610,6 +615,7 @@ void Daemon::Impl::registerHandlers() {
     addRead(Command::Status, [this, reply](const ControlServer::Reply& rep) {
         auto j = toJson(snapshot());
         j["replication"] = replication->statusJson(Clock::now());
+        j["addresses"] = addressesJson(addrs ? addrs->status() : std::vector<FloatAddrStatus>{});
         reply(rep, std::move(j));
     });
     addRead(Command::Journal, [this, reply](const ControlServer::Reply& rep) {
@@ -854,6 +860,10 @@ void Daemon::Impl::shutdown() {
 }
 
 void Daemon::Impl::finish() {
+    if (addrs) {
+        addrs->hold(false); // a clean stop leaves no address behind
+        addrs->stop();
+    }
     if (controlServer) {
         controlServer->stop();
     }
@@ -939,6 +949,11 @@ int Daemon::Impl::run() {
         }
     }
     signals.async_wait([this](const boost::system::error_code& e, int s) { onSignal(e, s); });
+    if (!cfg.addresses.empty()) {
+        addrs = std::make_unique<FloatAddresses>(io, cfg.addresses);
+        addrs->onChange([this] { dirty = true; });
+        addrs->hold(false); // one left behind by a crash: this node starts without it
+    }
     startLinks();
     TimePoint t0 = Clock::now();
     core.start(t0); // sends the first heartbeats

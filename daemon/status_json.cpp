@@ -261,4 +261,18 @@ json toResponse(const ControlResult& r, json result) {
     return controlOk(std::move(result));
 }
 
+nlohmann::json addressesJson(const std::vector<FloatAddrStatus>& a) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const FloatAddrStatus& s : a) {
+        out.push_back({{"address", s.address},
+                       {"prefix", s.prefix},
+                       {"interface", s.interfaceName},
+                       {"held", s.held},
+                       {"last_error", s.lastError},
+                       {"errors", s.errors},
+                       {"announced", s.announced}});
+    }
+    return out;
+}
+
 } // namespace hs

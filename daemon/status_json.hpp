@@ -3,6 +3,7 @@
 #pragma once
 
 #include "base/types.hpp"
+#include "daemon/float_addr_msg.hpp"
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -33,6 +34,8 @@ nlohmann::json chassisStatusJson(const ChassisSnapshot& c); // "chassis.status"
 nlohmann::json powerStatusJson(const ChassisSnapshot& c);   // "chassis.power" action=status
 nlohmann::json sensorListJson(const ChassisSnapshot& c);    // "sensor.list"
 nlohmann::json fanStatusJson(const ChassisSnapshot& c);     // "fan.status"
+// The "addresses" array of "status": the floating addresses ([[address]]), empty when none.
+nlohmann::json addressesJson(const std::vector<FloatAddrStatus>& a);
 
 // A whole response for a ControlResult: ok -> {"ok":true,"result":RESULT + "message"},
 // otherwise {"ok":false,"code":control::responseCode(status),"error":message}.

@@ -31,5 +31,6 @@ int main() {
     print("chassis.zone", hs::chassis::config_keys::kZone);
     print("snmp", hs::subagent::config_keys::kSnmp);
     print("hooks", hs::config_keys::kHooks);
+    print("address", hs::config_keys::kAddress);
     return 0;
 }

@@ -143,6 +143,32 @@ TEST_F(ConfigTest, EtherPath) {
     EXPECT_EQ(c.paths[1].link.type, PathType::Serial);
 }
 
+TEST_F(ConfigTest, FloatingAddresses) {
+    Config c = load(text());
+    EXPECT_TRUE(c.addresses.empty());
+    c = load(text("[chassis]",
+                  "[[address]]\naddress = \"192.0.2.10\"\nprefix = 24\ninterface = "
+                  "\"eth0\"\n\n[[address]]\naddress = \"2001:db8::10\"\ninterface = "
+                  "\"eth0.7\"\nannounce_count = 0\nannounce_interval_ms = 250\n[chassis]"));
+    ASSERT_EQ(c.addresses.size(), 2U);
+    const AddressConfig& a = c.addresses[0];
+    EXPECT_FALSE(a.v6);
+    EXPECT_EQ(a.address, "192.0.2.10");
+    EXPECT_EQ((std::array<std::uint8_t, 4>{a.bytes[0], a.bytes[1], a.bytes[2], a.bytes[3]}),
+              (std::array<std::uint8_t, 4>{192, 0, 2, 10}));
+    EXPECT_EQ(a.prefix, 24);
+    EXPECT_EQ(a.interfaceName, "eth0");
+    EXPECT_EQ(a.announceCount, 3U); // the defaults
+    EXPECT_EQ(a.announceInterval, std::chrono::milliseconds(100));
+    const AddressConfig& b = c.addresses[1];
+    EXPECT_TRUE(b.v6);
+    EXPECT_EQ(b.prefix, 128); // the host prefix by default
+    EXPECT_EQ(b.bytes[0], 0x20);
+    EXPECT_EQ(b.bytes[15], 0x10);
+    EXPECT_EQ(b.announceCount, 0U);
+    EXPECT_EQ(b.announceInterval, std::chrono::milliseconds(250));
+}
+
 struct BadCase {
     const char* name;
     const char* find;
@@ -246,6 +272,45 @@ const BadCase kBadCases[] = {
      "node.cluster_id", 7, "1 to 64"},
     {"ClusterIdType", "cluster_id = \"rack1-mm\"", "cluster_id = 12", "node.cluster_id", 7,
      "expected a string"},
+    {"AddrNotIp", "[chassis]",
+     "[[address]]\naddress = \"vip.example\"\ninterface = \"eth0\"\n[chassis]",
+     "address[1].address", 27, "not an IPv4 or IPv6 address"},
+    {"AddrWithPrefix", "[chassis]",
+     "[[address]]\naddress = \"192.0.2.10/24\"\ninterface = \"eth0\"\n[chassis]",
+     "address[1].address", 27, "no prefix"},
+    {"AddrLoopback", "[chassis]",
+     "[[address]]\naddress = \"127.0.0.2\"\ninterface = \"eth0\"\n[chassis]", "address[1].address",
+     27, "not a unicast host address"},
+    {"AddrMulticast6", "[chassis]",
+     "[[address]]\naddress = \"ff02::1\"\ninterface = \"eth0\"\n[chassis]", "address[1].address",
+     27, "not a unicast address"},
+    {"AddrPrefix4", "[chassis]",
+     "[[address]]\naddress = \"192.0.2.10\"\nprefix = 33\ninterface = \"eth0\"\n[chassis]",
+     "address[1].prefix", 28, "1..32"},
+    {"AddrPrefix6", "[chassis]",
+     "[[address]]\naddress = \"2001:db8::10\"\nprefix = 129\ninterface = \"eth0\"\n[chassis]",
+     "address[1].prefix", 28, "1..128"},
+    {"AddrNoInterface", "[chassis]", "[[address]]\naddress = \"192.0.2.10\"\n[chassis]",
+     "address[1].interface", 26, "missing required key"},
+    {"AddrBadInterface", "[chassis]",
+     "[[address]]\naddress = \"192.0.2.10\"\ninterface = \"eth 0\"\n[chassis]",
+     "address[1].interface", 28, "not an interface name"},
+    {"AddrAnnounceCount", "[chassis]",
+     "[[address]]\naddress = \"192.0.2.10\"\ninterface = \"eth0\"\nannounce_count = 101\n[chassis]",
+     "address[1].announce_count", 29, "0..100"},
+    {"AddrAnnounceInterval", "[chassis]",
+     "[[address]]\naddress = \"192.0.2.10\"\ninterface = \"eth0\"\nannounce_interval_ms = "
+     "-1\n[chassis]",
+     "address[1].announce_interval_ms", 29, "0..10000"},
+    {"AddrUnknownKey", "[chassis]",
+     "[[address]]\naddress = \"192.0.2.10\"\ninterface = \"eth0\"\ndev = \"eth0\"\n[chassis]",
+     "address[1].dev", 29, "unknown key"},
+    {"AddrDuplicate", "[chassis]",
+     "[[address]]\naddress = \"2001:db8::a\"\ninterface = \"eth0\"\n[[address]]\naddress = "
+     "\"2001:DB8:0::A\"\ninterface = \"eth1\"\n[chassis]",
+     "address[2].address", 30, "duplicate floating address"},
+    {"AddrNotTables", "[node]\nid = 1", "address = \"192.0.2.10\"\n[node]\nid = 1", "address", 1,
+     "expected [[address]] tables"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Bad, ConfigBadTest, ::testing::ValuesIn(kBadCases),

@@ -1,0 +1,60 @@
+// The bytes of a floating address's kernel and wire messages, pure (no sockets): the rtnetlink
+// requests that add and remove it (RTM_NEWADDR, RTM_DELADDR) and the answer to them, and the
+// Ethernet frames that announce it (a gratuitous ARP request for IPv4, an unsolicited neighbour
+// advertisement for IPv6). daemon/float_addr.hpp sends them.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace hs::floataddr {
+
+using Mac = std::array<std::uint8_t, 6>;
+
+struct Address {
+    bool v6 = false;
+    std::array<std::uint8_t, 16> bytes{}; // network order; IPv4 uses the first 4
+    std::uint8_t prefix = 32;
+};
+
+// An RTM_NEWADDR (ADD) or RTM_DELADDR request with an acknowledgement asked for. An add replaces
+// an address already there (NLM_F_REPLACE), so adding twice is not an error; an IPv6 address is
+// added without duplicate address detection (IFA_F_NODAD), usable at once.
+std::vector<std::uint8_t> addressRequest(bool add, const Address& a, std::uint32_t ifindex,
+                                         std::uint32_t seq);
+
+// The answer to request SEQ in a datagram read from the rtnetlink socket: 0 (done) or a positive
+// errno; nothing when the datagram holds no answer to SEQ.
+std::optional<int> ackFor(std::span<const std::uint8_t> datagram, std::uint32_t seq);
+
+// Whether ERR (from ackFor) answering a removal means "not there": a removal is then done.
+bool absentOnRemove(int err);
+
+// A gratuitous ARP request for the IPv4 address A from SRC, to the broadcast address (RFC 5227:
+// sender and target protocol address both A, target hardware address zero).
+std::vector<std::uint8_t> gratuitousArp(const Address& a, const Mac& src);
+
+// An unsolicited neighbour advertisement for the IPv6 address A from SRC (RFC 4861 7.2.6): to the
+// all-nodes address ff02::1, hop limit 255, Override set, with the target link-layer address.
+std::vector<std::uint8_t> unsolicitedNa(const Address& a, const Mac& src);
+
+} // namespace hs::floataddr
+
+namespace hs {
+
+// One floating address as the status shows it (daemon/status_json).
+struct FloatAddrStatus {
+    std::string address; // as configured
+    std::uint8_t prefix = 0;
+    std::string interfaceName;
+    bool held = false;           // the kernel acknowledged the add and no removal since
+    std::string lastError;       // empty while the last operation succeeded
+    std::uint64_t errors = 0;    // failed adds, removals and announcements
+    std::uint64_t announced = 0; // announcements sent
+};
+
+} // namespace hs
