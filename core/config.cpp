@@ -397,7 +397,8 @@ Config parseRoot(const toml::table& root, const std::string& file) {
         if (std::find(known.begin(), known.end(), k.str()) == known.end()) {
             configFail(
                 k.source(), std::string(k.str()),
-                "unknown table or key (expected node, heartbeat, path, chassis, snmp, hooks)");
+                "unknown table or key (expected node, heartbeat, path, chassis, snmp, hooks, "
+                "metrics)");
         }
     }
     Config cfg;
@@ -455,6 +456,9 @@ Config parseRoot(const toml::table& root, const std::string& file) {
     }
     if (const toml::table* t = optionalTable(root, "hooks")) {
         cfg.hooks = *t;
+    }
+    if (const toml::table* t = optionalTable(root, "metrics")) {
+        cfg.metrics = *t;
     }
     return cfg;
 }

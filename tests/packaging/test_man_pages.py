@@ -113,6 +113,7 @@ def check_toml_page(page, lists):
         "[chassis.fencing]": set(lists["chassis.fencing"]),
         "[snmp]": set(lists["snmp"]),
         "[hooks]": set(lists["hooks"]),
+        "[metrics]": set(lists["metrics"]),
     }
     check({"fencing", "zone"} <= set(lists["chassis"]),
           "[chassis] lists its sub-tables fencing and zone")
@@ -154,6 +155,7 @@ def base_tables(work):
         ("chassis.fencing", "[chassis.fencing]", {}),
         ("snmp", "[snmp]", {"enabled": "false"}),
         ("hooks", "[hooks]", {}),
+        ("metrics", "[metrics]", {}),
     ]
 
 
@@ -191,7 +193,7 @@ def probe_parser(daemon, lists):
         where = {"node": "node", "heartbeat": "heartbeat", "path": "path", "chassis": "chassis",
                  "chassis.bmc": "chassis", "chassis.zone": "chassis.zone",
                  "chassis.fencing": "chassis.fencing", "snmp": "snmp",
-                 "hooks": "hooks"}
+                 "hooks": "hooks", "metrics": "metrics"}
         for list_name, table in where.items():
             rc, out = answer(table, "no_such_key")
             check(rc == 78 and "unknown key" in out,
