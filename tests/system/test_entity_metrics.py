@@ -158,7 +158,10 @@ def sc_entity_views(a):
         wait_for(lambda: len(col(walk(bed, 1, ietf)[0], "entPhySensorValue")) == len(sensors),
                  10, what="entPhySensorTable has a row per sensor")
         for n in (1, 2):
+            t = time.monotonic()
             res, lines = walk(bed, n, ietf)
+            log("node%d: walk of the ENTITY tables, %d varbinds through AgentX: %.0f ms "
+                "(not asserted)" % (n, len(lines), (time.monotonic() - t) * 1e3))
             unresolved = [ln for ln in lines if not re.match(
                 r"^(ENTITY-MIB|ENTITY-SENSOR-MIB|ENTITY-STATE-MIB)::[a-zA-Z]+\.[\d.]+ = ", ln)]
             check(lines and not unresolved,
@@ -368,6 +371,14 @@ def sc_metrics(a):
                   "node%d: promtool check metrics is clean (%d lines)"
                   % (n, len(body.splitlines())),
                   p.stdout, p.stderr)
+        durations = []
+        for _ in range(20):
+            t = time.monotonic()
+            size = len(scrape(ports[1])[2])
+            durations.append(time.monotonic() - t)
+        durations.sort()
+        log("20 scrapes of node1: median %.2f ms, max %.2f ms, %d bytes (not asserted)"
+            % (durations[10] * 1e3, durations[-1] * 1e3, size))
         # Values against hsctl (read before and after: counters in between) and ipmitool.
         n1 = bed.nodes[1]
         before = n1.request({"cmd": "status"})["result"]
