@@ -473,7 +473,7 @@ Config parseRoot(const toml::table& root, const std::string& file) {
             configFail(
                 k.source(), std::string(k.str()),
                 "unknown table or key (expected node, heartbeat, path, chassis, snmp, hooks, "
-                "address)");
+                "address, metrics)");
         }
     }
     Config cfg;
@@ -534,6 +534,9 @@ Config parseRoot(const toml::table& root, const std::string& file) {
     }
     if (const toml::node* a = root.get("address")) {
         cfg.addresses = parseAddresses(*a);
+    }
+    if (const toml::table* t = optionalTable(root, "metrics")) {
+        cfg.metrics = *t;
     }
     return cfg;
 }

@@ -23,8 +23,8 @@ namespace hs {
 // lists are complete. The man page hotstandbyd.toml(5) is checked against them
 // (tests/packaging). [chassis] and [snmp] keep their lists beside their parsers.
 namespace config_keys {
-inline constexpr std::array<std::string_view, 7> kTables = {
-    "node", "heartbeat", "path", "chassis", "snmp", "hooks", "address"};
+inline constexpr std::array<std::string_view, 8> kTables = {
+    "node", "heartbeat", "path", "chassis", "snmp", "hooks", "address", "metrics"};
 inline constexpr std::array<std::string_view, 15> kNode = {
     "id",        "slot",       "slot_file",      "slot_gpio",     "state_dir",
     "key_file",  "cluster_id", "control_socket", "control_group", "control_read_group",
@@ -100,6 +100,7 @@ struct Config {
     toml::table snmp;                     // raw [snmp] (empty when absent)
     toml::table hooks;                    // raw [hooks] (empty when absent), daemon/hooks.hpp
     std::vector<AddressConfig> addresses; // [[address]] (none by default), addresses unique
+    toml::table metrics;                  // raw [metrics] (empty when absent), metrics/
     toml::source_region stateDirAt; // where node.state_dir was given (else [node]), for messages
 };
 

@@ -22,6 +22,7 @@
 #include "hb/frame.hpp"
 #include "hb/link.hpp"
 #include "hb/link_ether.hpp"
+#include "metrics/metrics_server.hpp"
 #include "subagent/snmp_config.hpp"
 #include "subagent/subagent.hpp"
 
@@ -177,6 +178,8 @@ struct Daemon::Impl {
     void startReplication();
     void replicationNotices();
     std::unique_ptr<FloatAddresses> addrs; // [[address]]: held exactly while driving
+    metrics::MetricsConfig metricsCfg;
+    std::unique_ptr<metrics::MetricsServer> metricsServer; // [metrics]: off the core thread
     std::vector<std::uint8_t> txBuf;
     bool drives = false;
     // The command lease: renewed after every core tick while this node drives the chassis, up
@@ -222,7 +225,7 @@ Daemon::Impl::Impl(ValidatedConfig v)
       snmpCfg(std::move(v.snmp)), state(prepareAndLoadState(cfg)),
       core(withFencing(nodeCoreConfig(cfg, slot), chassisCfg.fencing.enabled), state.epoch(),
            state.incarnation(), state.peerIncarnation()),
-      hooksCfg(std::move(v.hooks)) {}
+      metricsCfg(std::move(v.metrics)), hooksCfg(std::move(v.hooks)) {}
 
 void Daemon::Impl::startLinks() {
     for (std::size_t i = 0; i < cfg.paths.size(); ++i) {
@@ -445,13 +448,18 @@ void Daemon::Impl::handleEvent(Event e) {
     updateServiceStatus();
     runPathHook(e);
     runChassisHook(e);
-    if (snmp) {
+    if (snmp || metricsServer) {
         // The notification's other varbinds (names, counters, hsSwitchoverCount) come from this
         // snapshot, made with the event, not from whatever is latest when the queue drains.
         auto snap = std::make_shared<const Snapshot>(snapshot());
-        snmp->publish(snap);
+        if (metricsServer) {
+            metricsServer->publish(snap);
+        }
         dirty = false;
-        snmp->notify(e, std::move(snap));
+        if (snmp) {
+            snmp->publish(snap);
+            snmp->notify(e, std::move(snap));
+        }
     }
 }
 
@@ -476,8 +484,15 @@ Snapshot Daemon::Impl::snapshot() {
 }
 
 void Daemon::Impl::publish() {
-    if (snmp) {
-        snmp->publish(std::make_shared<const Snapshot>(snapshot()));
+    if (snmp || metricsServer) {
+        // One immutable snapshot for both readers, at most once per kFitCheckEvery tick.
+        auto snap = std::make_shared<const Snapshot>(snapshot());
+        if (metricsServer) {
+            metricsServer->publish(snap);
+        }
+        if (snmp) {
+            snmp->publish(std::move(snap));
+        }
     }
     dirty = false;
 }
@@ -931,6 +946,18 @@ int Daemon::Impl::run() {
         snmp->publish(std::make_shared<const Snapshot>(snapshot())); // before the first resync
         snmp->start();
     }
+    if (metricsCfg.enabled) {
+        // Started before real-time scheduling: its thread stays SCHED_OTHER.
+        metricsServer = std::make_unique<metrics::MetricsServer>(metricsCfg);
+        metricsServer->publish(std::make_shared<const Snapshot>(snapshot()));
+        try {
+            metricsServer->start();
+        } catch (const std::runtime_error& e) {
+            // The pair keeps running without its Prometheus endpoint.
+            HS_ERROR("event=metrics_unavailable error=\"{}\"", e.what());
+            metricsServer.reset();
+        }
+    }
     ControlServer::Options opts;
     opts.socketPath = cfg.node.controlSocket;
     opts.controlGroup = cfg.node.controlGroup;
@@ -964,6 +991,9 @@ int Daemon::Impl::run() {
     updateServiceStatus();
     notifySystemd("READY=1");
     io.run();
+    if (metricsServer) {
+        metricsServer->stop();
+    }
     if (snmp) {
         snmp->stop();
     }

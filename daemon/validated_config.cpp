@@ -54,6 +54,7 @@ ValidatedConfig validate(Config cfg) {
     v.slot = checkedSlot(cfg);
     v.chassis = chassisConfig(cfg);
     v.snmp = subagent::parseSnmpConfig(cfg.snmp, cfg.file);
+    v.metrics = metrics::parseMetricsConfig(cfg.metrics, cfg.file);
     v.hooks = parseHooksConfig(cfg.hooks, cfg.file);
     v.cfg = std::move(cfg);
     return v;

@@ -7,6 +7,7 @@
 #include "core/config.hpp"
 #include "daemon/hooks.hpp"
 #include "hb/frame.hpp"
+#include "metrics/metrics_config.hpp"
 #include "subagent/snmp_config.hpp"
 
 #include <cstdint>
@@ -20,7 +21,8 @@ struct ValidatedConfig {
     std::uint32_t slot{}; // 0..255, resolved from slot, slot_file or slot_gpio
     chassis::ChassisConfig chassis;
     subagent::SnmpConfig snmp;
-    HooksConfig hooks; // [hooks]
+    HooksConfig hooks;              // [hooks]
+    metrics::MetricsConfig metrics; // [metrics]
 };
 
 // Checks what core's readConfig() cannot (the key's content, the slot source, [chassis], [snmp],

@@ -10,6 +10,7 @@ PKGS=(
   snmpd snmp snmptrapd libsnmp-dev smitools
   freeipmi-tools libfreeipmi-dev libipmimonitoring-dev openipmi libopenipmi-dev ipmitool
   socat iproute2 nftables stress-ng procps psmisc python3 keepalived gnuplot-nox
+  prometheus
   dpkg-dev fakeroot lintian man-db mandoc systemd
 )
 missing=()

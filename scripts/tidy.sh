@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BUILD=${BUILD:-build}
 JOBS=${JOBS:-$(nproc)}
-ROOMS="base|hb|repl|core|chassis|subagent|daemon|cli"
+ROOMS="base|hb|repl|core|chassis|subagent|metrics|daemon|cli"
 
 runner=$(command -v run-clang-tidy || command -v run-clang-tidy-14 || true)
 if [ -z "$runner" ] || ! command -v clang-tidy >/dev/null 2>&1; then

@@ -15,8 +15,10 @@ namespace hs::subagent {
 enum class SmiType : std::uint8_t {
     Integer = 0x02,     // Integer32 and enumerations
     OctetString = 0x04, // DisplayString, DateAndTime
+    ObjectId = 0x06,    // AutonomousType (ENTITY-MIB)
     Counter32 = 0x41,
-    Gauge32 = 0x42, // also Unsigned32
+    Gauge32 = 0x42,   // also Unsigned32
+    TimeTicks = 0x43, // TimeStamp (ENTITY-MIB, ENTITY-SENSOR-MIB)
     Counter64 = 0x46,
 };
 
@@ -25,12 +27,17 @@ struct SmiValue {
     std::int64_t integer = 0;        // Integer
     std::uint64_t unsignedValue = 0; // Counter32, Gauge32, Counter64
     std::string octets;              // OctetString
+    Oid objectId;                    // ObjectId
 
-    static SmiValue makeInt(std::int64_t v) { return {SmiType::Integer, v, 0, {}}; }
-    static SmiValue makeGauge(std::uint64_t v) { return {SmiType::Gauge32, 0, v, {}}; }
-    static SmiValue makeCounter32(std::uint64_t v) { return {SmiType::Counter32, 0, v, {}}; }
-    static SmiValue makeCounter64(std::uint64_t v) { return {SmiType::Counter64, 0, v, {}}; }
-    static SmiValue makeString(std::string s) { return {SmiType::OctetString, 0, 0, std::move(s)}; }
+    static SmiValue makeInt(std::int64_t v) { return {SmiType::Integer, v, 0, {}, {}}; }
+    static SmiValue makeGauge(std::uint64_t v) { return {SmiType::Gauge32, 0, v, {}, {}}; }
+    static SmiValue makeCounter32(std::uint64_t v) { return {SmiType::Counter32, 0, v, {}, {}}; }
+    static SmiValue makeCounter64(std::uint64_t v) { return {SmiType::Counter64, 0, v, {}, {}}; }
+    static SmiValue makeTimeTicks(std::uint64_t v) { return {SmiType::TimeTicks, 0, v, {}, {}}; }
+    static SmiValue makeString(std::string s) {
+        return {SmiType::OctetString, 0, 0, std::move(s), {}};
+    }
+    static SmiValue makeOid(Oid o) { return {SmiType::ObjectId, 0, 0, {}, std::move(o)}; }
     // A DisplayString (SNMPv2-TC): at most 255 octets, cut before an incomplete UTF-8 sequence.
     static SmiValue makeDisplay(std::string s);
 };

@@ -2,6 +2,7 @@
 
 #include "base/asio.hpp"
 #include "base/log.hpp"
+#include "subagent/entity_view.hpp"
 #include "subagent/mib_view.hpp"
 #include "subagent/netsnmp_loop.hpp"
 #include "subagent/notification.hpp"
@@ -52,7 +53,8 @@ void setValue(netsnmp_variable_list* vb, const SmiValue& v) {
         break;
     }
     case SmiType::Counter32:
-    case SmiType::Gauge32: {
+    case SmiType::Gauge32:
+    case SmiType::TimeTicks: {
         u_long u = static_cast<u_long>(v.unsignedValue & 0xffffffffu);
         snmp_set_var_typed_value(vb, type, &u, sizeof u);
         break;
@@ -67,6 +69,11 @@ void setValue(netsnmp_variable_list* vb, const SmiValue& v) {
     case SmiType::OctetString:
         snmp_set_var_typed_value(vb, type, v.octets.data(), v.octets.size());
         break;
+    case SmiType::ObjectId: {
+        std::vector<oid> o = toNetSnmp(v.objectId);
+        snmp_set_var_typed_value(vb, type, o.data(), o.size() * sizeof(oid));
+        break;
+    }
     }
 }
 
@@ -185,6 +192,17 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
     std::uint32_t viewSeq = 0;
     std::string lastControlResult;
     netsnmp_handler_registration* registration = nullptr;
+    // The standard ENTITY views (entity_view.hpp): one registration per region.
+    struct EntityRegion {
+        Impl* self = nullptr;
+        Oid region;
+    };
+    std::vector<std::unique_ptr<EntityRegion>> entityRegions;
+    entity::EntityTracker entityTracker{HS_VERSION};
+    entity::EntityView entityView;
+    bool entityDirty = false; // a posted snapshot not yet in entityView (none before the first)
+    asio::steady_timer configChangeTimer{io};
+    std::deque<Notification> entityQueue; // waiting for the master
 
     // ---- any thread ----
     void wake() {
@@ -229,6 +247,7 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
         io.run();
         loop->shutdown();
         retry.cancel();
+        configChangeTimer.cancel();
         // snmp_shutdown() free()s the client argument of every callback still registered: ours is
         // `this`, so take them out first.
         snmp_unregister_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_START,
@@ -270,6 +289,7 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
         snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_STOP,
                                &Impl::onIndexStop, this);
         registerMib();
+        registerEntity();
         init_snmp(kAppName);
         HS_INFO("snmp subagent started agentx_socket={} ping_interval_s={} timeout_ms={}",
                 cfg.agentxSocket, cfg.pingInterval.count(), cfg.agentxTimeout.count());
@@ -290,6 +310,129 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
                      rc);
             registration = nullptr; // freed by Net-SNMP on failure
         }
+    }
+
+    // ENTITY-MIB, ENTITY-SENSOR-MIB and ENTITY-STATE-MIB, read-only (docs/monitoring.md).
+    void registerEntity() {
+        const std::pair<const char*, const Oid*> regions[] = {
+            {"entityMIBObjects", &entity::entityMibObjects()},
+            {"entitySensorObjects", &entity::entitySensorObjects()},
+            {"entStateObjects", &entity::entityStateObjects()},
+        };
+        for (const auto& [name, region] : regions) {
+            auto r = std::make_unique<EntityRegion>(EntityRegion{this, *region});
+            std::vector<oid> root = toNetSnmp(*region);
+            netsnmp_handler_registration* reg = netsnmp_create_handler_registration(
+                name, &Impl::onEntityRequest, root.data(), root.size(), HANDLER_CAN_RONLY);
+            if (reg == nullptr) {
+                HS_ERROR("snmp: cannot create the {} registration", name);
+                continue;
+            }
+            reg->handler->myvoid = r.get();
+            if (int rc = netsnmp_register_handler(reg); rc != MIB_REGISTERED_OK) {
+                HS_ERROR("snmp: registering {} at {} failed rc={}", name, oidToString(*region), rc);
+                continue;
+            }
+            entityRegions.push_back(std::move(r));
+        }
+    }
+
+    // The subagent's sysUpTime (hundredths of a second): the ENTITY TimeStamps count in it.
+    static std::uint64_t uptimeTicks() { return netsnmp_get_agent_uptime(); }
+
+    void updateEntity() {
+        entityDirty = false;
+        std::vector<Notification> out;
+        entityTracker.update(*snap, uptimeTicks(), out);
+        entityView = entity::EntityView(*snap, entityTracker.extras());
+        sendEntity(out);
+        scheduleConfigChange();
+    }
+
+    void scheduleConfigChange() {
+        auto due = entityTracker.configChangeDue();
+        if (!due) {
+            return;
+        }
+        std::uint64_t now = uptimeTicks();
+        auto wait = std::chrono::milliseconds(*due > now ? (*due - now) * 10 : 0);
+        configChangeTimer.expires_after(wait);
+        configChangeTimer.async_wait([w = weak_from_this()](const boost::system::error_code& ec) {
+            if (ec) {
+                return;
+            }
+            if (auto self = w.lock()) {
+                std::vector<Notification> out;
+                self->entityTracker.takeConfigChange(uptimeTicks(), out);
+                self->sendEntity(out);
+                self->scheduleConfigChange();
+            }
+        });
+    }
+
+    // ENTITY notifications carry no hsNotificationSeq. They wait for the master in a queue of
+    // their own, bounded by kEntityQueue (the oldest dropped: entLastChangeTime and entStateTable
+    // tell the state anyway).
+    static constexpr std::size_t kEntityQueue = 32;
+
+    void sendEntity(const std::vector<Notification>& out) {
+        for (const Notification& n : out) {
+            if (entityQueue.size() >= kEntityQueue) {
+                entityQueue.pop_front();
+                HS_DEBUG("snmp entity notification queue full: dropping the oldest");
+            }
+            entityQueue.push_back(n);
+        }
+        if (connected) {
+            flushEntity();
+        }
+    }
+
+    void flushEntity() {
+        while (!entityQueue.empty()) {
+            if (!loop || !loop->canSend()) {
+                scheduleRetry();
+                return;
+            }
+            send(entityQueue.front());
+            ++sent;
+            HS_DEBUG("snmp entity notification sent {}", oidToString(entityQueue.front().trapOid));
+            entityQueue.pop_front();
+        }
+    }
+
+    static int onEntityRequest(netsnmp_mib_handler* handler, netsnmp_handler_registration*,
+                               netsnmp_agent_request_info* reqinfo,
+                               netsnmp_request_info* requests) {
+        auto* region = static_cast<EntityRegion*>(handler->myvoid);
+        Impl* self = region->self;
+        if (self->entityDirty) {
+            self->updateEntity();
+        }
+        for (netsnmp_request_info* r = requests; r != nullptr; r = r->next) {
+            if (r->processed) {
+                continue;
+            }
+            netsnmp_variable_list* vb = r->requestvb;
+            Oid name = fromNetSnmp(vb->name, vb->name_length);
+            if (reqinfo->mode == MODE_GET) {
+                if (const VarBind* e = self->entityView.get(name); e != nullptr) {
+                    setValue(vb, e->value);
+                } else {
+                    netsnmp_set_request_error(reqinfo, r, SNMP_NOSUCHINSTANCE);
+                }
+            } else if (reqinfo->mode == MODE_GETNEXT) {
+                const VarBind* e = self->entityView.next(name, r->inclusive != 0, region->region);
+                if (e != nullptr) {
+                    std::vector<oid> next = toNetSnmp(e->oid);
+                    snmp_set_var_objid(vb, next.data(), next.size());
+                    setValue(vb, e->value);
+                } else {
+                    netsnmp_set_request_error(reqinfo, r, SNMP_ENDOFMIBVIEW);
+                }
+            }
+        }
+        return SNMP_ERR_NOERROR;
     }
 
     static int onIndexStart(int, int, void* server, void* client) {
@@ -332,9 +475,14 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
                 snap = std::move(posted);
                 posted.reset();
                 viewDirty = true;
+                entityDirty = true;
             }
         }
+        if (entityDirty) {
+            updateEntity();
+        }
         if (connected) {
+            flushEntity();
             flush();
         }
         // else: onIndexStart() wakes us when the master is back.

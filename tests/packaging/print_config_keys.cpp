@@ -3,6 +3,7 @@
 // test_man_pages.py: the man page hotstandbyd.toml(5) must document exactly these.
 #include "chassis/chassis_config.hpp"
 #include "core/config.hpp"
+#include "metrics/metrics_config.hpp"
 #include "subagent/snmp_config.hpp"
 
 #include <cstdio>
@@ -32,5 +33,6 @@ int main() {
     print("snmp", hs::subagent::config_keys::kSnmp);
     print("hooks", hs::config_keys::kHooks);
     print("address", hs::config_keys::kAddress);
+    print("metrics", hs::metrics::config_keys::kMetrics);
     return 0;
 }

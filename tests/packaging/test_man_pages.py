@@ -114,6 +114,7 @@ def check_toml_page(page, lists):
         "[snmp]": set(lists["snmp"]),
         "[hooks]": set(lists["hooks"]),
         "[[address]]": set(lists["address"]),
+        "[metrics]": set(lists["metrics"]),
     }
     check({"fencing", "zone"} <= set(lists["chassis"]),
           "[chassis] lists its sub-tables fencing and zone")
@@ -156,6 +157,7 @@ def base_tables(work):
         ("snmp", "[snmp]", {"enabled": "false"}),
         ("hooks", "[hooks]", {}),
         ("address", "[[address]]", {"address": '"192.0.2.10"', "interface": '"eth0"'}),
+        ("metrics", "[metrics]", {}),
     ]
 
 
@@ -193,7 +195,7 @@ def probe_parser(daemon, lists):
         where = {"node": "node", "heartbeat": "heartbeat", "path": "path", "chassis": "chassis",
                  "chassis.bmc": "chassis", "chassis.zone": "chassis.zone",
                  "chassis.fencing": "chassis.fencing", "snmp": "snmp",
-                 "hooks": "hooks", "address": "address"}
+                 "hooks": "hooks", "address": "address", "metrics": "metrics"}
         for list_name, table in where.items():
             rc, out = answer(table, "no_such_key")
             check(rc == 78 and "unknown key" in out,
