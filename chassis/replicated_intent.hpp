@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -21,6 +22,9 @@ enum class PowerOutcome : std::uint8_t {
     Superseded = 3, // a newer request replaced it
     Dropped = 4,    // a takeover found it could not (or must not) be continued
 };
+
+// "pending", "confirmed", "failed", "superseded", "dropped" (logs).
+std::string_view toString(PowerOutcome o);
 
 // One power request as the active knows it.
 struct PowerRequestState {
