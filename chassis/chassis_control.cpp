@@ -55,6 +55,9 @@ void ChassisControl::stop() {
 void ChassisControl::becomeActive(std::uint64_t gen, TimePoint at, ReplicatedIntent inherited) {
     asio::post(thread_.io, [this, gen, at, inherited = std::move(inherited)] {
         logic_.becomeActive(gen, at, Clock::now(), inherited);
+        if (logic_.takeConfirmSoon()) {
+            scheduleStatus(std::chrono::milliseconds(50)); // an inherited pending power request
+        }
         publish();
     });
 }

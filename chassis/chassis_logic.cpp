@@ -211,6 +211,7 @@ void ChassisLogic::inheritPower(const PowerRequestState& p, TimePoint now) {
         now - std::chrono::milliseconds(std::max<std::int64_t>(0, wallNow - p.requestedUnixMs));
     deadline_ = now + std::chrono::milliseconds(p.deadlineUnixMs - wallNow);
     power_ = p;
+    confirmSoon_ = true; // poll fast from now on, not after the current status interval
     HS_INFO("chassis event=power_request_inherited id={} control={} deadline_in_ms={}", p.requestId,
             toString(p.transition), p.deadlineUnixMs - wallNow);
 }

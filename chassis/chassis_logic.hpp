@@ -114,7 +114,8 @@ class ChassisLogic {
     // When to read chassis status next: faster while a power transition waits to be confirmed,
     // no sooner than the backoff allows while the session is down.
     Duration nextStatusDelay(TimePoint now) const;
-    // True once after a power command was acknowledged: confirm it soon.
+    // True once after a power command was acknowledged, or a takeover inherited a pending one:
+    // confirm it soon.
     bool takeConfirmSoon();
     std::vector<Event> takeEvents();
     // Every intent change since the last call, in order (only an active node makes any).

@@ -548,6 +548,7 @@ TEST_F(ReplicationTest, InheritedPendingPowerOnIsConfirmedWhenTheChassisGetsTher
     takeOverWith(in);
     EXPECT_TRUE(powerUpdates().empty()); // still off: pending
     EXPECT_EQ(wallLogic.snapshot().requested, PowerControl::PowerUp);
+    EXPECT_TRUE(wallLogic.takeConfirmSoon());              // a fast poll at once
     EXPECT_LE(wallLogic.nextStatusDelay(port.now), 200ms); // confirmed by fast polls
     advance(200ms);
     wallLogic.pollStatus(port.now);
