@@ -726,6 +726,9 @@ void ChassisLogic::reportFanMode() {
     if (cfg_.fanProfile == FanProfileKind::None || !port_.roleActive()) {
         return;
     }
+    if (autoOnArm_) {
+        return; // the inherited auto still holds: the fail-safe before it is not the intent
+    }
     FanMode m = FanMode::Manual;
     if (operatorAuto_) {
         m = FanMode::Auto;

@@ -488,10 +488,16 @@ TEST_F(ReplicationTest, NotHotTakeoverWithInheritedAutoGoesAutoOnceThePolicyArms
     in.fanMode = FanMode::Auto;
     takeOverWith(in);
     EXPECT_TRUE(isDuty(port.bmc.changes.at(1), 100)); // fail-safe first
+    // The store keeps the operator's auto through the fail-safe (a takeover in between would
+    // otherwise inherit fail-safe and lose it).
+    EXPECT_TRUE(wallLogic.takeIntents().empty());
     wallLogic.onSensors(readings(40), port.gen, 5.0, port.now);
     EXPECT_TRUE(isAutoMode(port.bmc.changes.back()));
     EXPECT_FALSE(port.bmc.fanManual);
     EXPECT_EQ(wallLogic.snapshot().fans[0].mode, FanMode::Auto);
+    std::vector<IntentUpdate> up = wallLogic.takeIntents();
+    ASSERT_EQ(up.size(), 1u);
+    EXPECT_EQ(describe(up[0]), "mode auto");
 }
 
 TEST_F(ReplicationTest, HotButStaleReadingsGoFailSafe) {
