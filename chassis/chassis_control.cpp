@@ -52,9 +52,12 @@ void ChassisControl::stop() {
 
 // ---------------------------------------------------------------- posted work
 
-void ChassisControl::becomeActive(std::uint64_t gen, TimePoint at) {
-    asio::post(thread_.io, [this, gen, at] {
-        logic_.becomeActive(gen, at, Clock::now());
+void ChassisControl::becomeActive(std::uint64_t gen, TimePoint at, ReplicatedIntent inherited) {
+    asio::post(thread_.io, [this, gen, at, inherited = std::move(inherited)] {
+        logic_.becomeActive(gen, at, Clock::now(), inherited);
+        if (logic_.takeConfirmSoon()) {
+            scheduleStatus(std::chrono::milliseconds(50)); // an inherited pending power request
+        }
         publish();
     });
 }
@@ -131,6 +134,11 @@ void ChassisControl::publish() {
     sessionOpens_ = transport_->opens();
     for (Event& ev : logic_.takeEvents()) {
         events_(std::move(ev));
+    }
+    for (const IntentUpdate& u : logic_.takeIntents()) {
+        if (intents_) {
+            intents_(u);
+        }
     }
 }
 

@@ -86,6 +86,12 @@ ChassisLogic::ChassisLogic(const ChassisConfig& cfg, BmcPort& port, WallClock wa
     floor_.resize(cfg_.zones.size());
 }
 
+std::vector<IntentUpdate> ChassisLogic::takeIntents() {
+    std::vector<IntentUpdate> out;
+    out.swap(intents_);
+    return out;
+}
+
 std::vector<Event> ChassisLogic::takeEvents() {
     std::vector<Event> out;
     out.swap(events_);
@@ -98,7 +104,8 @@ bool ChassisLogic::takeConfirmSoon() {
 
 // ---------------------------------------------------------------- role changes
 
-void ChassisLogic::becomeActive(std::uint64_t gen, TimePoint at, TimePoint now) {
+void ChassisLogic::becomeActive(std::uint64_t gen, TimePoint at, TimePoint now,
+                                const ReplicatedIntent& inherited) {
     if (gen != port_.roleGen() || !port_.roleActive()) {
         return; // superseded by a later role change
     }
@@ -108,29 +115,111 @@ void ChassisLogic::becomeActive(std::uint64_t gen, TimePoint at, TimePoint now) 
     policyArmed_ = false;
     haveSensors_ = false;
     operatorAuto_ = false;
+    autoOnArm_ = false;
     manualModeSet_ = false;
+    reportedMode_.reset();
     for (auto& p : policies_) {
         p.reset();
     }
     std::fill(commanded_.begin(), commanded_.end(), std::nullopt);
+    // The operator's floors and fan mode as the old active had them (none without replication).
     std::fill(floor_.begin(), floor_.end(), std::nullopt);
-    // 1. Fans to the fail-safe duty until this node has readings of its own.
-    enterFailSafe("takeover", now);
+    for (std::size_t i = 0; i < floor_.size() && i < inherited.floors.size(); ++i) {
+        if (inherited.floors[i]) {
+            floor_[i] = std::min(*inherited.floors[i], 100U);
+        }
+    }
+    bool wantAuto = inherited.fanMode == FanMode::Auto;
+    // Hot: the mirror was in step AND this node's own readings are fresh (a read that completed
+    // within freshBound()), so the thermal policy can run at once: no blind fail-safe burst.
+    bool fresh = lastSensorsOk_ && now >= lastSensorsAt_ && now - lastSensorsAt_ <= freshBound();
+    double ageMs = lastSensorsOk_ ? msBetween(lastSensorsAt_, now) : -1.0;
+    if (inherited.hot && fresh && cfg_.fanProfile != FanProfileKind::None) {
+        HS_INFO("chassis event=hot_takeover fan_mode={} floors={} readings_age_ms={:.0f}",
+                wantAuto ? "auto" : "manual",
+                std::count_if(floor_.begin(), floor_.end(), [](const auto& f) { return f; }),
+                ageMs);
+        haveSensors_ = true;
+        policyArmed_ = true;
+        snap_.failSafe = false;
+        HS_INFO("chassis event=thermal_policy_armed sensors={} reason=\"hot takeover\"",
+                lastSensors_.size());
+        if (!wantAuto || applyAutoMode(now).outcome != GateOutcome::Sent) {
+            autoOnArm_ = wantAuto; // the BMC refused: retried with the next readings
+            applyThermal(now);
+        }
+    } else {
+        if (inherited.hot) {
+            HS_WARN("chassis event=hot_takeover_refused reason=\"readings stale\" "
+                    "readings_age_ms={:.0f} bound_ms={}",
+                    ageMs,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(freshBound()).count());
+        }
+        autoOnArm_ = wantAuto;
+        // 1. Fans to the fail-safe duty until this node has readings of its own.
+        enterFailSafe("takeover", now);
+    }
     // 2. Reconcile: adopt what the chassis says; a transition requested on the old active is not
-    //    re-issued (it could toggle power by accident).
+    //    re-issued (it could toggle power by accident). One this node requested in an earlier
+    //    activation is dropped; the inherited one is confirmed or reported.
+    const std::optional<PowerRequestState>& ip = inherited.power;
+    bool continuing =
+        ip && ip->outcome == PowerOutcome::Pending && ip->transition != PowerControl::None;
     if (snap_.requested != PowerControl::None) {
         HS_WARN("chassis event=reconcile dropped_requested={} reason=\"takeover\"",
                 toString(snap_.requested));
     }
+    // This node's own request, still pending from an earlier activation, unless the inherited
+    // store knows it (same id: its state there wins) or a newer one.
+    if (power_ && power_->outcome == PowerOutcome::Pending &&
+        !(ip && ip->requestId >= power_->requestId)) {
+        powerOutcome(PowerOutcome::Dropped, "takeover: a request of an earlier activation is "
+                                            "not re-issued");
+    }
     snap_.requested = PowerControl::None;
+    if (ip) {
+        lastRequestId_ = std::max(lastRequestId_, ip->requestId);
+        if (!power_ || ip->requestId >= power_->requestId) {
+            power_ = *ip;
+        }
+    }
+    if (continuing) {
+        inheritPower(*ip, now);
+    }
+    std::uint64_t pollsBefore = stats_.statusPolls;
+    inTakeover_ = true; // a failed read here drops a request past its deadline (below)
     pollStatus(now);
+    inTakeover_ = false;
+    if (continuing && snap_.requested != PowerControl::None && now > deadline_ &&
+        stats_.statusPolls == pollsBefore) {
+        powerOutcome(PowerOutcome::Dropped,
+                     "takeover: deadline passed and the chassis status could not be read");
+    }
+    reportFanMode();
     HS_INFO("chassis event=reconciled power={} access={} fail_safe={}", toString(snap_.power),
             toString(snap_.access), snap_.failSafe);
     // 3. The thermal policy waits for onSensors() with a read that started after this takeover.
 }
 
+// An inherited pending request: confirm it from here on (the chassis' status decides), never
+// send it again. Its deadline is the old active's, carried over in wall-clock time.
+void ChassisLogic::inheritPower(const PowerRequestState& p, TimePoint now) {
+    std::int64_t wallNow = wall_();
+    snap_.requested = p.transition;
+    sawOff_ = false;
+    requestedAt_ =
+        now - std::chrono::milliseconds(std::max<std::int64_t>(0, wallNow - p.requestedUnixMs));
+    deadline_ = now + std::chrono::milliseconds(p.deadlineUnixMs - wallNow);
+    power_ = p;
+    confirmSoon_ = true; // poll fast from now on, not after the current status interval
+    HS_INFO("chassis event=power_request_inherited id={} control={} deadline_in_ms={}", p.requestId,
+            toString(p.transition), p.deadlineUnixMs - wallNow);
+}
+
 void ChassisLogic::becomeStandby() {
     policyArmed_ = false;
+    autoOnArm_ = false;
+    reportedMode_.reset();
     haveSensors_ = false;
     waitFirstAck_ = false;
     snap_.failSafe = false;
@@ -299,6 +388,9 @@ void ChassisLogic::pollStatus(TimePoint now) {
     BmcReply r = exchange(rq, false, now);
     if (r.outcome != GateOutcome::Sent || r.rs.data.empty()) {
         ++stats_.statusErrors;
+        if (!inTakeover_) {
+            checkPowerDeadline(r.at == TimePoint{} ? now : r.at);
+        }
         return;
     }
     ++stats_.statusPolls;
@@ -347,16 +439,40 @@ void ChassisLogic::powerObserved(bool on, TimePoint now) {
     }
     if (confirmed) {
         snap_.requested = PowerControl::None;
-        HS_INFO("chassis event=power_confirmed control={} after_ms={:.0f}", toString(req),
-                msBetween(requestedAt_, now));
-    } else if (now - requestedAt_ > cfg_.powerConfirmTimeout) {
-        snap_.requested = PowerControl::None;
-        snap_.lastError = fmt::format("power control {} not confirmed within {} ms", toString(req),
-                                      cfg_.powerConfirmTimeout.count());
-        snap_.lastErrorUnixMs = wall_();
-        HS_WARN("chassis event=power_unconfirmed control={} timeout_ms={}", toString(req),
-                cfg_.powerConfirmTimeout.count());
+        HS_INFO("chassis event=power_confirmed control={} after_ms={:.0f} id={}", toString(req),
+                msBetween(requestedAt_, now), power_ ? power_->requestId : 0);
+        powerOutcome(PowerOutcome::Confirmed, "chassis status shows the requested state");
+    } else {
+        checkPowerDeadline(now);
     }
+}
+
+void ChassisLogic::checkPowerDeadline(TimePoint now) {
+    PowerControl req = snap_.requested;
+    if (req == PowerControl::None || now <= deadline_) {
+        return;
+    }
+    snap_.requested = PowerControl::None;
+    snap_.lastError = fmt::format("power control {} not confirmed within {} ms", toString(req),
+                                  cfg_.powerConfirmTimeout.count());
+    snap_.lastErrorUnixMs = wall_();
+    HS_WARN("chassis event=power_unconfirmed control={} timeout_ms={}", toString(req),
+            cfg_.powerConfirmTimeout.count());
+    powerOutcome(PowerOutcome::Failed, "not confirmed by chassis status before the deadline");
+}
+
+// The newest request ends: one intent update and one log line (a request is never lost silently).
+void ChassisLogic::powerOutcome(PowerOutcome o, const std::string& why) {
+    snap_.requested = PowerControl::None;
+    if (!power_ || power_->outcome != PowerOutcome::Pending) {
+        return;
+    }
+    power_->outcome = o;
+    power_->outcomeUnixMs = wall_();
+    auto level = o == PowerOutcome::Confirmed ? ::hs::log::Level::Info : ::hs::log::Level::Warn;
+    HS_LOG(level, "chassis event=power_request id={} control={} outcome={} reason=\"{}\"",
+           power_->requestId, toString(power_->transition), toString(o), why);
+    emitIntent(*power_);
 }
 
 // ---------------------------------------------------------------- operator requests
@@ -369,18 +485,33 @@ ControlResult ChassisLogic::runPower(const ControlRequest& req, TimePoint now) {
     PowerControl pc = *powerControlOf(req.op);
     RawRequest rq{
         kNetfnChassis, kCmdChassisControl, {static_cast<std::uint8_t>(pc)}, "chassis control"};
+    std::int64_t requestedUnixMs = wall_();
     Sent g = sendControl(rq, now);
     if (g.outcome == GateOutcome::NotActive || g.outcome == GateOutcome::LeaseExpired) {
-        return {ControlStatus::NotActive, g.text};
+        return {ControlStatus::NotActive, g.text}; // nothing was sent: no request
     }
+    // The command left the gate: a new request, which supersedes one still pending.
+    powerOutcome(PowerOutcome::Superseded, "a newer power request");
+    PowerRequestState p;
+    p.requestId = ++lastRequestId_;
+    p.transition = pc;
+    p.requestedUnixMs = requestedUnixMs;
+    p.deadlineUnixMs = requestedUnixMs + cfg_.powerConfirmTimeout.count();
+    p.outcome = PowerOutcome::Pending;
+    power_ = p;
     if (g.outcome == GateOutcome::Failed) {
         BmcAccess a = classifyAccess(g.ec, g.text);
+        powerOutcome(PowerOutcome::Failed, fmt::format("BMC: {}: {}", g.ec.message(), g.text));
         return {a == BmcAccess::Busy ? ControlStatus::Busy : ControlStatus::BmcError,
                 fmt::format("{}: {}", g.ec.message(), g.text)};
     }
+    HS_INFO("chassis event=power_request id={} control={} outcome=pending deadline_ms={}",
+            p.requestId, toString(pc), cfg_.powerConfirmTimeout.count());
+    emitIntent(p);
     // Requested, not current: the power state changes only when chassis status says so.
     snap_.requested = pc;
     requestedAt_ = g.at;
+    deadline_ = g.at + cfg_.powerConfirmTimeout;
     sawOff_ = false;
     confirmSoon_ = true;
     return {ControlStatus::Ok, std::string(ipmitoolWords(pc))};
@@ -395,19 +526,12 @@ ControlResult ChassisLogic::runFan(const ControlRequest& req, TimePoint now) {
     };
     switch (req.op) {
     case ControlOp::FanModeAuto: {
-        for (const RawRequest& rq : fanAutoMode(cfg_.fanProfile)) {
-            Sent g = sendControl(rq, now);
-            if (g.outcome != GateOutcome::Sent) {
-                return failed(g);
-            }
+        Sent g = applyAutoMode(now);
+        if (g.outcome != GateOutcome::Sent) {
+            return failed(g);
         }
-        operatorAuto_ = true;
-        manualModeSet_ = false;
-        std::fill(commanded_.begin(), commanded_.end(), std::nullopt);
-        snap_.failSafe = false;
-        for (FanSnapshot& f : snap_.fans) {
-            f.mode = FanMode::Auto;
-        }
+        autoOnArm_ = false;
+        reportFanMode();
         return {ControlStatus::Ok, "fan mode auto: the BMC controls the fans"};
     }
     case ControlOp::FanModeManual: {
@@ -420,9 +544,17 @@ ControlResult ChassisLogic::runFan(const ControlRequest& req, TimePoint now) {
         }
         manualModeSet_ = true;
         operatorAuto_ = false;
+        autoOnArm_ = false;
+        std::vector<std::optional<unsigned>> oldFloors = floor_;
         std::fill(floor_.begin(), floor_.end(), std::nullopt);
         std::fill(commanded_.begin(), commanded_.end(), std::nullopt);
         applyThermal(now);
+        reportFanMode();
+        for (std::size_t i = 0; i < oldFloors.size(); ++i) {
+            if (oldFloors[i]) {
+                emitIntent(FanFloorChanged{static_cast<std::uint32_t>(i), std::nullopt});
+            }
+        }
         return {ControlStatus::Ok, "fan mode manual: the thermal policy controls the fans"};
     }
     case ControlOp::FanDuty: {
@@ -458,6 +590,11 @@ ControlResult ChassisLogic::runFan(const ControlRequest& req, TimePoint now) {
             return {ControlStatus::BmcError,
                     fmt::format("zone {} duty not acknowledged: {}", req.zone, lastText_)};
         }
+        autoOnArm_ = false;
+        reportFanMode();
+        if (oldFloor != floor_[i]) {
+            emitIntent(FanFloorChanged{static_cast<std::uint32_t>(i), floor_[i]});
+        }
         return {ControlStatus::Ok,
                 fmt::format("zone {} duty floor {}%, commanded {}%", req.zone, duty, commanded)};
     }
@@ -479,8 +616,10 @@ void ChassisLogic::onSensors(SensorReadResult res, std::uint64_t startedGen, dou
         }
         noteError("sensor readings", res.ec, res.errorText, now);
         haveSensors_ = false;
+        lastSensorsOk_ = false;
         if (port_.roleActive() && policyArmed_) {
             enterFailSafe("sensor readings lost", now);
+            reportFanMode();
         }
         return;
     }
@@ -507,6 +646,8 @@ void ChassisLogic::onSensors(SensorReadResult res, std::uint64_t startedGen, dou
     }
     ++stats_.sensorPolls;
     stats_.lastSensorPollMs = tookMs;
+    lastSensorsOk_ = true;
+    lastSensorsAt_ = now;
     snap_.sensors = res.sensors;
     lastSensors_ = std::move(res.sensors);
     updateFanReadings();
@@ -521,7 +662,12 @@ void ChassisLogic::onSensors(SensorReadResult res, std::uint64_t startedGen, dou
         policyArmed_ = true;
         HS_INFO("chassis event=thermal_policy_armed sensors={}", lastSensors_.size());
     }
+    if (autoOnArm_ && applyAutoMode(now).outcome == GateOutcome::Sent) {
+        autoOnArm_ = false; // the inherited fan mode auto, now that the fail-safe is over
+        HS_INFO("chassis event=fan_mode_applied mode=auto reason=\"inherited\"");
+    }
     applyThermal(now);
+    reportFanMode();
 }
 
 void ChassisLogic::updateFanReadings() {
@@ -552,6 +698,48 @@ void ChassisLogic::updateFanReadings() {
         }
         f.failed = failed;
     }
+}
+
+// The BMC's own fan control (the operator's "fan mode auto").
+ChassisLogic::Sent ChassisLogic::applyAutoMode(TimePoint now) {
+    Sent g;
+    for (const RawRequest& rq : fanAutoMode(cfg_.fanProfile)) {
+        g = sendControl(rq, now);
+        if (g.outcome != GateOutcome::Sent) {
+            return g;
+        }
+    }
+    operatorAuto_ = true;
+    manualModeSet_ = false;
+    std::fill(commanded_.begin(), commanded_.end(), std::nullopt);
+    snap_.failSafe = false;
+    for (FanSnapshot& f : snap_.fans) {
+        f.mode = FanMode::Auto;
+    }
+    g.outcome = GateOutcome::Sent;
+    return g;
+}
+
+// The fan mode as intent (auto, manual = our policy, or the fail-safe): one update per change,
+// only on the active.
+void ChassisLogic::reportFanMode() {
+    if (cfg_.fanProfile == FanProfileKind::None || !port_.roleActive()) {
+        return;
+    }
+    if (autoOnArm_) {
+        return; // the inherited auto still holds: the fail-safe before it is not the intent
+    }
+    FanMode m = FanMode::Manual;
+    if (operatorAuto_) {
+        m = FanMode::Auto;
+    } else if (snap_.failSafe) {
+        m = FanMode::FailSafe;
+    }
+    if (reportedMode_ == m) {
+        return;
+    }
+    reportedMode_ = m;
+    emitIntent(FanModeChanged{m});
 }
 
 bool ChassisLogic::ensureManualMode(TimePoint now) {

@@ -10,6 +10,13 @@
 // reconciles (a transition requested before is dropped, never re-issued), then the thermal policy
 // once a sensor read that STARTED after the takeover has come back.
 //
+// Replication (docs/replication.md "The chassis at a takeover"): every change of operator intent
+// on the active comes out through takeIntents() in order (fan mode with the fail-safe, a zone's
+// floor, a power request with its id, deadline and outcome), and becomeActive() takes what the
+// node inherited: with a hot mirror and fresh readings of its own the fail-safe burst is skipped;
+// the inherited fan mode and floors are applied in every case; an inherited pending power request
+// is confirmed (never re-issued) or reported.
+//
 // The gate is not here: every chassis-changing command goes out through BmcPort::control(), which
 // checks the role and the command lease at the moment the command leaves (ChassisManager).
 #pragma once
@@ -18,6 +25,7 @@
 #include "chassis/bmc_transport.hpp"
 #include "chassis/chassis_config.hpp"
 #include "chassis/fan_curve.hpp"
+#include "chassis/replicated_intent.hpp"
 #include "chassis/sensor_readings.hpp"
 
 #include <cstdint>
@@ -87,7 +95,11 @@ class ChassisLogic {
 
     // ---- role (the control worker, after the core changed the role) ----
     // Takeover `gen` decided at `at`: fail-safe, reconcile, policy armed later by onSensors.
-    void becomeActive(std::uint64_t gen, TimePoint at, TimePoint now);
+    // `inherited`: what the node's mirror of the old active's store held (the default: nothing,
+    // hot=false, exactly the takeover without replication). Hot and readings fresh (a read
+    // completed within freshBound() before `now`): no fail-safe, the policy is armed at once.
+    void becomeActive(std::uint64_t gen, TimePoint at, TimePoint now,
+                      const ReplicatedIntent& inherited = {});
     void becomeStandby();
 
     // ---- inputs ----
@@ -102,9 +114,16 @@ class ChassisLogic {
     // When to read chassis status next: faster while a power transition waits to be confirmed,
     // no sooner than the backoff allows while the session is down.
     Duration nextStatusDelay(TimePoint now) const;
-    // True once after a power command was acknowledged: confirm it soon.
+    // True once after a power command was acknowledged, or a takeover inherited a pending one:
+    // confirm it soon.
     bool takeConfirmSoon();
     std::vector<Event> takeEvents();
+    // Every intent change since the last call, in order (only an active node makes any).
+    std::vector<IntentUpdate> takeIntents();
+    // The newest power request this node knows (its own or inherited), any outcome.
+    const std::optional<PowerRequestState>& powerRequest() const { return power_; }
+    // How old the last successful sensor read may be for a hot takeover: 2 x sensor_poll_ms.
+    Duration freshBound() const { return 2 * cfg_.sensorPoll; }
     const ChassisSnapshot& snapshot() const { return snap_; }
     const ChassisStats& stats() const { return stats_; }
     BmcAccess access() const { return snap_.access; }
@@ -121,6 +140,11 @@ class ChassisLogic {
     BmcReply exchange(const RawRequest& rq, bool control, TimePoint now);
     Sent sendControl(const RawRequest& rq, TimePoint now);
     void powerObserved(bool on, TimePoint now);
+    void checkPowerDeadline(TimePoint now);
+    void powerOutcome(PowerOutcome o, const std::string& why);
+    void inheritPower(const PowerRequestState& p, TimePoint now);
+    void reportFanMode();
+    Sent applyAutoMode(TimePoint now);
     ControlResult runPower(const ControlRequest& req, TimePoint now);
     ControlResult runFan(const ControlRequest& req, TimePoint now);
     void applyThermal(TimePoint now);
@@ -132,6 +156,7 @@ class ChassisLogic {
     void noteError(const std::string& what, std::error_code ec, const std::string& text,
                    TimePoint now);
     void emit(Event ev) { events_.push_back(std::move(ev)); }
+    void emitIntent(const IntentUpdate& u) { intents_.push_back(u); }
 
     const ChassisConfig& cfg_;
     BmcPort& port_;
@@ -149,6 +174,10 @@ class ChassisLogic {
 
     // power
     TimePoint requestedAt_{};
+    TimePoint deadline_{};                   // snap_.requested unconfirmed by then: Failed
+    std::optional<PowerRequestState> power_; // the newest request (replicated intent)
+    std::uint64_t lastRequestId_ = 0;
+    bool inTakeover_ = false; // becomeActive's own status read
     bool sawOff_ = false;
     bool confirmSoon_ = false;
 
@@ -162,6 +191,10 @@ class ChassisLogic {
     bool manualModeSet_ = false;
     bool policyArmed_ = false;
     bool operatorAuto_ = false;
+    bool autoOnArm_ = false;              // inherited fan mode auto, applied once the policy arms
+    std::optional<FanMode> reportedMode_; // the fan mode last reported as intent
+    TimePoint lastSensorsAt_{};           // when the last successful read came back
+    bool lastSensorsOk_ = false;          // the last read succeeded
 
     // the activation
     std::uint64_t gen_ = 0;
@@ -171,6 +204,7 @@ class ChassisLogic {
     ChassisSnapshot snap_;
     ChassisStats stats_;
     std::vector<Event> events_;
+    std::vector<IntentUpdate> intents_;
 };
 
 } // namespace hs::chassis

@@ -25,6 +25,12 @@ ChassisManager::ChassisManager(asio::io_context& core, ChassisConfig cfg)
     control_ = std::make_unique<ChassisControl>(
         core_, cfg_, role_, [this](Event ev) { emit(std::move(ev)); },
         std::make_unique<IpmiSession>(cfg_.bmc));
+    // Posted from ipmi-ctl alone, so the core sees the updates in the order they happened.
+    control_->setIntentSink([this](const IntentUpdate& u) {
+        if (onIntent_) {
+            asio::post(core_, [h = onIntent_, u] { h(u); });
+        }
+    });
 }
 
 ChassisManager::~ChassisManager() {
@@ -76,7 +82,6 @@ void ChassisManager::stop() {
 // ---------------------------------------------------------------- role changes (core thread)
 
 void ChassisManager::setActive(bool active, const ReplicatedIntent& inherited) {
-    (void)inherited; // applied by ChassisLogic::becomeActive (replication, in progress)
     bool was = role_.active.exchange(active);
     if (!active) {
         // From this moment no command leaves, even one already waiting on ipmi-ctl.
@@ -87,8 +92,11 @@ void ChassisManager::setActive(bool active, const ReplicatedIntent& inherited) {
     }
     std::uint64_t gen = ++role_.gen;
     if (active) {
-        HS_INFO("chassis event=takeover gen={}", gen);
-        control_->becomeActive(gen, Clock::now());
+        HS_INFO("chassis event=takeover gen={} inherited_hot={} inherited_floors={} "
+                "inherited_power={}",
+                gen, inherited.hot, inherited.floors.size(),
+                inherited.power ? toString(inherited.power->outcome) : "none");
+        control_->becomeActive(gen, Clock::now(), inherited);
         pollSensorsNow();
     } else {
         HS_INFO("chassis event=standby gen={}", gen);

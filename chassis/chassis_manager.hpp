@@ -54,7 +54,12 @@ class ChassisManager {
     void onEvent(EventHandler handler);
     // Set before start(): called on the core io_context, in order, for every change of operator
     // intent on the active (fan mode, a zone's floor, a power request and its outcome), for the
-    // replicated store.
+    // replicated store. FanModeChanged: Auto / Manual on the operator's command, FailSafe when the
+    // fail-safe is entered (a takeover, readings lost), Manual again when the policy takes over.
+    // FanFloorChanged: zone INDEX in cfg.zones (0-based); "fan mode manual" clears every floor.
+    // PowerRequestState: Pending when the BMC accepted the command (ids rise, deadline = request
+    // + power_confirm_timeout_ms), then once more with Confirmed / Failed / Superseded / Dropped;
+    // a command the BMC refused is reported once, already Failed.
     void onIntent(IntentHandler handler) { onIntent_ = std::move(handler); }
     // Starts the worker threads and the polls (as standby until setActive(true)).
     void start();
@@ -65,7 +70,12 @@ class ChassisManager {
     // read that reconciles the power state (no power command is ever sent by a takeover), then the
     // thermal policy once a sensor read that started after the takeover has come back.
     // Becoming standby: the gate refuses every control command from that moment on.
-    // `inherited`: the replicated intent a takeover continues from (docs/replication.md).
+    // `inherited`: the replicated intent a takeover continues from (docs/replication.md "The
+    // chassis at a takeover"), handed to ChassisLogic::becomeActive on ipmi-ctl: inherited.hot and
+    // a sensor read of this node completed within 2 x sensor_poll_ms -> no fail-safe burst, the
+    // policy is armed at once; the inherited fan mode and floors are applied in every case; an
+    // inherited pending power request is confirmed by chassis status (never re-issued), or
+    // reported Failed/Dropped. The default (hot=false, nothing inherited) is the takeover above.
     void setActive(bool active, const ReplicatedIntent& inherited = {});
     bool isActive() const { return role_.active.load(); }
 

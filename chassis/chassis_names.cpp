@@ -1,6 +1,7 @@
 // Names and descriptions of the [chassis] settings, and what a cipher suite protects. Pure
 // (hs_logic): the chassis logic names them in logs and events; the parser is chassis_config.cpp.
 #include "chassis/chassis_config.hpp"
+#include "chassis/replicated_intent.hpp"
 
 #include <fmt/core.h>
 
@@ -14,6 +15,22 @@ std::string_view toString(BmcInterface i) {
         return "lanplus";
     case BmcInterface::Inband:
         return "inband";
+    }
+    return "?";
+}
+
+std::string_view toString(PowerOutcome o) {
+    switch (o) {
+    case PowerOutcome::Pending:
+        return "pending";
+    case PowerOutcome::Confirmed:
+        return "confirmed";
+    case PowerOutcome::Failed:
+        return "failed";
+    case PowerOutcome::Superseded:
+        return "superseded";
+    case PowerOutcome::Dropped:
+        return "dropped";
     }
     return "?";
 }

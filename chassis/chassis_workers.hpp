@@ -15,6 +15,7 @@
 #include "chassis/chassis_config.hpp"
 #include "chassis/chassis_logic.hpp"
 #include "chassis/command_lease.hpp"
+#include "chassis/replicated_intent.hpp"
 #include "chassis/sensor_readings.hpp"
 
 #include <atomic>
@@ -49,6 +50,7 @@ struct RoleFlags {
 class ChassisControl final : private BmcPort {
   public:
     using EventSink = std::function<void(Event)>; // called on ipmi-ctl; posts to the core
+    using IntentSink = std::function<void(const IntentUpdate&)>; // called on ipmi-ctl, in order
     using ControlDone = std::function<void(ControlResult)>;
 
     ChassisControl(asio::io_context& core, const ChassisConfig& cfg, const RoleFlags& role,
@@ -56,12 +58,14 @@ class ChassisControl final : private BmcPort {
     ChassisControl(const ChassisControl&) = delete;
     ChassisControl& operator=(const ChassisControl&) = delete;
 
+    // Set before start(): receives the logic's intent updates, in order.
+    void setIntentSink(IntentSink sink) { intents_ = std::move(sink); }
     void start();
     // Closes the session properly and joins ipmi-ctl.
     void stop();
 
     // ---- posted to ipmi-ctl ----
-    void becomeActive(std::uint64_t gen, TimePoint at);
+    void becomeActive(std::uint64_t gen, TimePoint at, ReplicatedIntent inherited = {});
     void becomeStandby();
     void control(ControlRequest req, ControlDone done);
     void refresh(std::function<void(ChassisSnapshot)> done);
@@ -95,6 +99,7 @@ class ChassisControl final : private BmcPort {
     asio::io_context& core_;
     const RoleFlags& role_;
     EventSink events_;
+    IntentSink intents_;
     WorkerThread thread_;
 
     // ipmi-ctl only

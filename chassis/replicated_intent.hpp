@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -21,6 +22,9 @@ enum class PowerOutcome : std::uint8_t {
     Superseded = 3, // a newer request replaced it
     Dropped = 4,    // a takeover found it could not (or must not) be continued
 };
+
+// "pending", "confirmed", "failed", "superseded", "dropped" (logs).
+std::string_view toString(PowerOutcome o);
 
 // One power request as the active knows it.
 struct PowerRequestState {
@@ -47,8 +51,10 @@ using IntentUpdate = std::variant<FanModeChanged, FanFloorChanged, PowerRequestS
 struct ReplicatedIntent {
     // The mirror was hot at the takeover (docs/replication.md "Readiness"): the inherited intent
     // is the old active's, so the blind fail-safe may be skipped when this node's own readings are
-    // fresh too. False: nothing below is trusted, the takeover goes fail-safe as without
-    // replication.
+    // fresh too. False: the takeover goes fail-safe first as without replication; the fan mode
+    // and floors below still apply once the thermal policy arms, and a pending power request is
+    // still confirmed (never re-issued) or reported (docs/replication.md "The chassis at a
+    // takeover").
     bool hot = false;
     std::optional<FanMode> fanMode;
     std::vector<std::optional<unsigned>> floors; // per zone index; shorter than the zones: none

@@ -596,11 +596,19 @@ void Daemon::Impl::control(ControlRequest req, std::function<void(ControlResult)
         done(std::move(*refused));
         return;
     }
-    chassisMgr->submit(
-        req, [this, op = req.op, zone = req.zone, done = std::move(done)](ControlResult r) {
-            dirty = true;
-            replication->answerIntent(op, zone, std::move(r), Clock::now(), done);
-        });
+    // The store keys a zone's floor by its index in [chassis] zones (FanFloorChanged::zone), the
+    // request names the OEM zone number.
+    std::uint32_t zoneIdx = req.zone;
+    const auto& zones = chassisMgr->config().zones;
+    for (std::size_t i = 0; i < zones.size(); ++i) {
+        if (zones[i].zone == req.zone) {
+            zoneIdx = static_cast<std::uint32_t>(i);
+        }
+    }
+    chassisMgr->submit(req, [this, op = req.op, zoneIdx, done = std::move(done)](ControlResult r) {
+        dirty = true;
+        replication->answerIntent(op, zoneIdx, std::move(r), Clock::now(), done);
+    });
 }
 
 void Daemon::Impl::registerHandlers() {

@@ -104,7 +104,7 @@ class Replication {
     // The answer to an operator's chassis command, once replication allows it: a fan mode change
     // that succeeded is written (fan mode record) and answered when the standby holds it; a fan
     // duty waits for the zone's floor record when the chassis wrote one; anything else at once.
-    void answerIntent(ControlOp op, std::uint32_t zone, ControlResult r, TimePoint now,
+    void answerIntent(ControlOp op, std::uint32_t zoneIndex, ControlResult r, TimePoint now,
                       const std::function<void(ControlResult)>& done);
     void onEvent(const Event& e, TimePoint now);
     void onTelemetry(const ChassisSnapshot& s, TimePoint now);

@@ -8,7 +8,11 @@
 #include <chrono>
 #include <filesystem>
 #include <freeipmi/freeipmi.h>
+#include <fstream>
 #include <gtest/gtest.h>
+#include <iterator>
+#include <variant>
+#include <vector>
 
 using namespace hs;
 using namespace hs::chassis;
@@ -584,4 +588,73 @@ TEST_F(ChassisSimTest, CommandWaitsForALateRenewal) {
     ASSERT_TRUE(waitFor([&] { return res.has_value(); }));
     EXPECT_EQ(res->status, ControlStatus::NotActive) << res->message;
     EXPECT_EQ(sim->statusField("power_ons"), "0");
+}
+
+// Replication (issue 9): a hot takeover with this node's own fresh readings sends no blind
+// fail-safe duty and drives the inherited floor at once. The witness is the BMC's own record of
+// every chassis-changing request (the plugin's cmd_log), not the manager's word; the same
+// witness then sees the fail-safe duty of a takeover that is not hot.
+TEST_F(ChassisSimTest, HotTakeoverSendsNoFailSafeDutyAndDrivesTheInheritedFloor) {
+    std::string logPath = hs::testing::makeTempDir("hs-hot") + "/cmd.log";
+    hs::testing::IpmiSimOptions o;
+    o.pluginOptions += " cmd_log=" + logPath;
+    sim = std::make_unique<hs::testing::IpmiSim>(o);
+    sim->console("sensor_set_value 0x20 0 1 35 0"); // zone 0: curve(35) = 25 %
+    ChassisConfig c = config();
+    c.sensorPoll = 1000ms; // readings are fresh for 2 s
+    std::vector<IntentUpdate> intents;
+    mgr = std::make_unique<ChassisManager>(io, c);
+    mgr->onIntent([&intents](const IntentUpdate& u) { intents.push_back(u); });
+    mgr->start();
+    auto bmcLog = [&logPath] {
+        std::ifstream in(logPath);
+        return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    };
+    const std::string failSafe0 = "kind=sm_zone_duty data=66010064"; // zone 0 at 100 %
+    const std::string failSafe1 = "kind=sm_zone_duty data=66010164"; // zone 1 at 100 %
+
+    // The standby reads its own sensors; take over right after a read came back.
+    ASSERT_TRUE(waitFor([&] {
+        auto s = sensor("CPU Temp");
+        return s && s->valueValid && s->value == 35;
+    }));
+    std::uint64_t polls = mgr->stats().sensorPolls;
+    ASSERT_TRUE(waitFor([&] { return mgr->stats().sensorPolls > polls; }, 3000ms));
+    ReplicatedIntent in;
+    in.hot = true;
+    in.fanMode = FanMode::Manual;
+    in.floors = {60}; // zone 0; zone 1 has none
+    mgr->setActive(true, in);
+    mgr->renewLease(std::chrono::steady_clock::now() + 3600s);
+    ASSERT_TRUE(waitFor([&] { return sim->statusField("duty0") == "60"; })) << bmcLog();
+    ASSERT_TRUE(waitFor([&] { return sim->statusField("duty1") == "40"; })); // curve(30)
+    EXPECT_EQ(sim->statusField("sm_mode"), "1");
+    std::string log = bmcLog();
+    EXPECT_EQ(log.find(failSafe0), std::string::npos) << log;
+    EXPECT_EQ(log.find(failSafe1), std::string::npos) << log;
+    EXPECT_NE(log.find("kind=sm_zone_duty data=6601003c"), std::string::npos) << log; // 60 %
+    EXPECT_FALSE(mgr->snapshot().failSafe);
+    ASSERT_TRUE(waitFor([&] { return !intents.empty(); }));
+    EXPECT_TRUE(std::holds_alternative<FanModeChanged>(intents[0]));
+    for (const IntentUpdate& u : intents) {
+        const auto* m = std::get_if<FanModeChanged>(&u);
+        EXPECT_TRUE(m && m->mode == FanMode::Manual); // never fail-safe
+    }
+
+    // An operator's floor reaches the BMC and the core as an intent update.
+    intents.clear();
+    ControlResult r = control(ControlOp::FanDuty, 1, 70);
+    ASSERT_EQ(r.status, ControlStatus::Ok) << r.message;
+    ASSERT_TRUE(waitFor([&] { return !intents.empty(); }));
+    const auto* f = std::get_if<FanFloorChanged>(&intents.back());
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->zone, 1u);
+    EXPECT_EQ(f->floorPct, std::optional<unsigned>(70));
+
+    // The witness sees a fail-safe when there is one: a takeover without replicated intent.
+    mgr->setActive(false);
+    mgr->setActive(true);
+    mgr->renewLease(std::chrono::steady_clock::now() + 3600s);
+    EXPECT_TRUE(waitFor([&] { return bmcLog().find(failSafe0) != std::string::npos; })) << bmcLog();
+    std::filesystem::remove_all(std::filesystem::path(logPath).parent_path());
 }

@@ -1,14 +1,18 @@
 // ChassisLogic on a virtual clock against the hand-written FakeBmc: the takeover order, the
 // gate's refusal (nothing reaches the BMC), thermal transitions and hysteresis, operator floors,
-// and the classification of BMC errors into the access state the heartbeat carries.
+// and the classification of BMC errors into the access state the heartbeat carries; and for
+// replication, the intent updates and what a takeover inherits (ReplicationTest).
 #include "chassis/chassis_logic.hpp"
 #include "chassis/command_lease.hpp"
 #include "chassis/fan_profile.hpp"
 #include "chassis/ipmi_error.hpp"
 #include "fake_bmc.hpp"
 
+#include <algorithm>
+#include <fmt/core.h>
 #include <freeipmi/freeipmi.h>
 #include <gtest/gtest.h>
+#include <string>
 
 using namespace hs;
 using namespace hs::chassis;
@@ -341,4 +345,347 @@ TEST_F(ChassisLogicTest, LogsNameEnumsNotNumbers) {
     EXPECT_NE(log.find("event=power_changed power=on was=off"), std::string::npos) << log;
     EXPECT_NE(log.find("event=power_confirmed control=powerUp "), std::string::npos) << log;
     EXPECT_NE(log.find("event=bmc_access state=authFailed from=ok "), std::string::npos) << log;
+}
+
+// ---------------------------------------------------------------- replication (issue 9)
+// What a takeover inherits from the mirror of the old active's store, and the intent updates the
+// active hands to the replicated store. The wall clock follows the virtual clock, so power
+// request deadlines (unix ms) and the steady clock agree.
+
+namespace {
+
+constexpr std::int64_t kWallBase = 1'800'000'000'000;
+
+class ReplicationTest : public ChassisLogicTest {
+  protected:
+    ChassisLogic wallLogic{cfg, port, [this] {
+                               return kWallBase +
+                                      std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          port.now.time_since_epoch())
+                                          .count();
+                           }};
+    std::int64_t wallNow() const {
+        return kWallBase +
+               std::chrono::duration_cast<std::chrono::milliseconds>(port.now.time_since_epoch())
+                   .count();
+    }
+    // A standby that has its own readings (a read completed at port.now).
+    void standbyReads(double cpuTemp) {
+        wallLogic.onSensors(readings(cpuTemp), port.gen, 5.0, port.now);
+    }
+    void takeOverWith(const ReplicatedIntent& in) {
+        port.active = true;
+        port.gen += 1;
+        port.lease.renew(port.now + 30ms);
+        wallLogic.becomeActive(port.gen, port.now, port.now, in);
+    }
+    PowerRequestState pending(std::uint64_t id, PowerControl pc, std::int64_t requestedAgoMs,
+                              std::int64_t deadlineInMs) const {
+        PowerRequestState p;
+        p.requestId = id;
+        p.transition = pc;
+        p.requestedUnixMs = wallNow() - requestedAgoMs;
+        p.deadlineUnixMs = wallNow() + deadlineInMs;
+        p.outcome = PowerOutcome::Pending;
+        return p;
+    }
+    std::vector<PowerRequestState> powerUpdates() {
+        std::vector<PowerRequestState> out;
+        for (const IntentUpdate& u : wallLogic.takeIntents()) {
+            if (const auto* p = std::get_if<PowerRequestState>(&u)) {
+                out.push_back(*p);
+            }
+        }
+        return out;
+    }
+    bool anyDuty(unsigned duty) const {
+        return std::any_of(port.bmc.changes.begin(), port.bmc.changes.end(),
+                           [duty](const RawRequest& r) { return isDuty(r, duty); });
+    }
+};
+
+bool isAutoMode(const RawRequest& r) {
+    return r.netfn == kNetfnOem && r.cmd == 0x45 && r.data == std::vector<std::uint8_t>{1, 0};
+}
+
+// An intent update as text, for comparing sequences.
+std::string describe(const IntentUpdate& u) {
+    if (const auto* m = std::get_if<FanModeChanged>(&u)) {
+        return fmt::format("mode {}", toString(m->mode));
+    }
+    if (const auto* f = std::get_if<FanFloorChanged>(&u)) {
+        return fmt::format("floor {} {}", f->zone,
+                           f->floorPct ? std::to_string(*f->floorPct) : "none");
+    }
+    const auto& p = std::get<PowerRequestState>(u);
+    return fmt::format("power {} {} {}", p.requestId, toString(p.transition), toString(p.outcome));
+}
+
+} // namespace
+
+TEST_F(ReplicationTest, HotTakeoverSendsNoFailSafeDutyAndSetsTheInheritedFloor) {
+    standbyReads(40); // curve(40) = 30 %
+    advance(1500ms);  // within 2 x sensor_poll_ms (4 s)
+    ReplicatedIntent in;
+    in.hot = true;
+    in.fanMode = FanMode::Manual;
+    in.floors = {70};
+    takeOverWith(in);
+    EXPECT_FALSE(anyDuty(100)) << "a blind fail-safe duty reached the BMC";
+    EXPECT_EQ(port.bmc.duty[0], 70u); // the inherited floor over curve(40)
+    EXPECT_TRUE(port.bmc.fanManual);
+    EXPECT_TRUE(wallLogic.policyArmed());
+    EXPECT_FALSE(wallLogic.snapshot().failSafe);
+    EXPECT_EQ(wallLogic.floor(0), std::optional<unsigned>(70));
+    EXPECT_TRUE(port.bmc.powerCalls.empty());
+    std::vector<IntentUpdate> up = wallLogic.takeIntents();
+    ASSERT_EQ(up.size(), 1u);
+    EXPECT_EQ(describe(up[0]), "mode manual"); // never fail-safe
+    // The curve still raises it above the floor.
+    wallLogic.onSensors(readings(75), port.gen, 5.0, port.now);
+    EXPECT_EQ(port.bmc.duty[0], 100u);
+}
+
+TEST_F(ReplicationTest, HotTakeoverWithInheritedAutoHandsTheFansToTheBmc) {
+    standbyReads(40);
+    ReplicatedIntent in;
+    in.hot = true;
+    in.fanMode = FanMode::Auto;
+    takeOverWith(in);
+    ASSERT_FALSE(port.bmc.changes.empty());
+    EXPECT_TRUE(isAutoMode(port.bmc.changes[0]));
+    EXPECT_FALSE(anyDuty(100));
+    EXPECT_FALSE(port.bmc.fanManual);
+    EXPECT_EQ(wallLogic.snapshot().fans[0].mode, FanMode::Auto);
+    std::vector<IntentUpdate> up = wallLogic.takeIntents();
+    ASSERT_EQ(up.size(), 1u);
+    EXPECT_EQ(describe(up[0]), "mode auto");
+}
+
+TEST_F(ReplicationTest, NotHotTakeoverGoesFailSafeFirstThenAppliesTheInheritedIntent) {
+    standbyReads(40); // fresh readings, but the mirror was not hot
+    ReplicatedIntent in;
+    in.hot = false;
+    in.fanMode = FanMode::Manual;
+    in.floors = {70};
+    takeOverWith(in);
+    ASSERT_EQ(port.bmc.changes.size(), 2u);
+    EXPECT_TRUE(isManualMode(port.bmc.changes[0]));
+    EXPECT_TRUE(isDuty(port.bmc.changes[1], 100));
+    EXPECT_FALSE(wallLogic.policyArmed());
+    // Once a read that started after the takeover is back: the policy with the inherited floor.
+    wallLogic.onSensors(readings(40), port.gen, 5.0, port.now);
+    EXPECT_TRUE(wallLogic.policyArmed());
+    EXPECT_EQ(port.bmc.duty[0], 70u);
+    std::vector<IntentUpdate> up = wallLogic.takeIntents();
+    ASSERT_EQ(up.size(), 2u);
+    EXPECT_EQ(describe(up[0]), "mode failSafe");
+    EXPECT_EQ(describe(up[1]), "mode manual");
+}
+
+TEST_F(ReplicationTest, NotHotTakeoverWithInheritedAutoGoesAutoOnceThePolicyArms) {
+    ReplicatedIntent in;
+    in.fanMode = FanMode::Auto;
+    takeOverWith(in);
+    EXPECT_TRUE(isDuty(port.bmc.changes.at(1), 100)); // fail-safe first
+    // The store keeps the operator's auto through the fail-safe (a takeover in between would
+    // otherwise inherit fail-safe and lose it).
+    EXPECT_TRUE(wallLogic.takeIntents().empty());
+    wallLogic.onSensors(readings(40), port.gen, 5.0, port.now);
+    EXPECT_TRUE(isAutoMode(port.bmc.changes.back()));
+    EXPECT_FALSE(port.bmc.fanManual);
+    EXPECT_EQ(wallLogic.snapshot().fans[0].mode, FanMode::Auto);
+    std::vector<IntentUpdate> up = wallLogic.takeIntents();
+    ASSERT_EQ(up.size(), 1u);
+    EXPECT_EQ(describe(up[0]), "mode auto");
+}
+
+TEST_F(ReplicationTest, HotButStaleReadingsGoFailSafe) {
+    standbyReads(40);
+    advance(4001ms); // older than 2 x sensor_poll_ms
+    ReplicatedIntent in;
+    in.hot = true;
+    in.floors = {70};
+    takeOverWith(in);
+    ASSERT_GE(port.bmc.changes.size(), 2u);
+    EXPECT_TRUE(isDuty(port.bmc.changes[1], 100));
+    EXPECT_FALSE(wallLogic.policyArmed());
+    EXPECT_TRUE(wallLogic.snapshot().failSafe);
+    // Hot without any reading of its own, or after a failed read: fail-safe too.
+    for (bool failedRead : {false, true}) {
+        port.active = false;
+        ++port.gen;
+        wallLogic.becomeStandby();
+        if (failedRead) {
+            standbyReads(40);
+            SensorReadResult lost;
+            lost.ec = ipmimonitoringError(1);
+            lost.errorText = "connection timeout";
+            wallLogic.onSensors(lost, port.gen, 5.0, port.now);
+        }
+        std::size_t before = port.bmc.changes.size();
+        port.bmc.duty[0] = 0;
+        takeOverWith(in);
+        EXPECT_EQ(port.bmc.duty[0], 100u) << "failedRead=" << failedRead;
+        EXPECT_GT(port.bmc.changes.size(), before);
+        EXPECT_FALSE(wallLogic.policyArmed());
+    }
+}
+
+TEST_F(ReplicationTest, InheritedPendingPowerOnAlreadyReachedIsConfirmedWithoutACommand) {
+    port.bmc.power = true; // the chassis came up while the old active died
+    ReplicatedIntent in;
+    in.hot = true;
+    in.power = pending(7, PowerControl::PowerUp, 3000, 57000);
+    takeOverWith(in);
+    EXPECT_TRUE(port.bmc.powerCalls.empty()); // never re-issued
+    std::vector<PowerRequestState> p = powerUpdates();
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].requestId, 7u);
+    EXPECT_EQ(p[0].outcome, PowerOutcome::Confirmed);
+    EXPECT_EQ(p[0].outcomeUnixMs, wallNow());
+    EXPECT_EQ(wallLogic.powerRequest()->outcome, PowerOutcome::Confirmed);
+    EXPECT_EQ(wallLogic.snapshot().requested, PowerControl::None);
+}
+
+TEST_F(ReplicationTest, InheritedPendingPowerOnIsConfirmedWhenTheChassisGetsThere) {
+    ReplicatedIntent in; // not hot: power is continued all the same
+    in.power = pending(7, PowerControl::PowerUp, 1000, 59000);
+    takeOverWith(in);
+    EXPECT_TRUE(powerUpdates().empty()); // still off: pending
+    EXPECT_EQ(wallLogic.snapshot().requested, PowerControl::PowerUp);
+    EXPECT_TRUE(wallLogic.takeConfirmSoon());              // a fast poll at once
+    EXPECT_LE(wallLogic.nextStatusDelay(port.now), 200ms); // confirmed by fast polls
+    advance(200ms);
+    wallLogic.pollStatus(port.now);
+    EXPECT_TRUE(powerUpdates().empty());
+    port.bmc.power = true; // the chassis reaches the state
+    advance(200ms);
+    wallLogic.pollStatus(port.now);
+    std::vector<PowerRequestState> p = powerUpdates();
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].requestId, 7u);
+    EXPECT_EQ(p[0].outcome, PowerOutcome::Confirmed);
+    EXPECT_TRUE(port.bmc.powerCalls.empty());
+    // The next request continues the ids.
+    port.lease.renew(port.now + 30ms);
+    ASSERT_EQ(wallLogic.control({ControlOp::PowerOff, 0, 0, "test"}, port.now).status,
+              ControlStatus::Ok);
+    p = powerUpdates();
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].requestId, 8u);
+    EXPECT_EQ(p[0].deadlineUnixMs, wallNow() + cfg.powerConfirmTimeout.count());
+}
+
+TEST_F(ReplicationTest, InheritedPendingPowerFailsAtItsDeadline) {
+    ReplicatedIntent in;
+    in.power = pending(3, PowerControl::PowerUp, 50000, 10000);
+    takeOverWith(in);
+    EXPECT_TRUE(powerUpdates().empty());
+    advance(9000ms);
+    wallLogic.pollStatus(port.now);
+    EXPECT_TRUE(powerUpdates().empty());
+    advance(1001ms);
+    wallLogic.pollStatus(port.now);
+    std::vector<PowerRequestState> p = powerUpdates();
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].outcome, PowerOutcome::Failed);
+    EXPECT_TRUE(port.bmc.powerCalls.empty());
+}
+
+TEST_F(ReplicationTest, InheritedPendingPowerPastItsDeadlineIsReportedAtTheTakeover) {
+    ReplicatedIntent in;
+    in.hot = true;
+    in.power = pending(4, PowerControl::PowerUp, 70000, -10000);
+    ::testing::internal::CaptureStderr();
+    takeOverWith(in);
+    std::string log = ::testing::internal::GetCapturedStderr();
+    std::vector<PowerRequestState> p = powerUpdates();
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].requestId, 4u);
+    EXPECT_EQ(p[0].outcome, PowerOutcome::Failed); // the chassis is off: not reached in time
+    EXPECT_NE(log.find("event=power_request id=4 control=powerUp outcome=failed"),
+              std::string::npos)
+        << log;
+    EXPECT_TRUE(port.bmc.powerCalls.empty());
+    // The chassis status cannot be read at the takeover: Dropped (nobody can tell).
+    port.active = false;
+    ++port.gen;
+    wallLogic.becomeStandby();
+    port.bmc.failRaw = std::make_error_code(std::errc::timed_out);
+    in.power = pending(5, PowerControl::PowerDown, 70000, -10000);
+    takeOverWith(in);
+    p = powerUpdates();
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].requestId, 5u);
+    EXPECT_EQ(p[0].outcome, PowerOutcome::Dropped);
+    EXPECT_TRUE(port.bmc.powerCalls.empty());
+}
+
+TEST_F(ReplicationTest, OwnRequestOfAnEarlierActivationIsReportedDropped) {
+    standbyReads(40);
+    takeOverWith({});
+    port.bmc.slowPower = true;
+    ASSERT_EQ(wallLogic.control({ControlOp::PowerOn, 0, 0, "test"}, port.now).status,
+              ControlStatus::Ok);
+    ASSERT_EQ(powerUpdates().size(), 1u); // pending
+    port.active = false;
+    ++port.gen;
+    wallLogic.becomeStandby();
+    takeOverWith({});
+    std::vector<PowerRequestState> p = powerUpdates();
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].requestId, 1u);
+    EXPECT_EQ(p[0].outcome, PowerOutcome::Dropped);
+    EXPECT_EQ(port.bmc.powerCalls.size(), 1u); // never re-issued
+}
+
+TEST_F(ReplicationTest, IntentUpdatesComeInTheOrderOfTheOperatorsSequence) {
+    takeOverWith({});
+    wallLogic.onSensors(readings(40), port.gen, 5.0, port.now);
+    port.bmc.slowPower = true;
+    auto run = [&](ControlOp op, std::int32_t value = 0) {
+        ControlResult r = wallLogic.control({op, 0, value, "test"}, port.now);
+        ASSERT_EQ(r.status, ControlStatus::Ok) << r.message;
+    };
+    run(ControlOp::FanDuty, 80);
+    run(ControlOp::FanModeAuto);
+    run(ControlOp::FanDuty, 60); // a floor leaves auto
+    run(ControlOp::FanModeManual);
+    run(ControlOp::PowerOn);
+    run(ControlOp::PowerOff); // before the chassis confirmed the power-on
+    wallLogic.pollStatus(port.now);
+    port.bmc.answerCc = 0xD5; // the BMC refuses the next one
+    ControlResult r = wallLogic.control({ControlOp::PowerCycle, 0, 0, "test"}, port.now);
+    EXPECT_EQ(r.status, ControlStatus::BmcError);
+    std::vector<std::string> got;
+    for (const IntentUpdate& u : wallLogic.takeIntents()) {
+        got.push_back(describe(u));
+    }
+    std::vector<std::string> want = {
+        "mode failSafe",           // the takeover
+        "mode manual",             // fresh readings: the policy
+        "floor 0 80",              //
+        "mode auto",               //
+        "mode manual",             // fan duty: our policy again
+        "floor 0 60",              //
+        "floor 0 none",            // fan mode manual clears the floors
+        "power 1 powerUp pending", //
+        "power 1 powerUp superseded",
+        "power 2 powerDown pending",
+        "power 2 powerDown confirmed",
+        "power 3 powerCycle failed",
+    };
+    EXPECT_EQ(got, want);
+}
+
+// A standby makes no intent updates; a refused command (not active) none either.
+TEST_F(ReplicationTest, AStandbyMakesNoIntentUpdates) {
+    standbyReads(40);
+    wallLogic.pollStatus(port.now);
+    EXPECT_EQ(wallLogic.control({ControlOp::PowerOn, 0, 0, "test"}, port.now).status,
+              ControlStatus::NotActive);
+    EXPECT_EQ(wallLogic.control({ControlOp::FanDuty, 0, 50, "test"}, port.now).status,
+              ControlStatus::NotActive);
+    EXPECT_TRUE(wallLogic.takeIntents().empty());
 }
