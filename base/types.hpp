@@ -289,6 +289,15 @@ struct Snapshot {
     bool stateDirWritable = true;          // the next epoch is durable in state_dir
     std::string stateDirError;             // why not, when !stateDirWritable
     ChassisSnapshot chassis;
+    // Replication (docs/replication.md), for the standard views and the metrics.
+    struct ReplicationView {
+        bool writer = false;     // this node drives the chassis and writes the store
+        bool standbyHot = false; // the standby's mirror holds everything acknowledged: writer, the
+                                 // standby joined and within the hot bound; mirror, itself hot
+        std::uint8_t readiness = 0; // mirror: 0 cold, 1 syncing, 2 hot (writer: 0)
+        std::uint64_t lagRecords = 0;
+        bool degraded = false;
+    } replication;
 };
 
 } // namespace hs

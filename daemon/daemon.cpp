@@ -466,6 +466,16 @@ void Daemon::Impl::handleEvent(Event e) {
 Snapshot Daemon::Impl::snapshot() {
     Snapshot s = core.snapshot();
     s.generation = ++generation;
+    if (replication) {
+        s.replication.writer = replication->writer();
+        s.replication.readiness =
+            s.replication.writer ? 0 : static_cast<std::uint8_t>(replication->readiness());
+        s.replication.standbyHot = s.replication.writer
+                                       ? replication->standbyHot()
+                                       : replication->readiness() == repl::Readiness::Hot;
+        s.replication.lagRecords = replication->lagRecords();
+        s.replication.degraded = replication->degraded();
+    }
     // What only the links see: stream resynchronisation, CRC errors, full send queues.
     for (std::size_t i = 0; i < s.paths.size() && i < links.size(); ++i) {
         hb::LinkStats ls = links[i]->stats();

@@ -331,10 +331,16 @@ void Replication::write(std::uint32_t index, repl::RecordValue v, TimePoint now,
         }
         return;
     }
-    const repl::Record& r = store_.put(index, std::move(v));
-    ++generation_;
+    // The same value again (a takeover re-applying the inherited fan mode, an operator repeating
+    // a command) keeps the record and its stamp: nothing new to send, and a wait is decided by
+    // whether the standby holds that record.
+    const repl::RecordKey key{repl::kindOf(v), index};
+    if (const repl::Record* have = store_.find(key); have == nullptr || !(have->value == v)) {
+        store_.put(index, std::move(v));
+        ++generation_;
+    }
     if (done) {
-        await(r.key(), now, std::move(done));
+        await(key, now, std::move(done));
     }
 }
 

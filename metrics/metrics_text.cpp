@@ -217,6 +217,20 @@ std::string renderMetrics(const Snapshot& s, const SwitchoverTally& tally) {
              frames);
     w.family("hotstandby_path_missed_total", "counter",
              "Heartbeat intervals that passed without a frame.", missed);
+    const auto& r = s.replication;
+    w.family("hotstandby_replication_writer", "gauge",
+             "1 while this node writes the replicated store (it drives the chassis).",
+             {{"", r.writer ? 1.0 : 0.0}});
+    w.family("hotstandby_replication_standby_hot", "gauge",
+             "1 while the standby's mirror holds everything acknowledged (writer: its standby; "
+             "mirror: itself).",
+             {{"", r.standbyHot ? 1.0 : 0.0}});
+    w.family("hotstandby_replication_lag_records", "gauge",
+             "Ordered records the standby lacks (writer) or this mirror lacks.",
+             {{"", static_cast<double>(r.lagRecords)}});
+    w.family("hotstandby_replication_degraded", "gauge",
+             "1 while an acknowledged change timed out waiting for the standby.",
+             {{"", r.degraded ? 1.0 : 0.0}});
     addChassis(w, s.chassis);
     return w.take();
 }

@@ -343,6 +343,12 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
     void updateEntity() {
         entityDirty = false;
         std::vector<Notification> out;
+        // entStateStandby: the standby module is hotStandby while its mirror is hot.
+        const std::uint32_t standbySlot =
+            snap->replication.writer ? snap->peer.slot : snap->local.slot;
+        entityTracker.setReplicationReady(snap->local.slot, std::nullopt);
+        entityTracker.setReplicationReady(snap->peer.slot, std::nullopt);
+        entityTracker.setReplicationReady(standbySlot, snap->replication.standbyHot);
         entityTracker.update(*snap, uptimeTicks(), out);
         entityView = entity::EntityView(*snap, entityTracker.extras());
         sendEntity(out);

@@ -707,6 +707,8 @@ def sc_replication(a):
         log("skip: no --shm-dump tool")
         sys.exit(77)
     with bed_for(a, "replication") as bed:
+        cmd_log = os.path.join(bed.bmc.dir, "ctl.log")
+        bed.bmc.plugin_options = "fan_sensor0=4 fan_sensor1=5 cmd_log=%s" % cmd_log
         bed.start()
         bed.wait_healthy()
         n1, n2 = bed.nodes[1], bed.nodes[2]
@@ -765,6 +767,36 @@ def sc_replication(a):
         d1 = shm_dump(a, n1)
         check(shm_record(d1, KIND_FAN_MODE)["i"][0] == FAN_MODE_AUTO,
               "node1's mirror: fan mode auto", shm_record(d1, KIND_FAN_MODE))
+
+        # A seamless takeover, judged by what the BMC received (the plugin's cmd_log): node2 sets
+        # a 70 % floor on zone 0; kill -9 node2; node1, hot, sends no fail-safe duty (100 % on
+        # either zone) and drives zone 0 at the inherited floor. Without replication (or cold) the
+        # first command of a takeover is the fail-safe burst.
+        p = n2.hsctl("fan", "duty", "0", "70")
+        check(p.returncode == 0 and "the standby holds it" in p.stdout,
+              "node2: `hsctl fan duty 0 70` answers once the standby holds it", p.stdout,
+              p.stderr)
+        floor70 = "66010046"  # Supermicro zone duty: zone 0 at 0x46 = 70 %
+        check(wait_for(lambda: any(e["data"] == floor70 for e in bed.bmc.ctl_log(cmd_log)), 5),
+              "the BMC received node2's 70 % on zone 0")
+        check(wait_for(lambda: n1.hsctl_json("replication").get("readiness") == "hot", 10),
+              "node1's mirror is hot before the kill", n1.hsctl_json("replication"))
+        time.sleep(0.5)  # node1's own sensor readings are fresh (it polls as standby too)
+        t_kill_ns = time.monotonic_ns()
+        n2.kill9()
+        log("kill -9 node2")
+        bed.wait_role(1, "ACTIVE", timeout=10)
+        check(wait_for(lambda: [e for e in bed.bmc.ctl_log(cmd_log)
+                                if e["t_ns"] > t_kill_ns and e["data"] == floor70], 5),
+              "the BMC received node1's 70 % on zone 0 (the inherited floor) after the kill",
+              bed.bmc.ctl_log(cmd_log)[-10:])
+        time.sleep(0.5)
+        after = [e for e in bed.bmc.ctl_log(cmd_log) if e["t_ns"] > t_kill_ns]
+        burst = [e for e in after if e["data"] in ("66010064", "66010164")]
+        check(not burst, "no fail-safe duty (100 %) reached the BMC at the hot takeover",
+              after, n1.tail(30))
+        check(re.search(r"event=replication_takeover epoch=\d+ hot=true", n1.log_text()),
+              "node1 took over hot", n1.tail(30))
 
 
 SCENARIOS = {
