@@ -246,21 +246,7 @@ std::string moduleAlarm(const ModuleSnapshot& m) {
 }
 
 std::int64_t entityStandby(const ModuleSnapshot& m, std::optional<bool> replicationReady) {
-    if (!m.present) {
-        return 1;
-    }
-    switch (m.role) {
-    case Role::Active:
-        return 4;
-    case Role::Standby:
-        return replicationReady.value_or(false) ? 2 : 3;
-    case Role::Init:
-        return 3;
-    case Role::Fault:
-    case Role::Stopped:
-        return 1;
-    }
-    return 1;
+    return moduleStandbyStatus(m, replicationReady.value_or(false));
 }
 
 EntityView::EntityView(const Snapshot& snap, const EntityExtras& x) {

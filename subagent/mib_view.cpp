@@ -140,7 +140,7 @@ std::int64_t moduleOperState(const ModuleSnapshot& m) {
 }
 
 // RFC 4268 EntityStandbyStatus: unknown(1) hotStandby(2) coldStandby(3) providingService(4).
-std::int64_t moduleStandbyStatus(const ModuleSnapshot& m) {
+std::int64_t moduleStandbyStatus(const ModuleSnapshot& m, bool mirrorHot) {
     if (!m.present) {
         return 1;
     }
@@ -148,7 +148,7 @@ std::int64_t moduleStandbyStatus(const ModuleSnapshot& m) {
     case Role::Active:
         return 4;
     case Role::Standby:
-        return 2;
+        return mirrorHot ? 2 : 3;
     case Role::Init:
         return 3;
     case Role::Fault:
@@ -209,7 +209,8 @@ void addModules(Builder& b, const Snapshot& s) {
         b.cell(kModuleTable, ModuleRole, i, V::makeInt(mibRole(m->role)));
         b.cell(kModuleTable, ModuleAdminState, i, V::makeInt(moduleAdminState(*m)));
         b.cell(kModuleTable, ModuleOperState, i, V::makeInt(moduleOperState(*m)));
-        b.cell(kModuleTable, ModuleStandbyStatus, i, V::makeInt(moduleStandbyStatus(*m)));
+        b.cell(kModuleTable, ModuleStandbyStatus, i,
+               V::makeInt(moduleStandbyStatus(*m, s.replication.standbyHot)));
         b.cell(kModuleTable, ModulePresent, i, V::makeInt(mibTruth(m->present)));
         b.cell(kModuleTable, ModuleBmcReachable, i, V::makeInt(mibTruth(m->bmcOk)));
         b.cell(kModuleTable, ModuleLastChange, i, V::makeString(dateAndTime(m->lastChangeUnixMs)));

@@ -94,7 +94,10 @@ std::string dateAndTime(std::int64_t unixMs);
 // X.731 view of a module (RFC 4268 values).
 std::int64_t moduleAdminState(const ModuleSnapshot& m);
 std::int64_t moduleOperState(const ModuleSnapshot& m);
-std::int64_t moduleStandbyStatus(const ModuleSnapshot& m);
+// A standby is hotStandby(2) while its replicated mirror holds everything acknowledged
+// (Snapshot::replication.standbyHot), else coldStandby(3); HOTSTANDBY-MIB and ENTITY-STATE-MIB
+// answer the same.
+std::int64_t moduleStandbyStatus(const ModuleSnapshot& m, bool mirrorHot);
 
 bool oidLess(const Oid& a, const Oid& b);
 bool oidHasPrefix(const Oid& oid, const Oid& prefix);

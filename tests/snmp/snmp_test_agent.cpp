@@ -38,6 +38,8 @@ std::shared_ptr<Snapshot> makeSnapshot(Role localRole, std::uint64_t generation)
     s->epoch = 7;
     s->peerAlive = true;
     s->redundancy = Redundancy::Redundant;
+    s->replication.writer = localRole == Role::Active;
+    s->replication.standbyHot = true;
     s->preemption = false;
     s->switchoverCount = 3;
     s->lastSwitchoverReason = SwitchoverReason::Manual;

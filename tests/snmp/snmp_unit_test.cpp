@@ -116,9 +116,10 @@ TEST(Encoding, MilliClamps) {
 
 TEST(Encoding, EntityState) {
     ModuleSnapshot m{0, 1, Role::Active, true, true, 0};
-    EXPECT_EQ(moduleStandbyStatus(m), 4);
+    EXPECT_EQ(moduleStandbyStatus(m, false), 4);
     m.role = Role::Standby;
-    EXPECT_EQ(moduleStandbyStatus(m), 2);
+    EXPECT_EQ(moduleStandbyStatus(m, true), 2);  // its mirror is hot
+    EXPECT_EQ(moduleStandbyStatus(m, false), 3); // cold or syncing
     EXPECT_EQ(moduleOperState(m), 3);
     m.present = false;
     EXPECT_EQ(moduleOperState(m), 2);
