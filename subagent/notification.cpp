@@ -118,10 +118,11 @@ Notification chassisEvent(std::uint32_t seq, const Event& ev, const Snapshot& sn
         return t.take();
     }
     default: {
-        // FanFailure: Event.objectIndex is the fan's zone (FanSnapshot::zone); MIB index zone + 1.
+        // FanFailure: Event.objectIndex is the fan's MIB index, zone + 1 (chassis_logic; the
+        // hooks read it the same way).
         Trap t(mib::FanFailure, seq, snap);
-        const FanSnapshot* f = findFanZone(snap, ev.objectIndex);
-        std::uint32_t i = ev.objectIndex + 1;
+        const std::uint32_t i = ev.objectIndex;
+        const FanSnapshot* f = i > 0 ? findFanZone(snap, i - 1) : nullptr;
         t.cell(mib::kFanTable, mib::FanName, i, V::makeDisplay(f ? f->name : std::string()));
         t.cell(mib::kFanTable, mib::FanStatus, i, V::makeInt(mibFanStatus(true)));
         return t.take();

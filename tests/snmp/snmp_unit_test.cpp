@@ -193,7 +193,7 @@ TEST(Notification, SeqFirstAndIndexes) {
     EXPECT_EQ(n.varbinds.back().value.integer, 2); // detectTimeExpired(2)
 
     e.type = EventType::FanFailure;
-    e.objectIndex = 1; // zone 1 -> MIB index 2
+    e.objectIndex = 2; // the fan's MIB index, zone + 1, as ChassisLogic emits it: zone 1
     n = buildNotification(e, 18, s);
     EXPECT_EQ(n.trapOid, notificationOid(mib::FanFailure));
     EXPECT_EQ(n.varbinds[2].oid, columnOid(mib::kFanTable, mib::FanName, 2));
