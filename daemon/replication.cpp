@@ -238,6 +238,25 @@ void Replication::stepDown() {
     settle(TimePoint{});
 }
 
+// The Receiver never follows a writer older than its store (a deposed active's late heartbeat).
+// But a node that was active on its own while cut off (a wrong key, a partition) and then
+// restarted holds a term of its OWN newer than the active the arbitration made it follow: those
+// records were never acknowledged by a standby (there was none), and the heal rule says the
+// loser drops them. Without this the mirror would refuse the active for good (never hot).
+void Replication::dropOwnNewerTerm(std::uint64_t activeEpoch) {
+    const repl::History& h = store_.history();
+    if (activeEpoch >= store_.epoch() || h.empty() || h.back().writer != nodeId_) {
+        return;
+    }
+    HS_WARN("event=replication_own_term_dropped store_epoch={} active_epoch={} records={}: this "
+            "node's store holds a newer term of its own (written while it was cut off); the "
+            "active chosen by the arbitration wins, the mirror starts over from its store",
+            store_.epoch(), activeEpoch, store_.size());
+    receiver_.stop();
+    store_.clear();
+    ++generation_;
+}
+
 void Replication::onPeerPayload(TimePoint now, const NodeCore::PeerPayload& p) {
     ++counters_.framesReceived;
     if (p.type == hb::FrameType::Heartbeat) {
@@ -249,6 +268,7 @@ void Replication::onPeerPayload(TimePoint now, const NodeCore::PeerPayload& p) {
         if (writer_ && p.role != Role::Active) {
             sender_.onPeerWatermark(wm, now);
         } else if (!writer_ && p.role == Role::Active) {
+            dropOwnNewerTerm(wm.epoch);
             receiver_.onPeerWatermark(wm, now);
         }
         return;

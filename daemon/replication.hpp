@@ -149,6 +149,7 @@ class Replication {
   private:
     void settle(TimePoint now);
 
+    void dropOwnNewerTerm(std::uint64_t activeEpoch);
     std::uint32_t nodeId_;
     std::vector<ReplicationPath> paths_;
     Send send_;
