@@ -226,6 +226,22 @@ std::string_view toString(SensorState s) {
     return "unknown";
 }
 
+std::string_view toString(PowerOutcome o) {
+    switch (o) {
+    case PowerOutcome::Pending:
+        return "pending";
+    case PowerOutcome::Confirmed:
+        return "confirmed";
+    case PowerOutcome::Failed:
+        return "failed";
+    case PowerOutcome::Superseded:
+        return "superseded";
+    case PowerOutcome::Dropped:
+        return "dropped";
+    }
+    return "unknown";
+}
+
 std::string_view toString(FanMode m) {
     switch (m) {
     case FanMode::Unknown:

@@ -148,6 +148,15 @@ enum class SensorState : std::uint8_t {
     Unavailable = 4
 };
 enum class FanMode : std::uint8_t { Unknown = 0, Auto = 1, Manual = 2, FailSafe = 3 };
+// How a power request ended: the chassis reports it, the replicated power request record carries
+// it (wire codes never change).
+enum class PowerOutcome : std::uint8_t {
+    Pending = 0,    // sent (or about to be), not confirmed by Get Chassis Status yet
+    Confirmed = 1,  // the chassis reached the requested state
+    Failed = 2,     // the BMC refused it or it was not confirmed before its deadline
+    Superseded = 3, // a newer request replaced it
+    Dropped = 4,    // a takeover found it could not (or must not) be continued
+};
 
 struct SensorSnapshot {
     std::uint32_t index = 0; // 1-based, stable (record id order)
@@ -228,6 +237,7 @@ std::string_view toString(PowerControl c);
 std::string_view toString(BmcAccess a);
 std::string_view toString(SensorState s);
 std::string_view toString(FanMode m);
+std::string_view toString(PowerOutcome o); // "pending", "confirmed", ... (logs)
 std::string_view toString(ControlOp op);
 std::string_view toString(ControlStatus s);
 

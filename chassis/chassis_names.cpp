@@ -19,22 +19,6 @@ std::string_view toString(BmcInterface i) {
     return "?";
 }
 
-std::string_view toString(PowerOutcome o) {
-    switch (o) {
-    case PowerOutcome::Pending:
-        return "pending";
-    case PowerOutcome::Confirmed:
-        return "confirmed";
-    case PowerOutcome::Failed:
-        return "failed";
-    case PowerOutcome::Superseded:
-        return "superseded";
-    case PowerOutcome::Dropped:
-        return "dropped";
-    }
-    return "?";
-}
-
 std::string_view toString(FanProfileKind k) {
     switch (k) {
     case FanProfileKind::None:

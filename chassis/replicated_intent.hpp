@@ -14,17 +14,7 @@
 
 namespace hs::chassis {
 
-// How a power request ended (the outcome codes of the replicated power request record).
-enum class PowerOutcome : std::uint8_t {
-    Pending = 0,    // sent (or about to be), not confirmed by Get Chassis Status yet
-    Confirmed = 1,  // the chassis reached the requested state
-    Failed = 2,     // the BMC refused it or it was not confirmed before its deadline
-    Superseded = 3, // a newer request replaced it
-    Dropped = 4,    // a takeover found it could not (or must not) be continued
-};
-
-// "pending", "confirmed", "failed", "superseded", "dropped" (logs).
-std::string_view toString(PowerOutcome o);
+using hs::PowerOutcome; // base/types.hpp
 
 // One power request as the active knows it.
 struct PowerRequestState {

@@ -68,7 +68,7 @@ std::optional<IndexedValue> intentRecord(const chassis::IntentUpdate& u) {
     r.transition = p.transition;
     r.requestedUnixMs = p.requestedUnixMs;
     r.deadlineUnixMs = p.deadlineUnixMs;
-    r.outcome = static_cast<repl::PowerOutcome>(p.outcome);
+    r.outcome = p.outcome;
     r.outcomeUnixMs = p.outcomeUnixMs;
     return IndexedValue{0, r};
 }
@@ -118,7 +118,7 @@ chassis::ReplicatedIntent inheritedIntent(const repl::Store& store, bool hot) {
         s.transition = p->transition;
         s.requestedUnixMs = p->requestedUnixMs;
         s.deadlineUnixMs = p->deadlineUnixMs;
-        s.outcome = static_cast<chassis::PowerOutcome>(p->outcome);
+        s.outcome = p->outcome;
         s.outcomeUnixMs = p->outcomeUnixMs;
         in.power = s;
     }

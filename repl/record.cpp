@@ -358,20 +358,4 @@ std::string_view toString(Stream s) {
     return s == Stream::Ordered ? "ordered" : "telemetry";
 }
 
-std::string_view toString(PowerOutcome o) {
-    switch (o) {
-    case PowerOutcome::Pending:
-        return "pending";
-    case PowerOutcome::Confirmed:
-        return "confirmed";
-    case PowerOutcome::Failed:
-        return "failed";
-    case PowerOutcome::Superseded:
-        return "superseded";
-    case PowerOutcome::Dropped:
-        return "dropped";
-    }
-    return "unknown";
-}
-
 } // namespace hs::repl

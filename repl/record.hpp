@@ -61,13 +61,7 @@ enum class SettingId : std::uint32_t {
 };
 
 // What became of a power request; Pending until the chassis confirms or the deadline passes.
-enum class PowerOutcome : std::uint8_t {
-    Pending = 0,
-    Confirmed = 1,  // the chassis reported the requested state
-    Failed = 2,     // the BMC refused or the deadline passed
-    Superseded = 3, // a later request replaced it
-    Dropped = 4,    // reconciled away at a takeover (the chassis was already there, or not asked)
-};
+using hs::PowerOutcome; // base/types.hpp (the chassis reports the same codes)
 
 struct FanModeRecord {
     FanMode mode = FanMode::Auto;
@@ -186,6 +180,5 @@ std::size_t encodedSize(const Record& r);
 std::string_view toString(RecordKind k);
 std::string_view toString(RecordClass c);
 std::string_view toString(Stream s);
-std::string_view toString(PowerOutcome o);
 
 } // namespace hs::repl
