@@ -255,7 +255,7 @@ def run_pair(root, work):
                       "node%d: state file %s written by the user, 0600" % (n, f))
         active = next(n for n in nodes if sts and sts[n]["role"] == "active")
         standby = 3 - active
-        epoch_before = int(open(os.path.join(nodes[active]["dir"], "state", "epoch")).read())
+        epoch_before = sts[active]["epoch"]
         p = run(as_user([hsctl, "-s", nodes[active]["sock"], "switchover"]), timeout=20)
         check(p.returncode == 0, "installed hsctl (uid %d): switchover: %s"
               % (UID, (p.stdout + p.stderr).strip()))
@@ -266,9 +266,13 @@ def run_pair(root, work):
 
         check(bool(wait_for(swapped, 20, interval=0.2, what="switchover")),
               "node%d took over, node%d is standby" % (standby, active))
-        epoch_after = int(open(os.path.join(nodes[standby]["dir"], "state", "epoch")).read())
-        check(epoch_after > epoch_before, "the new active's epoch on disk %d > %d"
-              % (epoch_after, epoch_before))
+        # The file holds a reservation (the next epoch the node could take over with), written
+        # before it is needed: it may already hold the new epoch or the one after it, never less.
+        epoch_after = status(hsctl, nodes[standby]["sock"])["epoch"]
+        on_disk = int(open(os.path.join(nodes[standby]["dir"], "state", "epoch")).read())
+        check(epoch_after > epoch_before and on_disk >= epoch_after,
+              "the new active's epoch %d > %d, and durable before it acted (on disk %d)"
+              % (epoch_after, epoch_before, on_disk))
         for n, node in nodes.items():
             rc = node["child"].stop()
             check(rc == 0, "node%d stops cleanly on SIGTERM (exit %s)" % (n, rc))
