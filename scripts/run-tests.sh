@@ -11,7 +11,7 @@ BUILD=${BUILD:-build}
 ASAN_BUILD=${ASAN_BUILD:-build-asan}
 FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
 JOBS=${JOBS:-$(nproc)}
-FUZZ_SECONDS=${FUZZ_SECONDS:-40}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 GEN=""
 command -v ninja >/dev/null 2>&1 && GEN="-G Ninja"
 fail=0
@@ -42,7 +42,7 @@ echo "clang-tidy took $((SECONDS - tidy_start)) s"
 echo "== sanitizer build (address, undefined): unit and simulation tests"
 [ -f "$ASAN_BUILD/CMakeCache.txt" ] || cmake -S . -B "$ASAN_BUILD" $GEN -DCMAKE_BUILD_TYPE=Debug -DHS_SANITIZE=ON >/dev/null
 if cmake --build "$ASAN_BUILD" -j "$JOBS"; then
-  HS_SIM_SCHEDULES=${HS_SIM_SCHEDULES_ASAN:-2000} ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  HS_SIM_SCHEDULES=${HS_SIM_SCHEDULES_ASAN:-600} ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir "$ASAN_BUILD" -L 'unit|sim' -j "$JOBS" --output-on-failure || fail=1
 else
   echo "sanitizer build FAILED"; fail=1
