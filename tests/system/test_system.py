@@ -5,15 +5,16 @@ The bed is tests/fixtures/system/sysbed.py.
 
     test_system.py --daemon D --hsctl H --plugin hsfix_bmc.so --source-dir SRC --scenario NAME
 
-Scenarios (one ctest each): replication, takeover, reconcile, fans, snmp_switchover,
-snmp_notifications, snmpd_sigstop, snmpd_kill, snmp_walk, stale_command; `--scenario all` runs them
-in turn. Exit 0 pass, 1 fail, 77 skip.
+Scenarios (one ctest each): replication, replication_faults, takeover, reconcile, fans,
+snmp_switchover, snmp_notifications, snmpd_sigstop, snmpd_kill, snmp_walk, stale_command;
+`--scenario all` runs them in turn. Exit 0 pass, 1 fail, 77 skip.
 Nothing sleeps as an assertion: every check waits for a condition with a timeout.
 """
 import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -799,8 +800,163 @@ def sc_replication(a):
               "node1 took over hot", n1.tail(30))
 
 
+KIND_FAN_FLOOR, KIND_POWER_REQUEST = 2, 3
+OUTCOME_PENDING, OUTCOME_CONFIRMED = 0, 1
+POWER_ON = 1  # PowerControl::On (repl PowerRequestRecord.transition)
+
+
+def floor_of(d, zone):
+    r = shm_record(d, KIND_FAN_FLOOR, zone)
+    return r["i"][0] if r else None
+
+
+def settled_equal(a, n1, n2, holds=lambda d: True, timeout=10):
+    """Both modules' shared memory at the same ordered position with the same digest, and each
+    copy satisfying HOLDS (the shared memory is published every 200 ms at most: a condition on
+    the newest write keeps two equally old copies from passing): (dump1, dump2) or None."""
+    def pred():
+        d1, d2 = shm_dump(a, n1), shm_dump(a, n2)
+        return (d1, d2) if same_ordered(d1, d2) and holds(d1) and holds(d2) else None
+    return wait_for(pred, timeout)
+
+
+def sc_replication_faults(a):
+    """The replication faults of issue 9 on real daemons, judged by the shared memory each daemon
+    publishes (read by hs_shm_dump, not by asking the daemon) and by what the BMC received:
+    an intent change while the network path is cut travels over serial; SIGSTOP of the active
+    for two detection times and SIGCONT leaves no divergent records; a partition with
+    conflicting changes on both sides heals to the higher epoch's store and the loser reports
+    what it dropped; a power request in flight at a kill -9 is confirmed by the new active, never
+    re-issued; a standby restarted with an empty state directory gets a full
+    snapshot and turns hot."""
+    if not a.shm_dump:
+        log("skip: no --shm-dump tool")
+        sys.exit(77)
+    with bed_for(a, "replfaults", plugin_options="fan_sensor0=4 fan_sensor1=5 power=0 "
+                 "power_on_delay_ms=2500") as bed:
+        cmd_log = os.path.join(bed.bmc.dir, "ctl.log")
+        bed.bmc.plugin_options += " cmd_log=%s" % cmd_log
+        bed.start()
+        bed.wait_healthy()
+        n1, n2 = bed.nodes[1], bed.nodes[2]
+        bed.wait_driving(1)
+        detection_s = bed.interval_ms * bed.miss / 1000.0
+
+        # 1. The network path cut: an acknowledged intent change still reaches the standby, over
+        # the serial line alone.
+        bed.cut_udp()
+        check(wait_for(lambda: n1.path_state("net0") == "down" and n2.path_state("net0") == "down"
+                       and n2.path_state("serial0") == "up", 10),
+              "net0 down on both (nftables drops the UDP path), serial0 up", n1.status(),
+              n2.status())
+        p = n1.hsctl("fan", "duty", "1", "55")
+        check(p.returncode == 0 and "the standby holds it" in p.stdout,
+              "node1: `hsctl fan duty 1 55` with net0 cut answers once the standby holds it",
+              p.stdout, p.stderr)
+        check(n1.path_state("net0") == "down" and bed.udp_drops(),
+              "net0 was still cut when the answer came (%s datagrams dropped)" % bed.udp_drops())
+        # (the shared memory is published every 200 ms at most)
+        check(wait_for(lambda: floor_of(shm_dump(a, n2), 1) == 55, 5),
+              "node2's shared memory holds the 55 % floor on zone 1 (it came over serial)",
+              shm_record(shm_dump(a, n2), KIND_FAN_FLOOR, 1))
+        bed.heal_udp()
+        bed.wait_healthy()
+
+        # 2. SIGSTOP of the active for two detection times, then SIGCONT: node2 replaces it;
+        # whatever node1 still believes when it wakes, the stores end equal (no divergence).
+        n1.sigstop()
+        time.sleep(2 * detection_s)
+        bed.wait_role(2, "ACTIVE", timeout=10)
+        n1.sigcont()
+        bed.wait_healthy(timeout=20)
+        check(n2.role() == "ACTIVE" and n1.role() == "STANDBY",
+              "after SIGCONT: node2 active, node1 standby", n1.role(), n2.role())
+        check(settled_equal(a, n1, n2),
+              "after SIGSTOP/SIGCONT of the active: same ordered position and digest on both",
+              shm_dump(a, n1), shm_dump(a, n2))
+        check(not re.search(r"event=replication_divergence", n1.log_text() + n2.log_text()),
+              "no divergence seen by either mirror")
+
+        # 3. A partition: both paths cut, node1 takes over with a higher epoch while node2 stays
+        # active; conflicting floors on zone 0 on both sides; heal: node1's store wins and node2
+        # reports (log and journald priority warning) the record it wrote and drops it.
+        bed.cut_udp()
+        bed.serial.stop()
+        bed.wait_role(1, "ACTIVE", timeout=10)
+        check(n2.role() == "ACTIVE", "partitioned: both active", n1.role(), n2.role())
+        p2 = n2.hsctl("fan", "duty", "0", "40")
+        p1 = n1.hsctl("fan", "duty", "0", "60")
+        check(p1.returncode == 0 and p2.returncode == 0,
+              "partitioned: both set a floor on zone 0", p1.stdout, p1.stderr, p2.stdout, p2.stderr)
+        bed.heal_udp()
+        bed.serial.cont()
+        bed.wait_healthy(timeout=20)
+        check(n1.role() == "ACTIVE" and n2.role() == "STANDBY",
+              "healed: node1 (the higher epoch) stays active", n1.role(), n2.role())
+        m = wait_for(lambda: re.search(r"event=replication_conflict records=(\d+)",
+                                       n2.log_text()), 10)
+        check(m and int(m.group(1)) >= 1,
+              "node2 reports the records it wrote while partitioned and dropped",
+              n2.tail(30))
+        check(re.search(r"event=replication_conflict_record kind=fanFloor index=0 ",
+                        n2.log_text(), re.I),
+              "node2 names the dropped record (fan floor, zone 0)", n2.tail(30))
+        pair = settled_equal(a, n1, n2, holds=lambda d: floor_of(d, 0) == 60)
+        check(pair,
+              "after the heal both stores are equal and hold node1's 60 % on zone 0",
+              [(d and d["seq"], shm_record(d, KIND_FAN_FLOOR, 0)) for d in (shm_dump(a, n1),
+                                                                            shm_dump(a, n2))])
+
+        # 4. A power request in flight at the kill: the BMC accepts node1's power on at once,
+        # but the chassis reads on only 2.5 s later (plugin power_on_delay_ms, as a real host's
+        # supplies settle). node2 holds the pending request; kill -9 node1: node2 confirms the
+        # request by its own polls (deadline 5 s) and never sends a chassis control for it.
+        check(bed.bmc.power() == "off", "ipmitool: chassis power off (plugin power=0)")
+        ctl_before = [e for e in bed.bmc.ctl_log(cmd_log) if e["kind"] == "chassis_control"]
+        p = n1.hsctl("chassis", "power", "on")
+        check(p.returncode == 0, "node1: `hsctl chassis power on` accepted", p.stdout, p.stderr)
+        req = wait_for(lambda: (lambda r: r if r and r["i"][1] == POWER_ON
+                                and r["i"][4] == OUTCOME_PENDING else None)(
+            shm_record(shm_dump(a, n2), KIND_POWER_REQUEST)), 2)
+        check(req, "node2's shared memory holds node1's pending power-on request",
+              shm_record(shm_dump(a, n2), KIND_POWER_REQUEST))
+        check(bed.bmc.power() == "off", "ipmitool: the chassis is not on yet (the request is in "
+              "flight)")
+        n1.kill9()
+        log("kill -9 node1 with power-on request %d pending" % req["i"][0])
+        bed.wait_role(2, "ACTIVE", timeout=10)
+        done = wait_for(lambda: (lambda r: r if r and r["i"][0] == req["i"][0]
+                                 and r["i"][4] != OUTCOME_PENDING else None)(
+            shm_record(shm_dump(a, n2), KIND_POWER_REQUEST)), 10)
+        check(done and done["i"][4] == OUTCOME_CONFIRMED,
+              "node2 confirmed node1's request %d (same id, outcome Confirmed)" % req["i"][0],
+              shm_record(shm_dump(a, n2), KIND_POWER_REQUEST), n2.tail(30))
+        check(bed.bmc.power() == "on", "ipmitool: the chassis is on")
+        ctl_after = [e for e in bed.bmc.ctl_log(cmd_log) if e["kind"] == "chassis_control"]
+        check(len(ctl_after) - len(ctl_before) == 1,
+              "the BMC received exactly the one chassis control node1 sent: node2 never "
+              "re-issued it", ctl_after[len(ctl_before):])
+
+        # 5. The old active restarts with an EMPTY state directory (module replaced): a full
+        # snapshot makes its mirror hot, equal to node2's store.
+        sent_before = n2.hsctl_json("replication").get("counters", {}).get("snapshots_sent", 0)
+        shutil.rmtree(n1.state_dir)
+        os.makedirs(n1.state_dir, mode=0o700)
+        n1.start()
+        bed.wait_healthy(timeout=30)
+        r2 = n2.hsctl_json("replication")
+        check(r2.get("counters", {}).get("snapshots_sent", 0) > sent_before,
+              "node2 sent a full snapshot to the emptied node1", sent_before, r2)
+        pair = settled_equal(a, n1, n2,
+                             holds=lambda d: floor_of(d, 0) == 60 and floor_of(d, 1) == 55)
+        check(pair,
+              "the emptied node1's mirror holds the floors again (60 % zone 0, 55 % zone 1)",
+              pair and [shm_record(pair[0], KIND_FAN_FLOOR, z) for z in (0, 1)])
+
+
 SCENARIOS = {
     "replication": sc_replication,
+    "replication_faults": sc_replication_faults,
     "takeover": sc_takeover,
     "reconcile": sc_reconcile,
     "fans": sc_fans,
