@@ -53,17 +53,29 @@ if command -v clang++ >/dev/null 2>&1; then
   [ -f "$FUZZ_BUILD/CMakeCache.txt" ] || CC=clang CXX=clang++ cmake -S . -B "$FUZZ_BUILD" $GEN \
       -DCMAKE_BUILD_TYPE=Debug -DHS_FUZZ=ON -DHS_TESTS=ON >/dev/null
   if cmake --build "$FUZZ_BUILD" -j "$JOBS" --target fuzz_targets; then
+    # One libFuzzer process per core at a time (each is single-threaded); results in target order.
+    fuzz_out=$(mktemp -d)
+    for f in "$FUZZ_BUILD"/tests/fuzz/fuzz_*; do
+      [ -x "$f" ] && printf '%s\0' "$f"
+    done | FUZZ_SECONDS="$FUZZ_SECONDS" FUZZ_OUT="$fuzz_out" xargs -0 -r -n 1 -P "$JOBS" sh -c '
+      f=$1; name=$(basename "$f"); corpus=$(mktemp -d)
+      if "$f" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 "$corpus" >"$FUZZ_OUT/$name.log" 2>&1; then
+        echo ok >"$FUZZ_OUT/$name.rc"
+      else
+        echo failed >"$FUZZ_OUT/$name.rc"
+      fi
+      rm -rf "$corpus"' sh
     for f in "$FUZZ_BUILD"/tests/fuzz/fuzz_*; do
       [ -x "$f" ] || continue
+      name=$(basename "$f")
       echo "-- $f"
-      corpus=$(mktemp -d)
-      if ! "$f" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 "$corpus" >"$corpus.log" 2>&1; then
-        tail -40 "$corpus.log"; echo "fuzz FAILED: $f"; fail=1
+      if [ "$(cat "$fuzz_out/$name.rc" 2>/dev/null)" = ok ]; then
+        grep -E '^Done|DONE' "$fuzz_out/$name.log" | tail -1
       else
-        grep -E '^Done|DONE' "$corpus.log" | tail -1
+        tail -40 "$fuzz_out/$name.log" 2>/dev/null; echo "fuzz FAILED: $f"; fail=1
       fi
-      rm -rf "$corpus" "$corpus.log"
     done
+    rm -rf "$fuzz_out"
   else
     echo "fuzz build FAILED"; fail=1
   fi
