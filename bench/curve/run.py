@@ -12,9 +12,18 @@ applies the load, then:
      a bench can show, not zero per hour.
   2. kills: --trials SIGKILLs of the active at a random phase; detection = kill to the standby's
      role=ACTIVE log line (as bench/failover).
+Beside every point runs tests/fixtures/rig/pty_latency.py --background: a second socat pty
+pair of its own (real-time like the rig's) with a probe at SCHED_FIFO timing 8-byte messages
+through it every 2 ms. A false switchover during a cut is counted as the bed's (false_bed) when
+that probe saw its own cable hold a message back for (misses - 1) x interval or more in the
+detection window before the takeover: the kernel's pty work (not the daemons) stalled then, and a
+serial line left alone by a cut of the network path is exactly what a pty stall takes away.
+
 Prints one line per point:
 
-  curve interval_ms=I misses=N load=L realtime=on|off trials=T median_ms=X p99_ms=Y false=F cut_minutes=M false_per_cut_min=R
+  curve interval_ms=I misses=N load=L realtime=on|off trials=T median_ms=X p99_ms=Y false=F cut_minutes=M false_per_cut_min=R false_bed=B pty_max_ms=P pty_stalls=S
+
+(pty_stalls: the probe's messages held back for (misses - 1) x interval or more).
 
 and writes the points to --out-dir (curve.csv, and curve.png drawn by gnuplot from the CSV).
 
@@ -37,6 +46,7 @@ Loads:
 
 import argparse
 import csv
+import json
 import os
 import random
 import shutil
@@ -56,7 +66,37 @@ import failover as F  # noqa: E402
 import rig as R  # noqa: E402
 
 FIELDS = ["interval_ms", "misses", "load", "realtime", "trials", "median_ms", "p99_ms", "false",
-          "cut_minutes", "false_per_cut_min"]
+          "cut_minutes", "false_per_cut_min", "false_bed", "pty_max_ms", "pty_stalls"]
+PTY_PROBE = os.path.join(ROOT, "tests", "fixtures", "rig", "pty_latency.py")
+
+
+class PtyProbe:
+    """tests/fixtures/rig/pty_latency.py --background for one point: the bed's own serial
+    latency, measured on a cable of its own while the point runs."""
+
+    def __init__(self):
+        self.p = subprocess.Popen([sys.executable, PTY_PROBE, "--background", "--period-ms", "2",
+                                   "--gap-ms", "5"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        line = self.p.stderr.readline()
+        if "ready" not in line:
+            raise RuntimeError("pty probe did not start: %s" % line.strip())
+        self.result = None
+
+    def stop(self):
+        if self.result is None:
+            self.p.send_signal(signal.SIGTERM)
+            out, _ = self.p.communicate(timeout=30)
+            try:
+                self.result = json.loads(out)
+            except ValueError:
+                self.result = {"samples": 0, "max_ms": None, "gaps": []}
+        return self.result
+
+    def stalled_before(self, t, window_s, min_ms):
+        """True when a probe message sent in [t - window_s, t] was held back min_ms or more."""
+        return any(t - window_s <= sent <= t and ms >= min_ms
+                   for sent, ms in (self.result or {}).get("gaps", []))
 
 
 def err(msg):
@@ -129,36 +169,53 @@ def point(args, interval_ms, misses, load, realtime):
     names = ("net0", "serial0")
     baud = 115200 if interval_ms >= 8 else 460800
     detect = misses * interval_ms / 1000.0
-    times, false, cut_s = [], 0, 0.0
-    with R.Rig("crv%d%d" % (interval_ms, misses), build_dir=args.build_dir,
-               interval_ms=interval_ms, miss=misses, recovery=3,
-               init_dead_ms=max(1000, 10 * interval_ms), baud=baud, realtime=realtime) as rig:
-        rig.start_nodes()
-        rig.wait_healthy(timeout=20, paths=names)
-        tl = rig.timeline(period=0.003)
-        ld = Load(load, rig, ROOT)
-        try:
-            time.sleep(2.0)  # let the load ramp up
-            hold = max(args.hold_seconds, 4 * detect)
-            rnd = 0
-            while cut_s < args.cut_seconds:
-                t0 = time.monotonic()
-                false += F.single_path_cuts(rig, tl, hold, rnd, ("net", "serial"))
-                cut_s += 3 * hold  # three cuts per round, each held `hold`
-                rnd += 1
-                err("  %d ms x %d %s rt=%s: %.0f s of cuts, %d false (round %.1f s)" % (
-                    interval_ms, misses, load, realtime, cut_s, false, time.monotonic() - t0))
-            for trial in range(args.trials):
-                mark = tl.mark()
-                d = F.one_failover(rig, tl, interval_ms, names)
-                extra = len(F.takeovers(tl, mark)) - 1
-                if extra > 0:
-                    false += extra
-                if d is not None:
-                    times.append(d * 1000)
-        finally:
-            ld.stop()
-            tl.stop()
+    times, false, cut_s, events = [], 0, 0.0, []
+    stall_ms = (misses - 1) * interval_ms
+    probe = PtyProbe()
+    try:
+        with R.Rig("crv%d%d" % (interval_ms, misses), build_dir=args.build_dir,
+                   interval_ms=interval_ms, miss=misses, recovery=3,
+                   init_dead_ms=max(1000, 10 * interval_ms), baud=baud, realtime=realtime) as rig:
+            rig.start_nodes()
+            rig.wait_healthy(timeout=20, paths=names)
+            tl = rig.timeline(period=0.003)
+            ld = Load(load, rig, ROOT)
+            try:
+                time.sleep(2.0)  # let the load ramp up
+                hold = max(args.hold_seconds, 4 * detect)
+                rnd = 0
+                while cut_s < args.cut_seconds:
+                    t0 = time.monotonic()
+                    false += F.single_path_cuts(rig, tl, hold, rnd, ("net", "serial"), events)
+                    cut_s += 3 * hold  # three cuts per round, each held `hold`
+                    rnd += 1
+                    err("  %d ms x %d %s rt=%s: %.0f s of cuts, %d false (round %.1f s)" % (
+                        interval_ms, misses, load, realtime, cut_s, false, time.monotonic() - t0))
+                for trial in range(args.trials):
+                    mark = tl.mark()
+                    d = F.one_failover(rig, tl, interval_ms, names)
+                    extra = len(F.takeovers(tl, mark)) - 1
+                    if extra > 0:
+                        false += extra
+                    if d is not None:
+                        times.append(d * 1000)
+            finally:
+                ld.stop()
+                tl.stop()
+    finally:
+        probe.stop()
+    # A takeover event is (t, node, field, old, new) with t from time.time(); the window reaches
+    # back a detection time plus 100 ms of slack for the timeline's polling.
+    false_bed = 0
+    for kind, e in events:
+        # Only a cut that leaves the serial line as the one path can be lost to a pty stall.
+        bed = kind in ("link", "oneway") and probe.stalled_before(
+            e[0], misses * interval_ms / 1000.0 + 0.1, stall_ms)
+        false_bed += bed
+        err("  false switchover during the %s cut at %.3f: %s" % (
+            kind, e[0], "the pty probe's own cable stalled >= %d ms then (bed)" % stall_ms
+            if bed else "no pty stall seen by the probe"))
+    pr = probe.result or {}
     cut_min = cut_s / 60.0
     row = {
         "interval_ms": interval_ms, "misses": misses, "load": load,
@@ -167,6 +224,9 @@ def point(args, interval_ms, misses, load, realtime):
         "p99_ms": round(F.pct(times, 99), 1) if times else float("nan"),
         "false": false, "cut_minutes": round(cut_min, 2),
         "false_per_cut_min": round(false / cut_min, 3) if cut_min else float("nan"),
+        "false_bed": false_bed,
+        "pty_max_ms": pr.get("max_ms"),
+        "pty_stalls": sum(1 for _, ms in pr.get("gaps", []) if ms >= stall_ms),
     }
     print("curve " + " ".join("%s=%s" % (k, row[k]) for k in FIELDS), flush=True)
     return row
@@ -213,7 +273,10 @@ set yrange [0:*]
 plot %s
 unset multiplot
 """ % (os.path.join(out_dir, "curve.png"), lines1, lines2)
-    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    p = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+    if p.returncode != 0:  # e.g. no point had kill trials: nothing to draw on the left
+        err("plot: gnuplot failed: %s" % p.stderr.strip().splitlines()[-1:])
+        return
     err("plot: %s" % os.path.join(out_dir, "curve.png"))
 
 

@@ -60,9 +60,10 @@ def takeovers(tl, mark):
     return [e for e in tl.role_changes(mark) if e[4] == "ACTIVE"]
 
 
-def single_path_cuts(rig, tl, hold_s, trial, paths=("net", "serial")):
+def single_path_cuts(rig, tl, hold_s, trial, paths=("net", "serial"), events=None):
     """Runs the single-path cuts that leave a path up; returns the number of takeovers seen
-    during them. The link cut (veth down) takes the net and ether paths at once."""
+    during them (and appends (kind, takeover) to EVENTS when given). The link cut (veth down)
+    takes the net and ether paths at once."""
     false = 0
     kinds = []
     if "serial" in paths and ("net" in paths or "ether" in paths):
@@ -101,6 +102,8 @@ def single_path_cuts(rig, tl, hold_s, trial, paths=("net", "serial")):
         if t:
             err("  FALSE SWITCHOVER during %s cut: %s" % (kind, t))
             save_logs(rig, "false-%s-trial%d" % (kind, trial))
+            if events is not None:
+                events.extend((kind, e) for e in t)
         false += len(t)
     return false
 
