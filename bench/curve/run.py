@@ -12,18 +12,27 @@ applies the load, then:
      a bench can show, not zero per hour.
   2. kills: --trials SIGKILLs of the active at a random phase; detection = kill to the standby's
      role=ACTIVE log line (as bench/failover).
-Beside every point runs tests/fixtures/rig/pty_latency.py --background: a second socat pty
-pair of its own (real-time like the rig's) with a probe at SCHED_FIFO timing 8-byte messages
-through it every 2 ms. A false switchover during a cut is counted as the bed's (false_bed) when
-that probe saw its own cable hold a message back for (misses - 1) x interval or more in the
-detection window before the takeover: the kernel's pty work (not the daemons) stalled then, and a
-serial line left alone by a cut of the network path is exactly what a pty stall takes away.
+Beside every point run two probes, independent witnesses of the bed and of the machine:
+  - tests/fixtures/rig/pty_latency.py --background: a second socat pty pair of its own
+    (real-time like the rig's) with a probe at SCHED_FIFO timing messages through it every 2 ms;
+  - tests/fixtures/rig/rt_latency.py: a process at the daemons' SCHED_FIFO priority waking every
+    1 ms and recording how late it woke (a small cyclictest).
+A false switchover is counted as not ours (false_bed) when, in the detection window before the
+takeover, the pty probe saw its own cable hold a message back (misses - 1) x interval or more
+(only for a cut that left the serial line as the one path) or the real-time probe woke that late.
+With real-time mode on, the bed's own cable gets real-time priority too (--bed-rt on, the
+default): socat is SCHED_FIFO already, and the kernel's tty flip-buffer work that carries a pty's
+bytes runs in unbound kworkers, which KworkerBoost holds at SCHED_FIFO 1 for the point (measured
+beside a loaded machine: the pty probe's p99 3.2-3.6 ms -> 0.25 ms, max 10-17 -> 7-9 ms).
+Each daemon's `event=stall` lines (its timers fired late) are counted (daemon_stalls), and those
+during which the real-time probe also woke 5 ms late or more (daemon_stalls_host): the host held
+every real-time thread back then, not only the daemon's.
 
 Prints one line per point:
 
-  curve interval_ms=I misses=N load=L realtime=on|off trials=T median_ms=X p99_ms=Y false=F cut_minutes=M false_per_cut_min=R false_bed=B pty_max_ms=P pty_stalls=S
+  curve interval_ms=I misses=N load=L realtime=on|off bed_rt=on|off trials=T median_ms=X p99_ms=Y false=F cut_minutes=M false_per_cut_min=R false_bed=B pty_max_ms=P pty_stalls=S rt_max_ms=W daemon_stalls=D daemon_stalls_host=H
 
-(pty_stalls: the probe's messages held back for (misses - 1) x interval or more).
+(pty_stalls: the pty probe's messages held back for (misses - 1) x interval or more).
 
 and writes the points to --out-dir (curve.csv, and curve.png drawn by gnuplot from the CSV).
 
@@ -41,13 +50,16 @@ Loads:
 
   run.py [--build-dir DIR] [--intervals 5,10,20,50] [--misses 3,5]
          [--loads idle,cpu,io,build,netem] [--realtime off,on] [--trials 10]
-         [--cut-seconds 60] [--hold-seconds 5] [--out-dir bench/curve/out] [--plot-only]
+         [--cut-seconds 60] [--hold-seconds 5] [--bed-rt on|off] [--out-dir bench/curve/out]
+         [--plot-only]
 """
 
 import argparse
 import csv
+import datetime
 import json
 import os
+import re
 import random
 import shutil
 import signal
@@ -65,22 +77,26 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures", "rig"))
 import failover as F  # noqa: E402
 import rig as R  # noqa: E402
 
-FIELDS = ["interval_ms", "misses", "load", "realtime", "trials", "median_ms", "p99_ms", "false",
-          "cut_minutes", "false_per_cut_min", "false_bed", "pty_max_ms", "pty_stalls"]
+FIELDS = ["interval_ms", "misses", "load", "realtime", "bed_rt", "trials", "median_ms", "p99_ms", "false",
+          "cut_minutes", "false_per_cut_min", "false_bed", "pty_max_ms", "pty_stalls", "rt_max_ms",
+          "daemon_stalls", "daemon_stalls_host"]
 PTY_PROBE = os.path.join(ROOT, "tests", "fixtures", "rig", "pty_latency.py")
+RT_PROBE = os.path.join(ROOT, "tests", "fixtures", "rig", "rt_latency.py")
 
 
-class PtyProbe:
-    """tests/fixtures/rig/pty_latency.py --background for one point: the bed's own serial
-    latency, measured on a cable of its own while the point runs."""
+class Probe:
+    """A probe process for one point (tests/fixtures/rig/pty_latency.py --background: the bed's
+    serial latency on a cable of its own; rt_latency.py: the machine's real-time wake-up
+    latency at the daemons' priority); its JSON result at stop()."""
 
-    def __init__(self):
-        self.p = subprocess.Popen([sys.executable, PTY_PROBE, "--background", "--period-ms", "2",
-                                   "--gap-ms", "5"], stdout=subprocess.PIPE,
+    def __init__(self, argv, key):
+        self.key = key
+        self.p = subprocess.Popen([sys.executable] + argv, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         line = self.p.stderr.readline()
         if "ready" not in line:
-            raise RuntimeError("pty probe did not start: %s" % line.strip())
+            self.p.kill()
+            raise RuntimeError("probe %s did not start: %s" % (argv[0], line.strip()))
         self.result = None
 
     def stop(self):
@@ -90,13 +106,76 @@ class PtyProbe:
             try:
                 self.result = json.loads(out)
             except ValueError:
-                self.result = {"samples": 0, "max_ms": None, "gaps": []}
+                self.result = {"samples": 0, "max_ms": None, self.key: []}
         return self.result
 
-    def stalled_before(self, t, window_s, min_ms):
-        """True when a probe message sent in [t - window_s, t] was held back min_ms or more."""
-        return any(t - window_s <= sent <= t and ms >= min_ms
-                   for sent, ms in (self.result or {}).get("gaps", []))
+    def events(self):
+        return (self.result or {}).get(self.key, [])
+
+    def seen(self, t0, t1, min_ms):
+        """True when an event stamped in [t0, t1] was min_ms or more late."""
+        return any(t0 <= t <= t1 and ms >= min_ms for t, ms in self.events())
+
+
+class KworkerBoost:
+    """The bed's kernel half of the serial cable at real-time priority: a pty's bytes reach the
+    reader through the tty flip-buffer work, run by an unbound kworker (SCHED_OTHER), which a
+    loaded machine holds back for tens of milliseconds (the pty probe shows it) while socat,
+    already SCHED_FIFO, waits. Every 200 ms every kworker/u* thread (they come and go) is set to
+    SCHED_FIFO 1, below the daemons and socat; stop() puts them back to SCHED_OTHER."""
+
+    def __init__(self):
+        self.stop_ev = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _kworkers():
+        out = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/comm" % pid) as f:
+                    if f.read().startswith("kworker/u"):
+                        out.append(int(pid))
+            except OSError:
+                pass
+        return out
+
+    def _loop(self):
+        while not self.stop_ev.is_set():
+            for pid in self._kworkers():
+                try:
+                    if os.sched_getscheduler(pid) != os.SCHED_FIFO:
+                        os.sched_setscheduler(pid, os.SCHED_FIFO, os.sched_param(1))
+                except OSError:
+                    pass
+            self.stop_ev.wait(0.2)
+
+    def stop(self):
+        self.stop_ev.set()
+        self.thread.join()
+        for pid in self._kworkers():
+            try:
+                os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
+            except OSError:
+                pass
+
+
+def daemon_stalls(rig):
+    """(unix time, late_ms) of every `event=stall` in both daemons' logs."""
+    out = []
+    for n in (1, 2):
+        try:
+            text = open(rig.nodes[n].log_path, errors="replace").read()
+        except OSError:
+            continue
+        for m in re.finditer(r"^(\S+)Z \S+ \S+ event=stall late_ms=(\d+)", text, re.M):
+            t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f").replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+            out.append((t, int(m.group(2))))
+    return out
 
 
 def err(msg):
@@ -171,7 +250,10 @@ def point(args, interval_ms, misses, load, realtime):
     detect = misses * interval_ms / 1000.0
     times, false, cut_s, events = [], 0, 0.0, []
     stall_ms = (misses - 1) * interval_ms
-    probe = PtyProbe()
+    stalls = []
+    pty = Probe([PTY_PROBE, "--background", "--period-ms", "2", "--gap-ms", "5"], "gaps")
+    rtp = Probe([RT_PROBE, "--period-ms", "1", "--gap-ms", "5"], "late")
+    boost = KworkerBoost() if realtime and args.bed_rt == "on" else None
     try:
         with R.Rig("crv%d%d" % (interval_ms, misses), build_dir=args.build_dir,
                    interval_ms=interval_ms, miss=misses, recovery=3,
@@ -202,24 +284,34 @@ def point(args, interval_ms, misses, load, realtime):
             finally:
                 ld.stop()
                 tl.stop()
+                stalls = daemon_stalls(rig)
     finally:
-        probe.stop()
+        if boost:
+            boost.stop()
+        pty.stop()
+        rtp.stop()
     # A takeover event is (t, node, field, old, new) with t from time.time(); the window reaches
     # back a detection time plus 100 ms of slack for the timeline's polling.
     false_bed = 0
     for kind, e in events:
         # Only a cut that leaves the serial line as the one path can be lost to a pty stall.
-        bed = kind in ("link", "oneway") and probe.stalled_before(
-            e[0], misses * interval_ms / 1000.0 + 0.1, stall_ms)
-        false_bed += bed
-        err("  false switchover during the %s cut at %.3f: %s" % (
-            kind, e[0], "the pty probe's own cable stalled >= %d ms then (bed)" % stall_ms
-            if bed else "no pty stall seen by the probe"))
-    pr = probe.result or {}
+        t0 = e[0] - misses * interval_ms / 1000.0 - 0.1
+        bed = kind in ("link", "oneway") and pty.seen(t0, e[0], stall_ms)
+        host = rtp.seen(t0, e[0], stall_ms)
+        false_bed += bed or host
+        err("  false switchover during the %s cut at %.3f: pty probe %s, real-time probe %s" % (
+            kind, e[0], "stalled >= %d ms then (bed)" % stall_ms if bed else "saw no stall",
+            "woke >= %d ms late then (host)" % stall_ms if host else "saw no late wake"))
+    # A daemon stall (its timers fired late_ms late, logged at the late wake) is the host's when
+    # the real-time probe woke 5 ms late or more in the same stretch.
+    host_stalls = sum(1 for t, late in stalls if rtp.seen(t - late / 1000.0 - 0.005, t + 0.005, 5))
+    pr = pty.result or {}
+    rr = rtp.result or {}
     cut_min = cut_s / 60.0
     row = {
         "interval_ms": interval_ms, "misses": misses, "load": load,
-        "realtime": "on" if realtime else "off", "trials": args.trials,
+        "realtime": "on" if realtime else "off", "bed_rt": "on" if boost else "off",
+        "trials": args.trials,
         "median_ms": round(statistics.median(times), 1) if times else float("nan"),
         "p99_ms": round(F.pct(times, 99), 1) if times else float("nan"),
         "false": false, "cut_minutes": round(cut_min, 2),
@@ -227,6 +319,9 @@ def point(args, interval_ms, misses, load, realtime):
         "false_bed": false_bed,
         "pty_max_ms": pr.get("max_ms"),
         "pty_stalls": sum(1 for _, ms in pr.get("gaps", []) if ms >= stall_ms),
+        "rt_max_ms": rr.get("max_ms"),
+        "daemon_stalls": len(stalls),
+        "daemon_stalls_host": host_stalls,
     }
     print("curve " + " ".join("%s=%s" % (k, row[k]) for k in FIELDS), flush=True)
     return row
@@ -293,6 +388,8 @@ def main():
     ap.add_argument("--out-dir", default=os.path.join(HERE, "out"))
     ap.add_argument("--plot-only", action="store_true", help="redraw curve.png from curve.csv")
     ap.add_argument("--seed", type=int)
+    ap.add_argument("--bed-rt", choices=("on", "off"), default="on",
+                    help="with realtime on, the bed's kworkers at SCHED_FIFO 1 (KworkerBoost)")
     args = ap.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     if args.plot_only:
