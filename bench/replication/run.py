@@ -28,14 +28,16 @@ and detail lines. Where each figure comes from:
   lag_p50_ms / lag_p99_ms  fan floor changes (control socket `fan.duty`, zone 0, as `hsctl fan
       duty` sends them) on the active at RATE per second for LAG_SECONDS, each on its own
       connection; an answer counts only when it says the standby holds the change. Lag of one
-      update: from the BMC's receipt of its duty command (ipmi_sim's cmd_log, CLOCK_MONOTONIC) to
-      the acknowledged answer: the chassis applies the floor, then the record is written,
-      replicated, acknowledged by the standby and answered. An upper bound on the replication lag.
-      At the end the standby's shared memory (hs_shm_dump, repl/hs_shm.h) must hold the last floor
-      (the region is published at most every 200 ms, ReplicaFiles::kShmEvery: too coarse to time
-      a lag of a few ms). A second figure in the detail line: both daemons' ordered-stream
-      positions polled back to back on their control sockets during the phase, and for each
-      position the active reached the time until the standby held it.
+      update, judged outside the daemons: from the BMC's receipt of its duty command (ipmi_sim's
+      cmd_log, CLOCK_MONOTONIC) to the answer. An upper bound on the replication lag: it also
+      holds the chassis's way from the BMC's reply to the record's write and the standby's Ack
+      back. At the end the standby's shared memory (hs_shm_dump, repl/hs_shm.h) must hold the
+      last floor (the region is published at most every 200 ms, ReplicaFiles::kShmEvery: too
+      coarse to time a lag of a few ms).
+      The detail line adds the daemons' own view: both ordered-stream positions (`seq_ordered`
+      of the status) polled every 2 ms on the control sockets; for each position the active
+      reached, the time until the standby held it (it can read low by up to a poll round: the
+      active's position is seen only at its next poll).
   updates_per_s  CLIENTS connections sending floor changes back to back for BURST_SECONDS:
       acknowledged answers per second.
   intent_applied_ms  the active sets a floor, the standby is hot, kill -9 of the active; from the
@@ -137,8 +139,11 @@ def daemon_snapshot(a, bed, n1, n2):
         raise RuntimeError("node2 did not turn hot: %s" % replication(n2))
     t_hot = time.time()
     r2 = replication(n2)
-    t_sync = log_time(n2, r"event=replication_readiness readiness=syncing", t_start - 1)
-    t_hot_log = log_time(n2, r"event=replication_readiness readiness=hot", t_start - 1)
+    pat_sync = r"event=replication_readiness readiness=syncing"
+    pat_hot = r"event=replication_readiness readiness=hot"
+    wait_for(lambda: log_time(n2, pat_hot, t_start - 1), 2)
+    t_sync = log_time(n2, pat_sync, t_start - 1)
+    t_hot_log = log_time(n2, pat_hot, t_start - 1)
     snap = (t_hot_log - t_sync) * 1000 if t_sync and t_hot_log else float("nan")
     return ("daemon_snapshot records=%s ordered_stream_records=%s snapshot_ms=%.0f "
             "start_to_hot_ms=%.0f snapshots_received=%s"
@@ -155,9 +160,9 @@ def bmc_receipt(entries, pct, t0, t1):
 
 
 class SeqPoller:
-    """Polls both daemons' ordered-stream position (status on the control socket) back to back:
-    for each position the active reached, the time until the standby held it (at the poll's
-    granularity, a few ms on a loaded machine)."""
+    """Polls both daemons' ordered-stream position (status on the control socket), both every
+    2 ms: for each position the active reached, the time until the standby held it (at the
+    poll's granularity: a few ms)."""
 
     def __init__(self, active, standby):
         self.nodes = (active, standby)
@@ -173,6 +178,7 @@ class SeqPoller:
                 except (OSError, ValueError):
                     continue
                 self.samples[k].append((time.monotonic_ns(), seq))
+            time.sleep(0.002)  # a poll every 2 ms per daemon: little work for their core threads
 
     def lags(self):
         act, sb = self.samples
@@ -326,8 +332,13 @@ def main():
         bed.start_infra()
         n1, n2 = bed.nodes[1], bed.nodes[2]
         daemon_line = daemon_snapshot(a, bed, n1, n2)
+        c0 = replication(n1).get("counters") or {}
         lags, answers, acked, sent, missing, sent_s, (polled, polls) = lag_phase(
             a, bed, n1, cmd_log)
+        c1 = replication(n1).get("counters") or {}
+        counters = " ".join("%s=%d" % (k, c1.get(k, 0) - c0.get(k, 0))
+                            for k in ("frames_sent", "payloads_received", "resends",
+                                      "waits_acked", "waits_timed_out"))
         last = 97
         _, _, ok = set_floor(n1, last)
         shm_ok = ok and wait_for(lambda: shm_floor(a, n2) == last, 5)
@@ -348,12 +359,14 @@ def main():
     print("  in-process %s" % snap_line)
     print("  %s" % daemon_line)
     print("  lag: %d floor changes at %.0f/s (sent in %.2f s), %d acknowledged, %d without a BMC "
-          "match; lag max %.1f ms; answer p50 %.1f ms p99 %.1f ms; standby shm holds the last "
-          "floor: %s" % (sent, a.rate, sent_s, acked, missing, max(lags, default=float("nan")),
-                         percentile(answers, 50), percentile(answers, 99),
-                         "yes" if shm_ok else "NO"))
-    print("  standby position polled (%d status polls): %d positions, lag p50 %.1f ms p99 %.1f ms"
-          % (polls, len(polled), percentile(polled, 50), percentile(polled, 99)))
+          "match; lag max %.1f ms; answer from the request p50 %.1f ms p99 %.1f ms; standby shm "
+          "holds the last floor: %s" % (sent, a.rate, sent_s, acked, missing,
+                                        max(lags, default=float("nan")), percentile(answers, 50),
+                                        percentile(answers, 99), "yes" if shm_ok else "NO"))
+    print("  standby position polled (%d status polls): %d positions, lag p50 %.1f ms p99 %.1f "
+          "ms max %.1f ms" % (polls, len(polled), percentile(polled, 50), percentile(polled, 99),
+                              max(polled, default=float("nan"))))
+    print("  active's replication counters over the lag phase: %s" % counters)
     print("  updates: %d clients for %.1f s: %d acknowledged, %d not" %
           (a.clients, a.burst_seconds, ups_acked, ups_other))
     print("  takeovers (kill -9 to the BMC receiving the inherited floor, ms): %s; fail-safe "
