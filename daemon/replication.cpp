@@ -27,7 +27,7 @@ template <typename T> const T* valueOf(const repl::Store& s, repl::RecordKind k,
 
 } // namespace
 
-repl::Budget pathBudget(const ReplicationPath& path, std::size_t watermarkBytes) {
+repl::Budget pathBudget(const ReplicationPath& path, std::size_t watermarkBytes, bool bulk) {
     repl::Budget b;
     if (path.type == PathType::Serial) {
         // 8N1: ten bits a byte. Only every kSerialPayloadEvery-th heartbeat carries the watermark.
@@ -39,7 +39,7 @@ repl::Budget pathBudget(const ReplicationPath& path, std::size_t watermarkBytes)
     } else {
         b.bytes = std::min(repl::spareBytesPerTick(kNetworkBytesPerSecond, path.interval,
                                                    repl::kFrameOverhead + watermarkBytes),
-                           kNetworkBytesPerTick);
+                           bulk ? kNetworkBulkBytesPerTick : kNetworkBytesPerTick);
         b.telemetry = true;
     }
     return b;
@@ -328,7 +328,11 @@ void Replication::tick(TimePoint now, bool alive, const std::vector<bool>& paths
         settle(now);
         return;
     }
-    const repl::Budget budget = pathBudget(paths_[*best], watermark().size());
+    // A standby far behind (snapshot, catch-up) gets the network path's bulk budget.
+    const std::uint64_t behind = std::max(sender_.lagRecords(repl::Stream::Ordered),
+                                          sender_.lagRecords(repl::Stream::Telemetry));
+    const bool bulk = writer_ && behind > repl::ReceiverConfig{}.hotLagRecords;
+    const repl::Budget budget = pathBudget(paths_[*best], watermark().size(), bulk);
     std::vector<repl::Bytes> out =
         writer_ ? sender_.tick(now, budget) : receiver_.tick(now, budget);
     for (auto& m : out) {

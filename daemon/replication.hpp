@@ -38,15 +38,24 @@ struct ReplicationPath {
 // on it: a snapshot travels in bounded slices, the link's send queue stays short.
 inline constexpr std::uint64_t kNetworkBytesPerSecond = 12'500'000;
 inline constexpr std::size_t kNetworkBytesPerTick = 8192;
+// While the standby is far behind (a snapshot or catch-up in flight: more than
+// ReceiverConfig::hotLagRecords sequence numbers of a stream unacknowledged), a network path's
+// cap is this instead (within the 100 Mbit/s line rate: 125,000 bytes a tick at 10 ms): a snapshot
+// of 10,000 records (about 235 KB) takes about 8 ticks, not about 30. The tick's heartbeat is
+// still sent first; the serial line's budget never changes. About 35 frames a tick, so the echo
+// window (NodeCore::kSentWindow, 64 send times) still covers more than one interval.
+inline constexpr std::size_t kNetworkBulkBytesPerTick = 32768;
 // A network link's send queue drops its oldest frame when full (hb::LinkConfig::maxQueuedFrames,
-// 2 for heartbeats alone): a tick sends its heartbeat and then up to about 11 replication frames
-// (the join reply, 8192 bytes of Deltas of at most 1024 bytes, one per stream to finish), so the
-// network links queue this many. The serial line's budget fits at most one message a tick.
-inline constexpr std::size_t kNetworkQueuedFrames = 16;
+// 2 for heartbeats alone): a tick sends its heartbeat and then up to about 35 replication frames
+// (the join reply, kNetworkBulkBytesPerTick of Deltas of at most 1024 bytes, one per stream to
+// finish), so the network links queue this many. The serial line's budget fits at most one
+// message a tick.
+inline constexpr std::size_t kNetworkQueuedFrames = 48;
 // The budget of one tick on PATH when the heartbeat watermark takes WATERMARKBYTES: the path's
 // spare bytes per interval (repl::spareBytesPerTick) less the heartbeat frame with its share of
-// the watermark; on serial telemetry waits.
-repl::Budget pathBudget(const ReplicationPath& path, std::size_t watermarkBytes);
+// the watermark, capped (kNetworkBulkBytesPerTick when BULK, else kNetworkBytesPerTick); on
+// serial telemetry waits and BULK changes nothing.
+repl::Budget pathBudget(const ReplicationPath& path, std::size_t watermarkBytes, bool bulk = false);
 
 // The record an intent update of the chassis becomes, and its index.
 struct IndexedValue {

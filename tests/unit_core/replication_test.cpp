@@ -197,6 +197,30 @@ TEST(Replication, PathBudgets) {
     const repl::Budget n10 = pathBudget({PathType::Udp, 10ms, 0}, 35);
     EXPECT_TRUE(n10.telemetry);
     EXPECT_EQ(n10.bytes, kNetworkBytesPerTick);
+    // The bulk budget (a standby far behind) raises the network cap only.
+    EXPECT_EQ(pathBudget({PathType::Udp, 10ms, 0}, 35, true).bytes, kNetworkBulkBytesPerTick);
+    EXPECT_EQ(pathBudget({PathType::Serial, 20ms, 115200}, 35, true).bytes, s20.bytes);
+    EXPECT_FALSE(pathBudget({PathType::Serial, 20ms, 115200}, 35, true).telemetry);
+}
+
+TEST(Replication, AFullSnapshotTravelsWithTheBulkBudget) {
+    // The writer holds 3,000 sensor records (about 70 KB). At the steady cap (8192 bytes a tick)
+    // their snapshot takes at least 9 ticks after the join; with the bulk budget 3. Seven ticks
+    // of 10 ms: the join (watermark, Join), then the snapshot.
+    Pair p;
+    repl::Store s;
+    s.beginTerm(5, 1);
+    for (std::uint32_t i = 0; i < 3000; ++i) {
+        s.put(i, repl::SensorRecord{20.0 + i % 50, true, SensorState::Nominal, 1'700'000'000'000});
+    }
+    p.a.r.load(std::move(s));
+    p.aActive();
+    p.run(70ms);
+    EXPECT_EQ(p.b.r.store().size(), 3000u);
+    EXPECT_TRUE(p.b.r.store() == p.a.r.store());
+    // Caught up: the steady budget again (the standby acknowledged everything).
+    p.run(100ms);
+    EXPECT_EQ(p.a.r.lagRecords(), 0u);
 }
 
 TEST(Replication, AManualSwitchoverWaitsForAHotStandby) {
