@@ -47,6 +47,11 @@ tests/fixtures/system/sysbed.py), each judged by a witness outside the daemon:
   chassis_status  `hsctl chassis status` against `ipmitool chassis status` on the same ipmi_sim
                   BMC, power on and (after `hsctl chassis power off`) off: ipmitool's lines byte
                   for byte, then a blank line and the daemon's own fields
+  journal_full    the journald socket (bound in node1's mount namespace) never read, its queue
+                  filled before node1 starts: node1 still starts, forms the pair and keeps
+                  heartbeating while it logs (node2's receive counters rise, no stall); once the
+                  socket is read again the next entries are event=log_dropped (PRIORITY=4, with
+                  the count) and the line that triggered it
   journal_native  a datagram socket bound at /run/systemd/journal/socket in the daemon's own
                   mount namespace receives the lines as journal entries: PRIORITY=3 with
                   EVENT=auth_alarm PATH=..., ROLE/EPOCH fields on the role change
@@ -289,6 +294,63 @@ def sc_journal_native(args):
         expect(start and start[0].get("NODE") == "1", "start entry NODE=1")
         out = [ln for ln in n1.log_text().splitlines() if not ln.startswith("### ")]
         expect(not out, "nothing on stderr while journald takes the lines (%r)" % out[:2])
+        js.close()
+
+
+@scenario
+def sc_journal_full(args):
+    if not common.is_root():
+        raise Skip("needs root (mount namespace)")
+    with make_bed("jfull") as bed:
+        jdir = os.path.join(bed.dir, "journal")
+        os.makedirs(jdir)
+        jpath = os.path.join(jdir, "socket")
+        js = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        js.bind(jpath)
+        senders = fill_dgram_socket(jpath)
+        bed.start_infra()
+        n1, n2 = bed.nodes[1], bed.nodes[2]
+        in_mount_ns(n1, jdir)
+        step("node1 under JOURNAL_STREAM, its journald socket full and unread; then node2")
+        start_with_env(n1, {"JOURNAL_STREAM": journal_stream_env(n1)})
+        ok = common.wait_for(lambda: n1.status() is not None, 10)
+        expect(ok, "node1 answers its control socket (logging never blocks it)")
+        n2.start()
+        st = bed.wait_healthy(timeout=20)
+        expect(st[1]["role"] == "ACTIVE" and st[2]["role"] == "STANDBY",
+               "pair formed: node1 ACTIVE, node2 STANDBY")
+        step("node1 logs (SIGHUP: reload lines) while the socket stays full")
+        for _ in range(3):
+            n1.signal(signal.SIGHUP)
+            time.sleep(0.3)
+        r0 = rx_from_peer(n2)
+        time.sleep(2.0)
+        r1 = rx_from_peer(n2)
+        expect(r1 > r0 + 20, "node2 keeps receiving node1's heartbeats (rx %d -> %d)" % (r0, r1))
+        st = bed.wait_healthy(timeout=5)
+        expect(st[1]["role"] == "ACTIVE", "pair still healthy, node1 ACTIVE")
+        expect(not re.search(r"event=stall", n2.log_text()), "node2 saw no stall of node1")
+        step("journald reads again: the loss is reported with the next line")
+        while True:
+            try:
+                js.recv(1 << 20, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                break
+        for s in senders:
+            s.close()
+        n1.signal(signal.SIGHUP)
+        entries = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(
+                e.get("EVENT") == "reload_done" for e in entries):
+            entries += recv_journal(js, time.monotonic() + 0.5)
+        dropped = [e for e in entries if e.get("EVENT") == "log_dropped"]
+        expect(dropped and int(dropped[0].get("DROPPED", "0")) > 0 and
+               dropped[0].get("PRIORITY") == "4",
+               "a log_dropped entry (priority warning) with the count: %s" % dropped[:1])
+        expect(any(e.get("EVENT") == "reload_done" for e in entries),
+               "the lines after it arrive: %s" % [e.get("EVENT") for e in entries][:10])
+        bed.check_alive()
         js.close()
 
 
