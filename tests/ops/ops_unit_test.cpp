@@ -349,6 +349,88 @@ host = "x"
     EXPECT_TRUE(diffConfig(a, a).restartOnly.empty());
 }
 
+// The chassis and SNMP keys a reload applies live, and those it refuses: a zone's curve is named
+// with its index; a zone added or another zone id, the BMC and snmp.enabled need a restart.
+TEST(ReloadDiff, ChassisAndSnmpKeys) {
+    auto a = toml::parse(R"(
+[chassis]
+host = "127.0.0.1"
+sensor_poll_ms = 400
+fan_profile = "supermicro"
+[[chassis.zone]]
+id = 0
+curve = [[30, 20], [70, 100]]
+[[chassis.zone]]
+id = 1
+curve = [[20, 30], [60, 70]]
+[snmp]
+agentx_socket = "/a"
+notify_queue = 10
+)");
+    auto b = toml::parse(R"(
+[chassis]
+host = "127.0.0.1"
+sensor_poll_ms = 1000
+status_poll_ms = 500
+failsafe_duty_pct = 80
+fan_profile = "supermicro"
+[[chassis.zone]]
+id = 0
+curve = [[30, 20], [70, 100]]
+hysteresis_c = 2
+[[chassis.zone]]
+id = 1
+curve = [[20, 40], [60, 80]]
+[snmp]
+agentx_socket = "/a"
+notify_queue = 20
+log_level = "warn"
+)");
+    ReloadDiff d = diffConfig(a, b);
+    EXPECT_EQ(d.live, (std::vector<std::string>{
+                          "chassis.failsafe_duty_pct", "chassis.sensor_poll_ms",
+                          "chassis.status_poll_ms", "chassis.zone[0].hysteresis_c",
+                          "chassis.zone[1].curve", "snmp.log_level", "snmp.notify_queue"}));
+    EXPECT_TRUE(d.restartOnly.empty());
+
+    auto c = toml::parse(R"(
+[chassis]
+host = "127.0.0.2"
+sensor_poll_ms = 400
+fan_profile = "dell"
+[[chassis.zone]]
+id = 2
+curve = [[30, 20], [70, 100]]
+[[chassis.zone]]
+id = 1
+curve = [[20, 30], [60, 70]]
+[snmp]
+enabled = false
+agentx_socket = "/b"
+notify_queue = 10
+)");
+    d = diffConfig(a, c);
+    EXPECT_EQ(d.live, std::vector<std::string>{"snmp.agentx_socket"});
+    EXPECT_EQ(d.restartOnly, (std::vector<std::string>{"chassis.fan_profile", "chassis.host",
+                                                       "chassis.zone[0].id", "snmp.enabled"}));
+    auto e = toml::parse(R"(
+[chassis]
+host = "127.0.0.1"
+sensor_poll_ms = 400
+fan_profile = "supermicro"
+[[chassis.zone]]
+id = 0
+curve = [[30, 20], [70, 100]]
+[snmp]
+agentx_socket = "/a"
+notify_queue = 10
+)");
+    EXPECT_EQ(diffConfig(a, e).restartOnly, std::vector<std::string>{"chassis.zone"});
+    EXPECT_TRUE(isLiveKey("chassis.zone[7].temp_sensors"));
+    EXPECT_FALSE(isLiveKey("chassis.zone[7].id"));
+    EXPECT_FALSE(isLiveKey("chassis.fencing.enabled"));
+}
+
 class HooksConfigTest : public ::testing::Test {
   protected:
     void SetUp() override {
