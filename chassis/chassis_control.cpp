@@ -28,11 +28,11 @@ void WorkerThread::join() {
     }
 }
 
-ChassisControl::ChassisControl(asio::io_context& core, const ChassisConfig& cfg,
+ChassisControl::ChassisControl(asio::io_context& core, std::shared_ptr<const ChassisConfig> cfg,
                                const RoleFlags& role, EventSink events,
                                std::unique_ptr<BmcTransport> transport)
     : core_(core), role_(role), events_(std::move(events)), transport_(std::move(transport)),
-      logic_(cfg, *this), statusTimer_(thread_.io) {
+      logic_(std::move(cfg), *this), statusTimer_(thread_.io) {
     publish();
 }
 
@@ -103,6 +103,21 @@ void ChassisControl::sensors(SensorReadResult res, std::uint64_t startedGen, dou
         }
         logic_.onSensors(std::move(res), startedGen, tookMs, Clock::now());
         publish();
+    });
+}
+
+void ChassisControl::reconfigure(std::shared_ptr<const ChassisConfig> next) {
+    asio::post(thread_.io, [this, next = std::move(next)]() mutable {
+        if (role_.stopping.load() || !logic_.reconfigure(std::move(next))) {
+            return;
+        }
+        publish();
+        // A shorter status_poll_ms replaces the wait armed with the old one; a longer one (or a
+        // confirmation read due soon) takes effect after the read already due.
+        Duration delay = logic_.nextStatusDelay(Clock::now());
+        if (Clock::now() + delay < statusTimer_.expiry()) {
+            scheduleStatus(delay);
+        }
     });
 }
 

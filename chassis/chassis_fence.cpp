@@ -12,8 +12,8 @@
 
 namespace hs::chassis {
 
-Fencer::Fencer(asio::io_context& core, const FencingConfig& cfg, const RoleFlags& role)
-    : core_(core), cfg_(cfg), role_(role), timer_(thread_.io) {}
+Fencer::Fencer(asio::io_context& core, FencingConfig cfg, const RoleFlags& role)
+    : core_(core), cfg_(std::move(cfg)), role_(role), timer_(thread_.io) {}
 
 void Fencer::start() {
     thread_.start();

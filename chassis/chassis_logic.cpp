@@ -70,20 +70,59 @@ constexpr const char* kNotActiveText =
 
 } // namespace
 
-ChassisLogic::ChassisLogic(const ChassisConfig& cfg, BmcPort& port, WallClock wall)
-    : cfg_(cfg), port_(port), wall_(wall ? std::move(wall) : WallClock(systemUnixMs)) {
-    snap_.enabled = cfg_.enabled();
-    snap_.access = cfg_.enabled() ? BmcAccess::Unknown : BmcAccess::Disabled;
-    snap_.fanProfile = std::string(toString(cfg_.fanProfile));
-    for (const ZoneConfig& z : cfg_.zones) {
+ChassisLogic::ChassisLogic(std::shared_ptr<const ChassisConfig> cfg, BmcPort& port, WallClock wall)
+    : cfg_(std::move(cfg)), port_(port), wall_(wall ? std::move(wall) : WallClock(systemUnixMs)) {
+    snap_.enabled = cfg_->enabled();
+    snap_.access = cfg_->enabled() ? BmcAccess::Unknown : BmcAccess::Disabled;
+    snap_.fanProfile = std::string(toString(cfg_->fanProfile));
+    for (const ZoneConfig& z : cfg_->zones) {
         FanSnapshot f;
         f.zone = z.zone;
         f.name = z.name;
         snap_.fans.push_back(f);
         policies_.emplace_back(z.curve, z.hysteresisC);
     }
-    commanded_.resize(cfg_.zones.size());
-    floor_.resize(cfg_.zones.size());
+    commanded_.resize(cfg_->zones.size());
+    floor_.resize(cfg_->zones.size());
+}
+
+bool ChassisLogic::reconfigure(std::shared_ptr<const ChassisConfig> next) {
+    const ChassisConfig& old = *cfg_;
+    bool sameZones = next->zones.size() == old.zones.size();
+    for (std::size_t i = 0; sameZones && i < old.zones.size(); ++i) {
+        sameZones = next->zones[i].zone == old.zones[i].zone;
+    }
+    if (!sameZones || next->enabled() != old.enabled() || next->fanProfile != old.fanProfile ||
+        next->bmc.target() != old.bmc.target()) {
+        HS_ERROR("chassis event=reconfigure_refused reason=\"the BMC, the fan profile or the set "
+                 "of zones differs: needs restart\"");
+        return false;
+    }
+    std::vector<std::string> changedZones;
+    for (std::size_t i = 0; i < old.zones.size(); ++i) {
+        const ZoneConfig& a = old.zones[i];
+        const ZoneConfig& b = next->zones[i];
+        bool curveChanged = a.hysteresisC != b.hysteresisC || a.curve.size() != b.curve.size();
+        for (std::size_t k = 0; !curveChanged && k < a.curve.size(); ++k) {
+            curveChanged =
+                a.curve[k].tempC != b.curve[k].tempC || a.curve[k].dutyPct != b.curve[k].dutyPct;
+        }
+        if (curveChanged) {
+            policies_[i] = ZonePolicy(b.curve, b.hysteresisC); // no history: the new curve decides
+            changedZones.push_back(std::to_string(b.zone));
+        }
+        snap_.fans[i].name = b.name;
+    }
+    backoff_ = std::min(backoff_, next->retryMax);
+    cfg_ = std::move(next);
+    std::string zones;
+    for (const std::string& z : changedZones) {
+        zones += (zones.empty() ? "" : ",") + z;
+    }
+    HS_INFO("chassis event=reconfigured status_poll_ms={} sensor_poll_ms={} failsafe_duty_pct={} "
+            "curves_changed=\"{}\" applied_at=\"next sensor readings\"",
+            cfg_->statusPoll.count(), cfg_->sensorPoll.count(), cfg_->failsafeDutyPct, zones);
+    return true;
 }
 
 std::vector<IntentUpdate> ChassisLogic::takeIntents() {
@@ -134,7 +173,7 @@ void ChassisLogic::becomeActive(std::uint64_t gen, TimePoint at, TimePoint now,
     // within freshBound()), so the thermal policy can run at once: no blind fail-safe burst.
     bool fresh = lastSensorsOk_ && now >= lastSensorsAt_ && now - lastSensorsAt_ <= freshBound();
     double ageMs = lastSensorsOk_ ? msBetween(lastSensorsAt_, now) : -1.0;
-    if (inherited.hot && fresh && cfg_.fanProfile != FanProfileKind::None) {
+    if (inherited.hot && fresh && cfg_->fanProfile != FanProfileKind::None) {
         HS_INFO("chassis event=hot_takeover fan_mode={} floors={} readings_age_ms={:.0f}",
                 wantAuto ? "auto" : "manual",
                 std::count_if(floor_.begin(), floor_.end(), [](const auto& f) { return f; }),
@@ -260,7 +299,7 @@ BmcReply ChassisLogic::exchange(const RawRequest& rq, bool control, TimePoint no
         r.outcome = GateOutcome::Failed;
         lastEc_ = r.ec;
         lastText_ = r.text;
-        backoff_ = backoff_.count() == 0 ? cfg_.retryMin : std::min(backoff_ * 2, cfg_.retryMax);
+        backoff_ = backoff_.count() == 0 ? cfg_->retryMin : std::min(backoff_ * 2, cfg_->retryMax);
         nextRetry_ = now + backoff_;
         // The error text first: whoever sees the new access state must also see why.
         noteError(rq.what, r.ec, r.text, now);
@@ -333,7 +372,7 @@ void ChassisLogic::setAccess(BmcAccess a, const std::string& text) {
         HS_INFO("chassis event=bmc_recovered from={}", toString(old));
         if (old != BmcAccess::Unknown) {
             ev.type = EventType::BmcRecovered;
-            ev.text = fmt::format("BMC {} reachable again", cfg_.bmc.target());
+            ev.text = fmt::format("BMC {} reachable again", cfg_->bmc.target());
             emit(ev);
         }
         return;
@@ -356,7 +395,7 @@ void ChassisLogic::noteError(const std::string& what, std::error_code ec, const 
     snap_.lastErrorUnixMs = wall_();
     std::string key = what + "|" + msg;
     auto it = errorLogged_.find(key);
-    if (it != errorLogged_.end() && now - it->second < cfg_.errorLogInterval) {
+    if (it != errorLogged_.end() && now - it->second < cfg_->errorLogInterval) {
         ++errorSuppressed_[key];
         return;
     }
@@ -365,14 +404,14 @@ void ChassisLogic::noteError(const std::string& what, std::error_code ec, const 
     errorLogged_[key] = now;
     HS_ERROR("chassis event=bmc_error bmc=\"{}\" op=\"{}\" category={} code={} error=\"{}\" "
              "detail=\"{}\" repeated={}",
-             cfg_.bmc.target(), what, ec.category().name(), ec.value(), ec.message(), text,
+             cfg_->bmc.target(), what, ec.category().name(), ec.value(), ec.message(), text,
              suppressed);
 }
 
 // ---------------------------------------------------------------- chassis status and power
 
 Duration ChassisLogic::nextStatusDelay(TimePoint now) const {
-    std::chrono::milliseconds next = cfg_.statusPoll;
+    std::chrono::milliseconds next = cfg_->statusPoll;
     if (snap_.requested != PowerControl::None) {
         next = std::min(next, std::chrono::milliseconds(200)); // confirm transitions quickly
     }
@@ -454,10 +493,10 @@ void ChassisLogic::checkPowerDeadline(TimePoint now) {
     }
     snap_.requested = PowerControl::None;
     snap_.lastError = fmt::format("power control {} not confirmed within {} ms", toString(req),
-                                  cfg_.powerConfirmTimeout.count());
+                                  cfg_->powerConfirmTimeout.count());
     snap_.lastErrorUnixMs = wall_();
     HS_WARN("chassis event=power_unconfirmed control={} timeout_ms={}", toString(req),
-            cfg_.powerConfirmTimeout.count());
+            cfg_->powerConfirmTimeout.count());
     powerOutcome(PowerOutcome::Failed, "not confirmed by chassis status before the deadline");
 }
 
@@ -496,7 +535,7 @@ ControlResult ChassisLogic::runPower(const ControlRequest& req, TimePoint now) {
     p.requestId = ++lastRequestId_;
     p.transition = pc;
     p.requestedUnixMs = requestedUnixMs;
-    p.deadlineUnixMs = requestedUnixMs + cfg_.powerConfirmTimeout.count();
+    p.deadlineUnixMs = requestedUnixMs + cfg_->powerConfirmTimeout.count();
     p.outcome = PowerOutcome::Pending;
     power_ = p;
     if (g.outcome == GateOutcome::Failed) {
@@ -506,12 +545,12 @@ ControlResult ChassisLogic::runPower(const ControlRequest& req, TimePoint now) {
                 fmt::format("{}: {}", g.ec.message(), g.text)};
     }
     HS_INFO("chassis event=power_request id={} control={} outcome=pending deadline_ms={}",
-            p.requestId, toString(pc), cfg_.powerConfirmTimeout.count());
+            p.requestId, toString(pc), cfg_->powerConfirmTimeout.count());
     emitIntent(p);
     // Requested, not current: the power state changes only when chassis status says so.
     snap_.requested = pc;
     requestedAt_ = g.at;
-    deadline_ = g.at + cfg_.powerConfirmTimeout;
+    deadline_ = g.at + cfg_->powerConfirmTimeout;
     sawOff_ = false;
     confirmSoon_ = true;
     return {ControlStatus::Ok, std::string(ipmitoolWords(pc))};
@@ -536,7 +575,7 @@ ControlResult ChassisLogic::runFan(const ControlRequest& req, TimePoint now) {
     }
     case ControlOp::FanModeManual: {
         manualModeSet_ = false;
-        for (const RawRequest& rq : fanManualMode(cfg_.fanProfile)) {
+        for (const RawRequest& rq : fanManualMode(cfg_->fanProfile)) {
             Sent g = sendControl(rq, now);
             if (g.outcome != GateOutcome::Sent) {
                 return failed(g);
@@ -559,14 +598,14 @@ ControlResult ChassisLogic::runFan(const ControlRequest& req, TimePoint now) {
     }
     case ControlOp::FanDuty: {
         std::size_t i = 0;
-        while (i < cfg_.zones.size() && cfg_.zones[i].zone != req.zone) {
+        while (i < cfg_->zones.size() && cfg_->zones[i].zone != req.zone) {
             ++i;
         }
-        if (i == cfg_.zones.size()) {
+        if (i == cfg_->zones.size()) {
             return {ControlStatus::InvalidArgument, fmt::format("no fan zone {}", req.zone)};
         }
         if (!port_.roleActive()) {
-            Sent g = sendControl(fanZoneDuty(cfg_.fanProfile, req.zone, 0).front(), now);
+            Sent g = sendControl(fanZoneDuty(cfg_->fanProfile, req.zone, 0).front(), now);
             return failed(g); // refused by the gate, as every control command on a standby
         }
         auto duty = static_cast<unsigned>(req.value);
@@ -578,7 +617,7 @@ ControlResult ChassisLogic::runFan(const ControlRequest& req, TimePoint now) {
         if (policyArmed_ && haveSensors_) {
             applyThermal(now);
         } else if (ensureManualMode(now)) {
-            setZoneDuty(i, std::max(duty, cfg_.failsafeDutyPct), FanMode::FailSafe, now);
+            setZoneDuty(i, std::max(duty, cfg_->failsafeDutyPct), FanMode::FailSafe, now);
         }
         unsigned commanded = commanded_[i].value_or(0);
         if (!commanded_[i] && !leaseRefusal_.empty()) {
@@ -671,11 +710,11 @@ void ChassisLogic::onSensors(SensorReadResult res, std::uint64_t startedGen, dou
 }
 
 void ChassisLogic::updateFanReadings() {
-    for (std::size_t i = 0; i < cfg_.zones.size(); ++i) {
+    for (std::size_t i = 0; i < cfg_->zones.size(); ++i) {
         FanSnapshot& f = snap_.fans[i];
         f.rpm.reset();
         bool failed = false;
-        for (const std::string& name : cfg_.zones[i].fanSensors) {
+        for (const std::string& name : cfg_->zones[i].fanSensors) {
             const SensorSnapshot* s = findSensor(lastSensors_, name);
             if (!s || !s->valueValid) {
                 continue;
@@ -703,7 +742,7 @@ void ChassisLogic::updateFanReadings() {
 // The BMC's own fan control (the operator's "fan mode auto").
 ChassisLogic::Sent ChassisLogic::applyAutoMode(TimePoint now) {
     Sent g;
-    for (const RawRequest& rq : fanAutoMode(cfg_.fanProfile)) {
+    for (const RawRequest& rq : fanAutoMode(cfg_->fanProfile)) {
         g = sendControl(rq, now);
         if (g.outcome != GateOutcome::Sent) {
             return g;
@@ -723,7 +762,7 @@ ChassisLogic::Sent ChassisLogic::applyAutoMode(TimePoint now) {
 // The fan mode as intent (auto, manual = our policy, or the fail-safe): one update per change,
 // only on the active.
 void ChassisLogic::reportFanMode() {
-    if (cfg_.fanProfile == FanProfileKind::None || !port_.roleActive()) {
+    if (cfg_->fanProfile == FanProfileKind::None || !port_.roleActive()) {
         return;
     }
     if (autoOnArm_) {
@@ -746,7 +785,7 @@ bool ChassisLogic::ensureManualMode(TimePoint now) {
     if (manualModeSet_) {
         return true;
     }
-    for (const RawRequest& rq : fanManualMode(cfg_.fanProfile)) {
+    for (const RawRequest& rq : fanManualMode(cfg_->fanProfile)) {
         if (sendControl(rq, now).outcome != GateOutcome::Sent) {
             return false;
         }
@@ -760,14 +799,14 @@ bool ChassisLogic::setZoneDuty(std::size_t i, unsigned duty, FanMode mode, TimeP
         snap_.fans[i].mode = mode;
         return true;
     }
-    for (const RawRequest& rq : fanZoneDuty(cfg_.fanProfile, cfg_.zones[i].zone, duty)) {
+    for (const RawRequest& rq : fanZoneDuty(cfg_->fanProfile, cfg_->zones[i].zone, duty)) {
         if (sendControl(rq, now).outcome != GateOutcome::Sent) {
             commanded_[i].reset();
             return false;
         }
     }
     commanded_[i] = duty;
-    HS_INFO("chassis event=fan_duty zone={} duty_pct={} mode={}", cfg_.zones[i].zone, duty,
+    HS_INFO("chassis event=fan_duty zone={} duty_pct={} mode={}", cfg_->zones[i].zone, duty,
             mode == FanMode::FailSafe ? "failsafe" : "manual");
     snap_.fans[i].dutyPct = duty;
     snap_.fans[i].mode = mode;
@@ -775,11 +814,11 @@ bool ChassisLogic::setZoneDuty(std::size_t i, unsigned duty, FanMode mode, TimeP
 }
 
 void ChassisLogic::enterFailSafe(const std::string& why, TimePoint now) {
-    if (cfg_.fanProfile == FanProfileKind::None || !port_.roleActive()) {
+    if (cfg_->fanProfile == FanProfileKind::None || !port_.roleActive()) {
         return;
     }
     if (!snap_.failSafe) {
-        HS_WARN("chassis event=fail_safe duty_pct={} reason=\"{}\"", cfg_.failsafeDutyPct, why);
+        HS_WARN("chassis event=fail_safe duty_pct={} reason=\"{}\"", cfg_->failsafeDutyPct, why);
     }
     snap_.failSafe = true;
     for (auto& p : policies_) {
@@ -788,13 +827,13 @@ void ChassisLogic::enterFailSafe(const std::string& why, TimePoint now) {
     if (!ensureManualMode(now)) {
         return; // retried on the next sensor or status round
     }
-    for (std::size_t i = 0; i < cfg_.zones.size(); ++i) {
-        setZoneDuty(i, cfg_.failsafeDutyPct, FanMode::FailSafe, now);
+    for (std::size_t i = 0; i < cfg_->zones.size(); ++i) {
+        setZoneDuty(i, cfg_->failsafeDutyPct, FanMode::FailSafe, now);
     }
 }
 
 void ChassisLogic::applyThermal(TimePoint now) {
-    if (cfg_.fanProfile == FanProfileKind::None || !port_.roleActive() || operatorAuto_) {
+    if (cfg_->fanProfile == FanProfileKind::None || !port_.roleActive() || operatorAuto_) {
         return;
     }
     if (!policyArmed_ || !haveSensors_) {
@@ -805,8 +844,8 @@ void ChassisLogic::applyThermal(TimePoint now) {
         return;
     }
     bool anyFailSafe = false;
-    for (std::size_t i = 0; i < cfg_.zones.size(); ++i) {
-        const ZoneConfig& z = cfg_.zones[i];
+    for (std::size_t i = 0; i < cfg_->zones.size(); ++i) {
+        const ZoneConfig& z = cfg_->zones[i];
         std::optional<double> hottest;
         for (const std::string& name : z.tempSensors) {
             const SensorSnapshot* s = findSensor(lastSensors_, name);
@@ -818,7 +857,7 @@ void ChassisLogic::applyThermal(TimePoint now) {
             // This zone lost its readings: fail-safe for it alone.
             anyFailSafe = true;
             policies_[i].reset();
-            setZoneDuty(i, cfg_.failsafeDutyPct, FanMode::FailSafe, now);
+            setZoneDuty(i, cfg_->failsafeDutyPct, FanMode::FailSafe, now);
             continue;
         }
         unsigned duty = policies_[i].update(*hottest);

@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -91,7 +92,20 @@ class ChassisLogic {
   public:
     using WallClock = std::function<std::int64_t()>; // unix ms, for event and error stamps
 
-    ChassisLogic(const ChassisConfig& cfg, BmcPort& port, WallClock wall = {});
+    // The configuration is an immutable snapshot; the first form takes a copy.
+    ChassisLogic(std::shared_ptr<const ChassisConfig> cfg, BmcPort& port, WallClock wall = {});
+    ChassisLogic(const ChassisConfig& cfg, BmcPort& port, WallClock wall = {})
+        : ChassisLogic(std::make_shared<const ChassisConfig>(cfg), port, std::move(wall)) {}
+
+    // ---- a reload (the control worker, between two steps) ----
+    // Swaps in the new snapshot. Only what a reload may change live differs (daemon/reload.hpp):
+    // polls, retries, timeouts, the fail-safe duty, and per zone its name, sensors, curve and
+    // hysteresis; a snapshot with another BMC, fan profile or set of zones (ids, in order) is
+    // refused (false) and the running one stays. Nothing is sent here: no fail-safe, no power
+    // command. A zone whose curve or hysteresis changed forgets its history, so the next step
+    // (the next sensor readings) commands the duty the new curve gives.
+    bool reconfigure(std::shared_ptr<const ChassisConfig> next);
+    const ChassisConfig& config() const { return *cfg_; }
 
     // ---- role (the control worker, after the core changed the role) ----
     // Takeover `gen` decided at `at`: fail-safe, reconcile, policy armed later by onSensors.
@@ -123,7 +137,7 @@ class ChassisLogic {
     // The newest power request this node knows (its own or inherited), any outcome.
     const std::optional<PowerRequestState>& powerRequest() const { return power_; }
     // How old the last successful sensor read may be for a hot takeover: 2 x sensor_poll_ms.
-    Duration freshBound() const { return 2 * cfg_.sensorPoll; }
+    Duration freshBound() const { return 2 * cfg_->sensorPoll; }
     const ChassisSnapshot& snapshot() const { return snap_; }
     const ChassisStats& stats() const { return stats_; }
     BmcAccess access() const { return snap_.access; }
@@ -158,7 +172,7 @@ class ChassisLogic {
     void emit(Event ev) { events_.push_back(std::move(ev)); }
     void emitIntent(const IntentUpdate& u) { intents_.push_back(u); }
 
-    const ChassisConfig& cfg_;
+    std::shared_ptr<const ChassisConfig> cfg_; // swapped only by reconfigure()
     BmcPort& port_;
     WallClock wall_;
 

@@ -21,10 +21,10 @@ bool isFanOp(ControlOp op) {
 } // namespace
 
 ChassisManager::ChassisManager(asio::io_context& core, ChassisConfig cfg)
-    : core_(core), cfg_(std::move(cfg)) {
+    : core_(core), cfg_(std::make_shared<const ChassisConfig>(std::move(cfg))) {
     control_ = std::make_unique<ChassisControl>(
         core_, cfg_, role_, [this](Event ev) { emit(std::move(ev)); },
-        std::make_unique<IpmiSession>(cfg_.bmc));
+        std::make_unique<IpmiSession>(cfg_->bmc));
     // Posted from ipmi-ctl alone, so the core sees the updates in the order they happened.
     control_->setIntentSink([this](const IntentUpdate& u) {
         if (onIntent_) {
@@ -45,16 +45,17 @@ void ChassisManager::start() {
     if (started_.exchange(true)) {
         return;
     }
-    if (cfg_.fencing.enabled) {
-        fencer_ = std::make_unique<Fencer>(core_, cfg_.fencing, role_);
+    if (cfg_->fencing.enabled) {
+        fencer_ = std::make_unique<Fencer>(core_, cfg_->fencing, role_);
         fencer_->start();
     }
-    if (!cfg_.enabled()) {
+    if (!cfg_->enabled()) {
         HS_INFO("chassis event=disabled reason=\"interface none\"");
         return;
     }
     HS_INFO("chassis event=start bmc=\"{}\" fan_profile={} zones={} sdr_cache_dir={}",
-            cfg_.bmc.describe(), toString(cfg_.fanProfile), cfg_.zones.size(), cfg_.sdrCacheDir);
+            cfg_->bmc.describe(), toString(cfg_->fanProfile), cfg_->zones.size(),
+            cfg_->sdrCacheDir);
     sensors_ = std::make_unique<SensorPoller>(
         cfg_, role_, [this](SensorReadResult res, std::uint64_t gen, double ms) {
             control_->sensors(std::move(res), gen, ms);
@@ -72,11 +73,20 @@ void ChassisManager::stop() {
     if (fencer_) {
         fencer_->stop();
     }
-    if (cfg_.enabled()) {
+    if (cfg_->enabled()) {
         sensors_->stop();
         control_->stop();
         HS_INFO("chassis event=stopped sessions_opened={}", control_->sessionOpens());
     }
+}
+
+void ChassisManager::reconfigure(ChassisConfig next) {
+    cfg_ = std::make_shared<const ChassisConfig>(std::move(next));
+    if (!started_.load() || !cfg_->enabled() || role_.stopping.load()) {
+        return;
+    }
+    control_->reconfigure(cfg_);
+    sensors_->reconfigure(cfg_);
 }
 
 // ---------------------------------------------------------------- role changes (core thread)
@@ -87,7 +97,7 @@ void ChassisManager::setActive(bool active, const ReplicatedIntent& inherited) {
         // From this moment no command leaves, even one already waiting on ipmi-ctl.
         control_->revokeLease();
     }
-    if (was == active || !cfg_.enabled() || role_.stopping.load()) {
+    if (was == active || !cfg_->enabled() || role_.stopping.load()) {
         return;
     }
     std::uint64_t gen = ++role_.gen;
@@ -124,15 +134,15 @@ void ChassisManager::submit(const ControlRequest& req, ControlDone done) {
     if (!isPower && !isFan) {
         return reply(ControlStatus::InvalidArgument, "not a chassis operation");
     }
-    if (!cfg_.enabled() || !started_.load() || role_.stopping.load()) {
+    if (!cfg_->enabled() || !started_.load() || role_.stopping.load()) {
         return reply(ControlStatus::Unavailable, "no BMC configured");
     }
-    if (isFan && cfg_.fanProfile == FanProfileKind::None) {
+    if (isFan && cfg_->fanProfile == FanProfileKind::None) {
         return reply(ControlStatus::Unavailable, "no fan profile configured (fan_profile)");
     }
     if (req.op == ControlOp::FanDuty) {
         bool known = false;
-        for (const ZoneConfig& z : cfg_.zones) {
+        for (const ZoneConfig& z : cfg_->zones) {
             known = known || z.zone == req.zone;
         }
         if (!known) {
@@ -149,7 +159,7 @@ void ChassisManager::submit(const ControlRequest& req, ControlDone done) {
 }
 
 void ChassisManager::refresh(std::function<void(ChassisSnapshot)> done) {
-    if (!cfg_.enabled() || !started_.load() || role_.stopping.load()) {
+    if (!cfg_->enabled() || !started_.load() || role_.stopping.load()) {
         asio::post(core_, [done = std::move(done), s = snapshot()] { done(s); });
         return;
     }
@@ -157,7 +167,7 @@ void ChassisManager::refresh(std::function<void(ChassisSnapshot)> done) {
 }
 
 void ChassisManager::pollSensorsNow() {
-    if (!cfg_.enabled() || !started_.load() || role_.stopping.load()) {
+    if (!cfg_->enabled() || !started_.load() || role_.stopping.load()) {
         return;
     }
     sensors_->pollNow();
@@ -179,7 +189,7 @@ bool ChassisManager::bmcReachable() const {
 // ---------------------------------------------------------------- fencing (core -> ipmi-fence)
 
 void ChassisManager::fencePeer(std::uint32_t localSlot, FenceDone done) {
-    if (!cfg_.fencing.enabled || !fencer_ || role_.stopping.load()) {
+    if (!cfg_->fencing.enabled || !fencer_ || role_.stopping.load()) {
         asio::post(core_, [done = std::move(done)] { done(false, "fencing disabled"); });
         return;
     }

@@ -101,7 +101,14 @@ class ChassisManager {
     bool bmcReachable() const;
     BmcAccess bmcAccess() const { return control_->access(); }
     ChassisStats stats() const;
-    const ChassisConfig& config() const { return cfg_; }
+    // The running configuration as the core thread sees it (core thread only).
+    const ChassisConfig& config() const { return *cfg_; }
+    // A reload (core thread): NEXT differs from the running configuration only in keys a reload
+    // may change live (daemon/reload.hpp). It becomes an immutable snapshot that each thread
+    // takes between two of its steps (the core at once, ipmi-ctl and ipmi-sens through a post),
+    // so no thread ever sees half of it. The thermal policy applies new curves at its next
+    // sensor readings; no fail-safe burst and no power command come from a reload.
+    void reconfigure(ChassisConfig next);
 
     // Fencing: after waiting localSlot * delay_per_slot_ms, power the PEER host off through ITS
     // BMC (hard power down, never cycle) and confirm the chassis reads off. Not subject to the
@@ -115,7 +122,7 @@ class ChassisManager {
     void emit(Event ev);
 
     asio::io_context& core_;
-    const ChassisConfig cfg_;
+    std::shared_ptr<const ChassisConfig> cfg_; // core thread; workers hold their own snapshot
     EventHandler onEvent_;
     IntentHandler onIntent_;
     RoleFlags role_;

@@ -53,8 +53,9 @@ class ChassisControl final : private BmcPort {
     using IntentSink = std::function<void(const IntentUpdate&)>; // called on ipmi-ctl, in order
     using ControlDone = std::function<void(ControlResult)>;
 
-    ChassisControl(asio::io_context& core, const ChassisConfig& cfg, const RoleFlags& role,
-                   EventSink events, std::unique_ptr<BmcTransport> transport);
+    ChassisControl(asio::io_context& core, std::shared_ptr<const ChassisConfig> cfg,
+                   const RoleFlags& role, EventSink events,
+                   std::unique_ptr<BmcTransport> transport);
     ChassisControl(const ChassisControl&) = delete;
     ChassisControl& operator=(const ChassisControl&) = delete;
 
@@ -70,6 +71,9 @@ class ChassisControl final : private BmcPort {
     void control(ControlRequest req, ControlDone done);
     void refresh(std::function<void(ChassisSnapshot)> done);
     void sensors(SensorReadResult res, std::uint64_t startedGen, double tookMs);
+    // A reload: the logic takes the new snapshot between two of its steps; the status poll is
+    // rescheduled with the new interval.
+    void reconfigure(std::shared_ptr<const ChassisConfig> next);
 
     // ---- the command lease (core thread renews/revokes, ipmi-ctl checks) ----
     void renewLease(TimePoint deadline);
@@ -127,7 +131,7 @@ class SensorPoller {
   public:
     using Deliver = std::function<void(SensorReadResult, std::uint64_t startedGen, double tookMs)>;
 
-    SensorPoller(const ChassisConfig& cfg, const RoleFlags& role, Deliver deliver);
+    SensorPoller(std::shared_ptr<const ChassisConfig> cfg, const RoleFlags& role, Deliver deliver);
     ~SensorPoller();
     SensorPoller(const SensorPoller&) = delete;
     SensorPoller& operator=(const SensorPoller&) = delete;
@@ -135,17 +139,20 @@ class SensorPoller {
     void start();
     void stop();
     void pollNow(); // any thread
+    // A reload (any thread): ipmi-sens takes the new snapshot between two reads; the next read
+    // is due one new sensor_poll_ms from then. The BMC and the SDR cache stay (restart-only).
+    void reconfigure(std::shared_ptr<const ChassisConfig> next);
 
   private:
     void schedule(Duration delay);
     void afterTimer(std::error_code ec);
     void poll();
 
-    const ChassisConfig& cfg_;
     const RoleFlags& role_;
     Deliver deliver_;
     WorkerThread thread_;
     // ipmi-sens only
+    std::shared_ptr<const ChassisConfig> cfg_;
     std::unique_ptr<SensorReader> reader_;
     asio::steady_timer timer_;
 };
@@ -154,7 +161,7 @@ class Fencer {
   public:
     using FenceDone = std::function<void(bool ok, std::string msg)>;
 
-    Fencer(asio::io_context& core, const FencingConfig& cfg, const RoleFlags& role);
+    Fencer(asio::io_context& core, FencingConfig cfg, const RoleFlags& role);
     Fencer(const Fencer&) = delete;
     Fencer& operator=(const Fencer&) = delete;
 
@@ -169,7 +176,7 @@ class Fencer {
     void finish(FenceDone done, BmcTransport& session, bool ok, std::string msg);
 
     asio::io_context& core_;
-    const FencingConfig& cfg_;
+    const FencingConfig cfg_; // restart-only: a copy
     const RoleFlags& role_;
     WorkerThread thread_;
     // ipmi-fence only

@@ -6,13 +6,14 @@
 
 namespace hs::chassis {
 
-SensorPoller::SensorPoller(const ChassisConfig& cfg, const RoleFlags& role, Deliver deliver)
-    : cfg_(cfg), role_(role), deliver_(std::move(deliver)), timer_(thread_.io) {}
+SensorPoller::SensorPoller(std::shared_ptr<const ChassisConfig> cfg, const RoleFlags& role,
+                           Deliver deliver)
+    : role_(role), deliver_(std::move(deliver)), cfg_(std::move(cfg)), timer_(thread_.io) {}
 
 SensorPoller::~SensorPoller() = default;
 
 void SensorPoller::start() {
-    reader_ = std::make_unique<SensorReader>(cfg_.bmc, cfg_.sdrCacheDir);
+    reader_ = std::make_unique<SensorReader>(cfg_->bmc, cfg_->sdrCacheDir);
     thread_.start();
     asio::post(thread_.io, [this] { schedule(Duration::zero()); });
 }
@@ -29,6 +30,18 @@ void SensorPoller::pollNow() {
     asio::post(thread_.io, [this] { schedule(Duration::zero()); });
 }
 
+void SensorPoller::reconfigure(std::shared_ptr<const ChassisConfig> next) {
+    asio::post(thread_.io, [this, next = std::move(next)]() mutable {
+        cfg_ = std::move(next);
+        // A shorter interval replaces the wait armed with the old one; a longer one (or a read
+        // asked for at once) takes effect after the read already due.
+        TimePoint due = Clock::now() + cfg_->sensorPoll;
+        if (reader_ && !role_.stopping.load() && due < timer_.expiry()) {
+            schedule(cfg_->sensorPoll);
+        }
+    });
+}
+
 void SensorPoller::schedule(Duration delay) {
     timer_.expires_after(delay);
     timer_.async_wait(std::bind_front(&SensorPoller::afterTimer, this));
@@ -39,7 +52,7 @@ void SensorPoller::afterTimer(std::error_code ec) {
         return;
     }
     poll();
-    schedule(cfg_.sensorPoll);
+    schedule(cfg_->sensorPoll);
 }
 
 void SensorPoller::poll() {

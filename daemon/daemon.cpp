@@ -861,6 +861,23 @@ void Daemon::Impl::finishReload(const std::shared_ptr<ValidatedConfig>& next,
             cfg.heartbeat.preempt = next->cfg.heartbeat.preempt;
         }
     }
+    auto changed = [&d](const char* prefix) {
+        return std::any_of(d.live.begin(), d.live.end(),
+                           [prefix](const std::string& k) { return k.rfind(prefix, 0) == 0; });
+    };
+    if (changed("chassis.")) {
+        // One immutable snapshot per reload; each chassis thread takes it between two steps.
+        chassisCfg = next->chassis;
+        if (chassisMgr) {
+            chassisMgr->reconfigure(std::move(next->chassis));
+        }
+    }
+    if (changed("snmp.")) {
+        snmpCfg = next->snmp;
+        if (snmp) {
+            snmp->reconfigure(next->snmp); // on the SNMP thread, never waited for
+        }
+    }
     if (std::any_of(d.live.begin(), d.live.end(),
                     [](const std::string& k) { return k.rfind("hooks", 0) == 0; })) {
         hooksCfg = next->hooks;

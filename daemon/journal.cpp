@@ -2,16 +2,48 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fmt/core.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
-// Our own CODE_FILE/CODE_LINE (the log line's), not the sender's.
-#define SD_JOURNAL_SUPPRESS_LOCATION
-#include <systemd/sd-journal.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 namespace hs {
 namespace {
 
 constexpr const char* kJournalSocket = "/run/systemd/journal/socket";
+
+// Set up once before any thread starts (openJournal), then only read.
+int gJournalFd = -1;
+sockaddr_un gJournalAddr{};
+socklen_t gJournalAddrLen = 0;
+std::atomic<std::uint64_t> gDropped{0};    // lines lost to a full socket, in total
+std::atomic<std::uint64_t> gUnreported{0}; // of which not yet reported by a log_dropped line
+
+enum class SendResult : std::uint8_t { Sent, Full, Failed };
+
+SendResult sendDatagram(const std::string& d) {
+    msghdr mh{};
+    iovec iov{const_cast<char*>(d.data()), d.size()}; // NOLINT: sendmsg does not write it
+    mh.msg_name = &gJournalAddr;
+    mh.msg_namelen = gJournalAddrLen;
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    for (;;) {
+        if (::sendmsg(gJournalFd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) {
+            return SendResult::Sent;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        // EAGAIN: journald's queue is full (it is not reading): never wait for it.
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? SendResult::Full
+                                                                           : SendResult::Failed;
+    }
+}
 
 bool reserved(std::string_view name) {
     static constexpr std::array<std::string_view, 18> kReserved = {"MESSAGE",
@@ -79,14 +111,76 @@ std::vector<std::string> journalFields(log::Level l, std::string_view file, int 
     return out;
 }
 
-bool journalSink(log::Level l, std::string_view file, int line, std::string_view msg) {
-    std::vector<std::string> f = journalFields(l, file, line, msg);
-    std::vector<iovec> iov;
-    iov.reserve(f.size());
-    for (std::string& s : f) {
-        iov.push_back({s.data(), s.size()});
+std::string journalDatagram(const std::vector<std::string>& fields) {
+    std::string out;
+    for (const std::string& f : fields) {
+        std::size_t eq = f.find('=');
+        if (eq == std::string::npos) {
+            continue;
+        }
+        if (f.find('\n', eq) == std::string::npos) {
+            out += f;
+            out += '\n';
+            continue;
+        }
+        out.append(f, 0, eq);
+        out += '\n';
+        std::uint64_t n = f.size() - eq - 1;
+        for (int i = 0; i < 8; ++i) {
+            out += static_cast<char>((n >> (8 * i)) & 0xff);
+        }
+        out.append(f, eq + 1);
+        out += '\n';
     }
-    return sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) >= 0;
+    return out;
+}
+
+bool openJournal(const std::string& path) {
+    if (path.size() >= sizeof(gJournalAddr.sun_path)) {
+        return false;
+    }
+    int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        return false;
+    }
+    int sndbuf = 8 << 20; // as libsystemd: room for bursts (capped by the kernel's wmem_max)
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    if (gJournalFd >= 0) {
+        ::close(gJournalFd);
+    }
+    gJournalFd = fd;
+    gJournalAddr = {};
+    gJournalAddr.sun_family = AF_UNIX;
+    std::memcpy(gJournalAddr.sun_path, path.data(), path.size());
+    gJournalAddrLen = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+    return true;
+}
+
+bool journalSink(log::Level l, std::string_view file, int line, std::string_view msg) {
+    if (gJournalFd < 0) {
+        return false;
+    }
+    if (std::uint64_t lost = gUnreported.exchange(0); lost > 0) {
+        std::string note = fmt::format("event=log_dropped dropped={} total={}: journald's socket "
+                                       "was full; these lines were lost",
+                                       lost, gDropped.load());
+        SendResult r = sendDatagram(
+            journalDatagram(journalFields(log::Level::Warn, __FILE__, __LINE__, note)));
+        if (r != SendResult::Sent) {
+            gUnreported += lost; // still full: reported with a later line
+        }
+    }
+    SendResult r = sendDatagram(journalDatagram(journalFields(l, file, line, msg)));
+    if (r == SendResult::Full) {
+        ++gDropped;
+        ++gUnreported;
+        return true; // lost and counted: stderr (journald's stream) would not be read either
+    }
+    return r == SendResult::Sent;
+}
+
+std::uint64_t journalDropped() {
+    return gDropped.load();
 }
 
 void setUpJournalLogging() {
@@ -94,10 +188,9 @@ void setUpJournalLogging() {
         return;
     }
     log::setJournalStream(true);
-    // sd_journal_sendv() reports success when journald's socket is missing (the line is lost):
-    // send natively only when the socket is there, else the stream carries "<N>" lines.
+    // Send natively only when the socket is there, else the stream carries "<N>" lines.
     struct stat st {};
-    if (::stat(kJournalSocket, &st) == 0 && S_ISSOCK(st.st_mode)) {
+    if (::stat(kJournalSocket, &st) == 0 && S_ISSOCK(st.st_mode) && openJournal(kJournalSocket)) {
         log::setSink(journalSink);
     }
 }

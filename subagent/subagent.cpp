@@ -21,7 +21,13 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <sys/socket.h>
 #include <thread>
+
+// Net-SNMP's AgentX session with the master (agent/mibgroup/agentx/subagent.c): exported by
+// libnetsnmpagent, declared in no installed header.
+// NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables,readability-identifier-naming)
+extern "C" netsnmp_session* main_session;
 
 namespace hs::subagent {
 namespace {
@@ -220,10 +226,12 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
         std::uint32_t s = 0;
         bool overflow = false;
         std::uint64_t droppedNow = 0;
+        std::size_t limit = 0;
         {
             std::lock_guard lock(mu);
+            limit = cfg.notifyQueue;
             s = q.seq = ++seq;
-            if (queue.size() >= cfg.notifyQueue) {
+            while (!queue.empty() && queue.size() >= cfg.notifyQueue) {
                 queue.pop_front();
                 droppedNow = ++dropped;
                 overflow = true;
@@ -233,7 +241,7 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
         if (overflow && (droppedNow % 100) == 1) { // first drop, then every 100th
             HS_WARN("snmp notification queue full (master away or not reading): dropping the "
                     "oldest queue={} seq={} dropped={}",
-                    cfg.notifyQueue, s, droppedNow);
+                    limit, s, droppedNow);
         }
         return s;
     }
@@ -262,7 +270,10 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
     }
 
     void initNetSnmp() {
-        gNetSnmpLogLevel.store(static_cast<int>(cfg.netsnmpLogLevel));
+        {
+            std::lock_guard lock(mu); // reconfigure() may change it
+            gNetSnmpLogLevel.store(static_cast<int>(cfg.netsnmpLogLevel));
+        }
         snmp_disable_log();
         snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, onNetSnmpLog, nullptr);
         snmp_enable_calllog();
@@ -439,6 +450,41 @@ struct Subagent::Impl : std::enable_shared_from_this<Impl> {
             }
         }
         return SNMP_ERR_NOERROR;
+    }
+
+    // New AgentX settings (a reload). Net-SNMP reads them whenever it opens the session to the
+    // master; the open session is shut down here (its socket, as if the master went away), and
+    // Net-SNMP opens a new one with them after ping_interval_s, as after a restart of snmpd
+    // (onIndexStop, then onIndexStart registers the MIB again and a stateResync goes out).
+    void applyAgentx(const SnmpConfig& next) {
+        netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET,
+                              next.agentxSocket.c_str());
+        netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
+                           static_cast<int>(next.pingInterval.count()));
+        netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_TIMEOUT,
+                           static_cast<int>(next.agentxTimeout.count() * 1000));
+        {
+            std::lock_guard lock(mu); // written here only; reconfigure() compares under the lock
+            cfg.agentxSocket = next.agentxSocket;
+            cfg.pingInterval = next.pingInterval;
+            cfg.agentxTimeout = next.agentxTimeout;
+        }
+        bool open = false;
+        if (main_session != nullptr) {
+            netsnmp_transport* t = snmp_sess_transport(snmp_sess_pointer(main_session));
+            if (t != nullptr && t->sock >= 0) {
+                ::shutdown(t->sock, SHUT_RDWR); // Net-SNMP reads EOF: the master went away
+                open = true;
+            }
+        }
+        HS_INFO("snmp event=agentx_reconfigured agentx_socket={} ping_interval_s={} timeout_ms={} "
+                "reconnect={}",
+                cfg.agentxSocket, cfg.pingInterval.count(), cfg.agentxTimeout.count(),
+                open ? "now" : "at the next retry");
+        if (loop) {
+            loop->invalidate();
+            loop->reschedule();
+        }
     }
 
     static int onIndexStart(int, int, void* server, void* client) {
@@ -748,6 +794,33 @@ std::uint32_t Subagent::notify(const Event& event, std::shared_ptr<const Snapsho
     std::uint32_t s = impl_->enqueue(PendingNotification{false, event, 0, std::move(snapshot)});
     impl_->wake();
     return s;
+}
+
+void Subagent::reconfigure(const SnmpConfig& next) {
+    gNetSnmpLogLevel.store(static_cast<int>(next.netsnmpLogLevel));
+    bool agentx = false;
+    {
+        std::lock_guard lock(impl_->mu);
+        impl_->cfg.notifyQueue = next.notifyQueue;
+        impl_->cfg.netsnmpLogLevel = next.netsnmpLogLevel;
+        agentx = next.agentxSocket != impl_->cfg.agentxSocket ||
+                 next.pingInterval != impl_->cfg.pingInterval ||
+                 next.agentxTimeout != impl_->cfg.agentxTimeout;
+        if (agentx && !impl_->started) { // no SNMP thread (disabled): nothing to reconnect
+            impl_->cfg.agentxSocket = next.agentxSocket;
+            impl_->cfg.pingInterval = next.pingInterval;
+            impl_->cfg.agentxTimeout = next.agentxTimeout;
+            agentx = false;
+        }
+    }
+    if (!agentx) {
+        return;
+    }
+    asio::post(impl_->io, [w = std::weak_ptr<Impl>(impl_), next] {
+        if (auto self = w.lock()) {
+            self->applyAgentx(next);
+        }
+    });
 }
 
 SubagentStats Subagent::stats() const {

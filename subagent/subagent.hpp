@@ -61,6 +61,14 @@ class Subagent {
 
     SubagentStats stats() const;
 
+    // A reload (thread-safe, never blocks): notify_queue and log_level take effect at once
+    // (a shorter queue drops its oldest entries at the next notification). New AgentX settings
+    // (agentx_socket, ping_interval_s, agentx_timeout_ms) are posted to the SNMP thread, which
+    // closes the session with the master and opens one with them after ping_interval_s, as
+    // after a restart of snmpd; notifications meanwhile wait in the queue. `enabled` needs a
+    // restart.
+    void reconfigure(const SnmpConfig& next);
+
   private:
     struct Impl;
     std::shared_ptr<Impl> impl_;

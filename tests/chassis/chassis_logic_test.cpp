@@ -239,6 +239,57 @@ TEST_F(ChassisLogicTest, ThermalRisesAtOnceAndFallsWithHysteresis) {
     EXPECT_TRUE(logic.snapshot().failSafe);
 }
 
+// A reload swaps the configuration between two steps: nothing is sent by the swap itself (no
+// fail-safe burst, no power command); the next readings command what the NEW curve gives, from a
+// fresh history (no hysteresis carried over from the old curve); the new fail-safe duty and poll
+// interval are the ones used from then on. A snapshot with another set of zones is refused.
+TEST_F(ChassisLogicTest, AReloadedCurveAppliesAtTheNextStepWithoutFailSafe) {
+    port.bmc.power = true;
+    activeAt(40);
+    EXPECT_EQ(port.bmc.duty[0], 30u);
+    logic.onSensors(readings(60), port.gen, 5.0, port.now);
+    EXPECT_EQ(port.bmc.duty[0], 70u);
+    std::size_t sent = port.bmc.changes.size();
+    std::vector<Event> ignored = logic.takeEvents();
+    ChassisConfig next = cfg;
+    next.zones[0].curve = {{30, 10}, {50, 20}, {70, 50}};
+    next.zones[0].name = "cpu0";
+    next.failsafeDutyPct = 80;
+    next.statusPoll = 5000ms;
+    next.sensorPoll = 3000ms;
+    ASSERT_TRUE(logic.reconfigure(std::make_shared<const ChassisConfig>(next)));
+    EXPECT_EQ(port.bmc.changes.size(), sent) << "the swap itself sends nothing";
+    EXPECT_TRUE(port.bmc.powerCalls.empty());
+    EXPECT_FALSE(logic.snapshot().failSafe);
+    EXPECT_TRUE(logic.policyArmed());
+    EXPECT_EQ(logic.snapshot().fans[0].name, "cpu0");
+    EXPECT_EQ(logic.nextStatusDelay(port.now), Duration(5000ms));
+    EXPECT_EQ(logic.freshBound(), Duration(6000ms));
+    // The next step: curve'(58) = 32 (the old curve with its hysteresis would hold 73).
+    logic.onSensors(readings(58), port.gen, 5.0, port.now);
+    EXPECT_EQ(port.bmc.duty[0], 32u);
+    for (std::size_t i = sent; i < port.bmc.changes.size(); ++i) {
+        EXPECT_FALSE(isDuty(port.bmc.changes[i], 100)) << "no fail-safe duty after a reload";
+        EXPECT_FALSE(isDuty(port.bmc.changes[i], 80)) << "no fail-safe duty after a reload";
+    }
+    EXPECT_TRUE(port.bmc.powerCalls.empty());
+    EXPECT_FALSE(logic.snapshot().failSafe);
+    EXPECT_TRUE(logic.takeEvents().empty());
+    // The new fail-safe duty when readings are lost.
+    SensorReadResult lost;
+    lost.ec = ipmimonitoringError(1);
+    lost.errorText = "connection timeout";
+    logic.onSensors(lost, port.gen, 5.0, port.now);
+    EXPECT_EQ(port.bmc.duty[0], 80u);
+    // Another set of zones (what a restart-only key changes): refused, the running one stays.
+    ChassisConfig other = next;
+    other.zones[0].zone = 3;
+    other.failsafeDutyPct = 60;
+    EXPECT_FALSE(logic.reconfigure(std::make_shared<const ChassisConfig>(other)));
+    EXPECT_EQ(logic.config().failsafeDutyPct, 80u);
+    EXPECT_EQ(logic.config().zones[0].zone, 0u);
+}
+
 TEST_F(ChassisLogicTest, OperatorFloorRaisesTheCurveAndManualModeClearsIt) {
     activeAt(40);
     ControlResult r = logic.control({ControlOp::FanDuty, 0, 80, "test"}, port.now);

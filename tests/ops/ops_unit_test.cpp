@@ -128,6 +128,89 @@ TEST(SystemdNotify, FullSocketDropsInsteadOfBlocking) {
     ::unsetenv("NOTIFY_SOCKET");
 }
 
+// The journal's native protocol: plain fields as NAME=value, a value with a newline with its
+// length (le64), as journald parses them.
+TEST(JournalNative, Datagram) {
+    std::string d = journalDatagram({"MESSAGE=a b", "PRIORITY=6", "X=1\n2"});
+    std::string want = "MESSAGE=a b\nPRIORITY=6\nX\n";
+    want += std::string("\x03\0\0\0\0\0\0\0", 8);
+    want += "1\n2\n";
+    EXPECT_EQ(d, want);
+}
+
+// journald's socket, bound, never read, its queue filled: a log line must come back at once
+// (dropped and counted), where sd_journal_sendv() would wait for journald to read. Once journald
+// reads again, the next line is preceded by event=log_dropped with the count.
+TEST(JournalNative, FullSocketDropsInsteadOfBlocking) {
+    std::string path = (std::filesystem::temp_directory_path() /
+                        ("hs-journal-" + std::to_string(::getpid()) + ".sock"))
+                           .string();
+    ::unlink(path.c_str());
+    int rx = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(rx, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    path.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+    ASSERT_EQ(::bind(rx, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
+    ASSERT_TRUE(openJournal(path));
+    char buf[65536];
+    ASSERT_TRUE(journalSink(log::Level::Info, "daemon/x.cpp", 1, "event=first"));
+    ssize_t n = ::recv(rx, buf, sizeof(buf), MSG_DONTWAIT);
+    ASSERT_GT(n, 0);
+    EXPECT_NE(std::string(buf, static_cast<std::size_t>(n)).find("EVENT=first\n"),
+              std::string::npos);
+    std::vector<int> fillers;
+    for (int i = 0; i < 64; ++i) {
+        int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        ASSERT_GE(fd, 0);
+        fillers.push_back(fd);
+        int sent = 0;
+        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+        while (::sendto(fd, "X=1", 3, 0, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) ==
+               3) {
+            ++sent;
+        }
+        ASSERT_EQ(errno, EAGAIN);
+        if (sent == 0) {
+            break;
+        }
+    }
+    ASSERT_LT(fillers.size(), 64U) << "the journal socket's queue never filled";
+    std::uint64_t before = journalDropped();
+    auto done = std::make_shared<std::promise<bool>>();
+    std::future<bool> res = done->get_future();
+    std::thread([done] {
+        bool all = true;
+        for (int i = 0; i < 3; ++i) {
+            all = journalSink(log::Level::Warn, "daemon/x.cpp", 2, "event=lost") && all;
+        }
+        done->set_value(all);
+    }).detach();
+    ASSERT_EQ(res.wait_for(std::chrono::seconds(30)), std::future_status::ready)
+        << "a log line to a full journal socket blocked";
+    EXPECT_TRUE(res.get()); // taken care of (dropped), not handed to stderr
+    EXPECT_EQ(journalDropped(), before + 3);
+    while (::recv(rx, buf, sizeof(buf), MSG_DONTWAIT) > 0) { // journald reads again
+    }
+    ASSERT_TRUE(journalSink(log::Level::Info, "daemon/x.cpp", 3, "event=back"));
+    n = ::recv(rx, buf, sizeof(buf), MSG_DONTWAIT);
+    ASSERT_GT(n, 0);
+    std::string note(buf, static_cast<std::size_t>(n));
+    EXPECT_NE(note.find("EVENT=log_dropped\n"), std::string::npos) << note;
+    EXPECT_NE(note.find("DROPPED=3\n"), std::string::npos) << note;
+    EXPECT_NE(note.find("PRIORITY=4\n"), std::string::npos) << note;
+    n = ::recv(rx, buf, sizeof(buf), MSG_DONTWAIT);
+    ASSERT_GT(n, 0);
+    EXPECT_NE(std::string(buf, static_cast<std::size_t>(n)).find("EVENT=back\n"),
+              std::string::npos);
+    for (int fd : fillers) {
+        ::close(fd);
+    }
+    ::close(rx);
+    ::unlink(path.c_str());
+}
+
 hb::Key testKey(std::uint8_t fill) {
     return hb::Key(std::vector<std::uint8_t>(32, fill)).forCluster("pair");
 }
@@ -264,6 +347,88 @@ host = "x"
     EXPECT_EQ(d.restartOnly, (std::vector<std::string>{"chassis", "node.id", "path"}));
     EXPECT_TRUE(diffConfig(a, a).live.empty());
     EXPECT_TRUE(diffConfig(a, a).restartOnly.empty());
+}
+
+// The chassis and SNMP keys a reload applies live, and those it refuses: a zone's curve is named
+// with its index; a zone added or another zone id, the BMC and snmp.enabled need a restart.
+TEST(ReloadDiff, ChassisAndSnmpKeys) {
+    auto a = toml::parse(R"(
+[chassis]
+host = "127.0.0.1"
+sensor_poll_ms = 400
+fan_profile = "supermicro"
+[[chassis.zone]]
+id = 0
+curve = [[30, 20], [70, 100]]
+[[chassis.zone]]
+id = 1
+curve = [[20, 30], [60, 70]]
+[snmp]
+agentx_socket = "/a"
+notify_queue = 10
+)");
+    auto b = toml::parse(R"(
+[chassis]
+host = "127.0.0.1"
+sensor_poll_ms = 1000
+status_poll_ms = 500
+failsafe_duty_pct = 80
+fan_profile = "supermicro"
+[[chassis.zone]]
+id = 0
+curve = [[30, 20], [70, 100]]
+hysteresis_c = 2
+[[chassis.zone]]
+id = 1
+curve = [[20, 40], [60, 80]]
+[snmp]
+agentx_socket = "/a"
+notify_queue = 20
+log_level = "warn"
+)");
+    ReloadDiff d = diffConfig(a, b);
+    EXPECT_EQ(d.live, (std::vector<std::string>{
+                          "chassis.failsafe_duty_pct", "chassis.sensor_poll_ms",
+                          "chassis.status_poll_ms", "chassis.zone[0].hysteresis_c",
+                          "chassis.zone[1].curve", "snmp.log_level", "snmp.notify_queue"}));
+    EXPECT_TRUE(d.restartOnly.empty());
+
+    auto c = toml::parse(R"(
+[chassis]
+host = "127.0.0.2"
+sensor_poll_ms = 400
+fan_profile = "dell"
+[[chassis.zone]]
+id = 2
+curve = [[30, 20], [70, 100]]
+[[chassis.zone]]
+id = 1
+curve = [[20, 30], [60, 70]]
+[snmp]
+enabled = false
+agentx_socket = "/b"
+notify_queue = 10
+)");
+    d = diffConfig(a, c);
+    EXPECT_EQ(d.live, std::vector<std::string>{"snmp.agentx_socket"});
+    EXPECT_EQ(d.restartOnly, (std::vector<std::string>{"chassis.fan_profile", "chassis.host",
+                                                       "chassis.zone[0].id", "snmp.enabled"}));
+    auto e = toml::parse(R"(
+[chassis]
+host = "127.0.0.1"
+sensor_poll_ms = 400
+fan_profile = "supermicro"
+[[chassis.zone]]
+id = 0
+curve = [[30, 20], [70, 100]]
+[snmp]
+agentx_socket = "/a"
+notify_queue = 10
+)");
+    EXPECT_EQ(diffConfig(a, e).restartOnly, std::vector<std::string>{"chassis.zone"});
+    EXPECT_TRUE(isLiveKey("chassis.zone[7].temp_sensors"));
+    EXPECT_FALSE(isLiveKey("chassis.zone[7].id"));
+    EXPECT_FALSE(isLiveKey("chassis.fencing.enabled"));
 }
 
 class HooksConfigTest : public ::testing::Test {

@@ -19,10 +19,14 @@ tests/fixtures/system/sysbed.py), each judged by a witness outside the daemon:
                   running on the old configuration (pair healthy, no role change); --check
                   refuses the same files
   reload_chassis  with a BMC: a reload with a bad fan curve point (duty 150 %) is refused with the
-                  key and reason named, the daemon runs on (pair healthy, node1 still drives the
-                  chassis, --check refuses the file with 78); a valid new curve and a changed
-                  [snmp] key are refused as a whole with "needs restart" naming chassis.zone and
-                  snmp.ping_interval_s, nothing applied
+                  key and reason named (--check refuses the file with 78); a new curve,
+                  sensor_poll_ms 5000 -> 200, a new fail-safe duty and [snmp] keys are applied
+                  live: judged at ipmi_sim (its command log): the zone's duty becomes the
+                  new curve's, nothing else is sent (no fail-safe burst, no power command), and
+                  five temperature steps each reach the fans within 1.5 s; then a new curve
+                  beside a changed zone id and BMC timeout is refused as a whole with
+                  "needs restart" naming both, and the BMC keeps following the running curve;
+                  same pid, no role or epoch change, no fail-safe throughout
   key_rotation    a new heartbeat key on both nodes (key_grace_ms = 3000), node1 reloaded, then
                   node2 1 s later: judged on the wire (every UDP heartbeat on loopback captured and
                   its tag checked in Python with the old and the new key): node1 sends under the
@@ -47,6 +51,11 @@ tests/fixtures/system/sysbed.py), each judged by a witness outside the daemon:
   chassis_status  `hsctl chassis status` against `ipmitool chassis status` on the same ipmi_sim
                   BMC, power on and (after `hsctl chassis power off`) off: ipmitool's lines byte
                   for byte, then a blank line and the daemon's own fields
+  journal_full    the journald socket (bound in node1's mount namespace) never read, its queue
+                  filled before node1 starts: node1 still starts, forms the pair and keeps
+                  heartbeating while it logs (node2's receive counters rise, no stall); once the
+                  socket is read again the next entries are event=log_dropped (PRIORITY=4, with
+                  the count) and the line that triggered it
   journal_native  a datagram socket bound at /run/systemd/journal/socket in the daemon's own
                   mount namespace receives the lines as journal entries: PRIORITY=3 with
                   EVENT=auth_alarm PATH=..., ROLE/EPOCH fields on the role change
@@ -292,6 +301,63 @@ def sc_journal_native(args):
         js.close()
 
 
+@scenario
+def sc_journal_full(args):
+    if not common.is_root():
+        raise Skip("needs root (mount namespace)")
+    with make_bed("jfull") as bed:
+        jdir = os.path.join(bed.dir, "journal")
+        os.makedirs(jdir)
+        jpath = os.path.join(jdir, "socket")
+        js = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        js.bind(jpath)
+        senders = fill_dgram_socket(jpath)
+        bed.start_infra()
+        n1, n2 = bed.nodes[1], bed.nodes[2]
+        in_mount_ns(n1, jdir)
+        step("node1 under JOURNAL_STREAM, its journald socket full and unread; then node2")
+        start_with_env(n1, {"JOURNAL_STREAM": journal_stream_env(n1)})
+        ok = common.wait_for(lambda: n1.status() is not None, 10)
+        expect(ok, "node1 answers its control socket (logging never blocks it)")
+        n2.start()
+        st = bed.wait_healthy(timeout=20)
+        expect(st[1]["role"] == "ACTIVE" and st[2]["role"] == "STANDBY",
+               "pair formed: node1 ACTIVE, node2 STANDBY")
+        step("node1 logs (SIGHUP: reload lines) while the socket stays full")
+        for _ in range(3):
+            n1.signal(signal.SIGHUP)
+            time.sleep(0.3)
+        r0 = rx_from_peer(n2)
+        time.sleep(2.0)
+        r1 = rx_from_peer(n2)
+        expect(r1 > r0 + 20, "node2 keeps receiving node1's heartbeats (rx %d -> %d)" % (r0, r1))
+        st = bed.wait_healthy(timeout=5)
+        expect(st[1]["role"] == "ACTIVE", "pair still healthy, node1 ACTIVE")
+        expect(not re.search(r"event=stall", n2.log_text()), "node2 saw no stall of node1")
+        step("journald reads again: the loss is reported with the next line")
+        while True:
+            try:
+                js.recv(1 << 20, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                break
+        for s in senders:
+            s.close()
+        n1.signal(signal.SIGHUP)
+        entries = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(
+                e.get("EVENT") == "reload_done" for e in entries):
+            entries += recv_journal(js, time.monotonic() + 0.5)
+        dropped = [e for e in entries if e.get("EVENT") == "log_dropped"]
+        expect(dropped and int(dropped[0].get("DROPPED", "0")) > 0 and
+               dropped[0].get("PRIORITY") == "4",
+               "a log_dropped entry (priority warning) with the count: %s" % dropped[:1])
+        expect(any(e.get("EVENT") == "reload_done" for e in entries),
+               "the lines after it arrive: %s" % [e.get("EVENT") for e in entries][:10])
+        bed.check_alive()
+        js.close()
+
+
 class NotifySocket:
     """The systemd side of sd_notify(3): an AF_UNIX datagram socket the daemon sends to."""
 
@@ -525,41 +591,113 @@ def sc_reload(args):
             f.write(orig)
 
 
+def zone_duties(bed, cmd_log, zone, since_ns):
+    """The Supermicro zone duties (percent) the BMC received for `zone` after since_ns (the
+    plugin's cmd_log: data 66 01 ZONE DUTY), in arrival order, with their arrival times."""
+    out = []
+    for e in bed.bmc.ctl_log(cmd_log):
+        d = e["data"]
+        if e["kind"] == "sm_zone_duty" and e["t_ns"] > since_ns and len(d) == 8 and \
+                d.startswith("6601") and int(d[4:6], 16) == zone:
+            out.append((e["t_ns"], int(d[6:8], 16)))
+    return out
+
+
 @scenario
 def sc_reload_chassis(args):
     with make_bed("reload_chassis", with_bmc=True) as bed:
+        cmd_log = os.path.join(bed.dir, "bmc-cmds.log")
+        bed.bmc.plugin_options = "fan_sensor0=4 fan_sensor1=5 cmd_log=%s" % cmd_log
+        bed.sensor_poll_ms = 5000  # slow at start: the reload makes it 200 ms
         bed.start()
         st0 = bed.wait_healthy()
         bed.wait_role(1, "ACTIVE")
         bed.wait_driving(1)
         n1 = bed.nodes[1]
+        pid0 = n1.pid
+        bed.bmc.set_sensor(1, 40)  # CPU Temp 40 C: the running curve gives 30 %
+        ok = common.wait_for(lambda: bed.bmc.status().get("duty0") == 30, 20, interval=0.2)
+        expect(ok, "zone 0 at 30 %% (curve at 40 C) at the BMC: %s" % bed.bmc.status())
         good = open(n1.conf).read()
+        old_curve = "curve = [[30, 20], [50, 40], [70, 100]]"
+        new_curve = "curve = [[30, 50], [50, 80], [70, 100]]"
         mark = time.time()
         step("a bad fan curve point: duty 150 %")
-        edit_conf(n1, {"curve = [[30, 20], [50, 40], [70, 100]]":
-                       "curve = [[30, 20], [50, 40], [70, 150]]"})
+        edit_conf(n1, {old_curve: "curve = [[30, 20], [50, 40], [70, 150]]"})
         line = sighup_and_wait(n1, r"event=reload_(done|refused)")
         expect("reload_refused" in line and "chassis.zone" in line and "curve" in line and
                "running configuration stays" in line, "refused: %s" % line[-220:])
         r = common.run([bed.daemon, "--check", "-c", n1.conf], check=False)
         expect(r.returncode == 78, "--check refuses the same file (78): %d" % r.returncode)
-        step("a valid new curve and a changed [snmp] key")
+
+        step("live: a new curve for zone 0, sensor_poll_ms 5000 -> 200, fail-safe duty, "
+             "snmp.notify_queue and ping_interval_s")
+        t_hup = time.monotonic_ns()
+        live = (good.replace(old_curve, new_curve)
+                .replace("sensor_poll_ms = 5000", "sensor_poll_ms = 200")
+                .replace("failsafe_duty_pct = 100", "failsafe_duty_pct = 90")
+                .replace("[snmp]\nenabled = false",
+                         "[snmp]\nenabled = false\nnotify_queue = 64\nping_interval_s = 2"))
         with open(n1.conf, "w") as f:
-            f.write(good.replace("curve = [[30, 20], [50, 40], [70, 100]]",
-                                 "curve = [[30, 30], [50, 60], [70, 100]]")
-                    .replace("[snmp]\nenabled = false", "[snmp]\nenabled = false\n"
-                             "ping_interval_s = 2"))
+            f.write(live)
         line = sighup_and_wait(n1, r"event=reload_(done|refused)")
-        expect("reload_refused" in line and "needs restart" in line and "chassis.zone" in line
-               and "snmp.ping_interval_s" in line and "nothing was applied" in line,
+        expect("reload_done" in line and "chassis.zone[0].curve" in line and
+               "chassis.sensor_poll_ms" in line and "snmp.notify_queue" in line and
+               "snmp.ping_interval_s" in line,
+               "applied: %s" % line[-260:])
+        ok = common.wait_for(lambda: bed.bmc.status().get("duty0") == 65, 10, interval=0.1)
+        expect(ok, "the BMC's zone 0 runs at the new curve's 65 %% (40 C): %s" % bed.bmc.status())
+        duties = [d for _, d in zone_duties(bed, cmd_log, 0, t_hup)]
+        expect(duties and all(d == 65 for d in duties),
+               "zone 0 got the new duty and nothing else (no fail-safe burst): %s" % duties)
+        expect(not [e for e in bed.bmc.ctl_log(cmd_log)
+                    if e["t_ns"] > t_hup and e["kind"] == "chassis_control"],
+               "no power command after the reload")
+
+        step("the new sensor poll: every temperature change reaches the fans within 1.5 s "
+             "(with the old 5 s poll most would not)")
+        lags = []
+        for temp, want in ((42, 68), (46, 74), (52, 82), (58, 88), (64, 94)):
+            t0 = time.monotonic_ns()
+            bed.bmc.set_sensor(1, temp)
+            ok = common.wait_for(lambda: any(d == want for _, d in
+                                             zone_duties(bed, cmd_log, 0, t0)), 8, interval=0.05)
+            expect(ok, "zone 0 reached %d %% at %d C" % (want, temp))
+            t1 = [t for t, d in zone_duties(bed, cmd_log, 0, t0) if d == want][0]
+            lags.append((t1 - t0) / 1e6)
+        step("lags from the temperature change to the duty at the BMC (ms): %s" %
+             ", ".join("%.0f" % x for x in lags))
+        expect(max(lags) < 1500, "each within 1.5 s: %s" % lags)
+
+        step("restart-only keys beside a live one: refused as a whole, nothing applied")
+        refused = (live.replace(new_curve, "curve = [[30, 20], [50, 30], [70, 40]]")
+                   .replace("[[chassis.zone]]\nid = 1\n", "[[chassis.zone]]\nid = 5\n")
+                   .replace("retransmission_timeout_ms = 300", "retransmission_timeout_ms = 400"))
+        expect(refused.count("id = 5\n") == 1 and "retransmission_timeout_ms = 400" in refused,
+               "zone 1's id and the BMC's retransmission timeout changed in the file")
+        with open(n1.conf, "w") as f:
+            f.write(refused)
+        t_ref = time.monotonic_ns()
+        line = sighup_and_wait(n1, r"event=reload_(done|refused)")
+        expect("reload_refused" in line and "needs restart" in line and "chassis.zone[1].id" in line
+               and "chassis.retransmission_timeout_ms" in line and "nothing was applied" in line,
                "refused as a whole: %s" % line[-260:])
-        step("the daemon runs on the old configuration")
+        bed.bmc.set_sensor(1, 66)  # the running curve: 96 %; the refused one would give 40 %
+        ok = common.wait_for(lambda: bed.bmc.status().get("duty0") == 96, 8, interval=0.05)
+        expect(ok, "zone 0 follows the running curve (96 %% at 66 C): %s" % bed.bmc.status())
+        duties = [d for _, d in zone_duties(bed, cmd_log, 0, t_ref)]
+        expect(40 not in duties, "the refused curve never reached the BMC: %s" % duties)
+
+        step("the same daemon on the same role throughout")
         st = bed.wait_healthy(timeout=5)
+        expect(n1.pid == pid0, "node1 not restarted (pid %s -> %s)" % (pid0, n1.pid))
         expect(st[1]["role"] == "ACTIVE" and st[1]["epoch"] == st0[1]["epoch"],
                "node1 ACTIVE, epoch unchanged")
         expect(bed.wait_driving(1), "node1 still drives the chassis")
         expect(not [ln for ln in n1.log_lines(since=mark) if "event=role_change" in ln],
                "no role change")
+        expect(not [ln for ln in n1.log_lines(since=mark) if "event=fail_safe " in ln],
+               "no fail-safe after a reload")
         bed.check_alive()
         with open(n1.conf, "w") as f:
             f.write(good)

@@ -6,8 +6,8 @@ The bed is tests/fixtures/system/sysbed.py.
     test_system.py --daemon D --hsctl H --plugin hsfix_bmc.so --source-dir SRC --scenario NAME
 
 Scenarios (one ctest each): replication, replication_faults, takeover, reconcile, fans,
-snmp_switchover, snmp_notifications, snmpd_sigstop, snmpd_kill, snmp_walk, stale_command;
-`--scenario all` runs them in turn. Exit 0 pass, 1 fail, 77 skip.
+snmp_switchover, snmp_notifications, snmpd_sigstop, snmpd_kill, snmp_reload, snmp_walk,
+stale_command; `--scenario all` runs them in turn. Exit 0 pass, 1 fail, 77 skip.
 Nothing sleeps as an assertion: every check waits for a condition with a timeout.
 """
 import argparse
@@ -527,6 +527,80 @@ def sc_snmpd_kill(a):
               "notifications streamed meanwhile (hsNotificationSeq %s)" % seq)
 
 
+def unix_connections(path):
+    """Connected unix stream sockets bound to `path` (the listener's accepted connections), as the
+    kernel lists them in /proc/net/unix (state 03 = connected)."""
+    n = 0
+    with open("/proc/net/unix") as f:
+        next(f)
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 8 and parts[7] == path and parts[5] == "03":
+                n += 1
+    return n
+
+
+def sc_snmp_reload(a):
+    """A reload moves node1's subagent to another AgentX socket of its snmpd (which listens on
+    both) and changes its ping interval: the kernel's socket table shows the session move from the
+    old socket to the new one, snmpd answers HOTSTANDBY-MIB through it, a notification raised
+    after it reaches snmptrapd; the same process throughout, no switchover."""
+    S.need_mib_names(a.source_dir, a.ietf_dir)
+    with bed_for(a, "snmpreload") as bed:
+        sn = bed.snmp[1]
+        old_sock = sn.agentx_socket
+        new_sock = os.path.join(sn.dir, "agentx-b.sock")
+        with open(sn.snmpd_conf) as f:
+            conf = f.read()
+        with open(sn.snmpd_conf, "w") as f:
+            f.write(conf.replace("agentXSocket %s\n" % old_sock,
+                                 "agentXSocket %s,%s\n" % (old_sock, new_sock)))
+        bed.start()
+        bed.wait_healthy()
+        n1 = bed.nodes[1]
+        check(wait_for(lambda: snmp_readable(bed, 1), 10), "node1's MIB readable through snmpd")
+        check(wait_for(lambda: unix_connections(old_sock) == 1, 5) and
+              unix_connections(new_sock) == 0,
+              "node1's subagent is connected to the first socket (kernel socket table)",
+              unix_connections(old_sock), unix_connections(new_sock))
+        pid0 = n1.pid
+        st0 = bed.statuses()
+        with open(n1.conf) as f:
+            text = f.read()
+        check('agentx_socket = "%s"' % old_sock in text, "node1's file names the first socket")
+        with open(n1.conf, "w") as f:
+            f.write(text.replace('agentx_socket = "%s"' % old_sock,
+                                 'agentx_socket = "%s"' % new_sock)
+                    .replace("ping_interval_s = 1", "ping_interval_s = 2"))
+        before = len(re.findall(r"event=reload_(done|refused)", n1.log_text()))
+        n1.signal(signal.SIGHUP)
+        check(wait_for(lambda: len(re.findall(r"event=reload_(done|refused)", n1.log_text())) >
+                       before, 10), "node1 logged the reload's result")
+        line = [ln for ln in n1.log_text().splitlines()
+                if re.search(r"event=reload_(done|refused)", ln)][-1]
+        check("reload_done" in line and "snmp.agentx_socket" in line and
+              "snmp.ping_interval_s" in line, "the reload is applied", line)
+        check(wait_for(lambda: unix_connections(new_sock) == 1 and
+                       unix_connections(old_sock) == 0, 15, interval=0.1),
+              "the session moved to the new socket (kernel socket table)",
+              unix_connections(old_sock), unix_connections(new_sock))
+        check(wait_for(lambda: snmp_readable(bed, 1), 10), "node1's MIB readable again")
+        seq0 = bed.notification_seq(1)
+        bed.serial.child.send(signal.SIGSTOP)  # the serial path goes down: pathDown
+        try:
+            check(wait_for(lambda: bed.traps(node=1, names=["hsPathDown"], after_seq=seq0), 15),
+                  "a notification after the reload reaches snmptrapd")
+        finally:
+            bed.serial.child.send(signal.SIGCONT)
+        bed.wait_healthy()
+        st1 = bed.statuses()
+        check(n1.pid == pid0, "node1 not restarted (pid %s -> %s)" % (pid0, n1.pid))
+        for n in (1, 2):
+            check(st1[n]["role"] == st0[n]["role"] and
+                  st1[n]["switchover_count"] == st0[n]["switchover_count"],
+                  "node%d: same role, no switchover" % n)
+
+
 # ---- 7. snmpwalk ---------------------------------------------------------------------------------
 def sc_snmp_walk(a):
     S.need_mib_names(a.source_dir, a.ietf_dir)
@@ -964,6 +1038,7 @@ SCENARIOS = {
     "snmp_notifications": sc_snmp_notifications,
     "snmpd_sigstop": sc_snmpd_sigstop,
     "snmpd_kill": sc_snmpd_kill,
+    "snmp_reload": sc_snmp_reload,
     "snmp_walk": sc_snmp_walk,
     "stale_command": sc_stale_command,
 }
