@@ -20,10 +20,12 @@ Beside every point run two probes, independent witnesses of the bed and of the m
 A false switchover is counted as not ours (false_bed) when, in the detection window before the
 takeover, the pty probe saw its own cable hold a message back (misses - 1) x interval or more
 (only for a cut that left the serial line as the one path) or the real-time probe woke that late.
-With real-time mode on, the bed's own cable gets real-time priority too (--bed-rt on, the
-default): socat is SCHED_FIFO already, and the kernel's tty flip-buffer work that carries a pty's
-bytes runs in unbound kworkers, which KworkerBoost holds at SCHED_FIFO 1 for the point (measured
-beside a loaded machine: the pty probe's p99 3.2-3.6 ms -> 0.25 ms, max 10-17 -> 7-9 ms).
+The bed's own cable runs at real-time priority whatever the daemons' mode (--bed-rt on, the
+default; the bed is not what is measured): socat at SCHED_FIFO 10, and the kernel's tty
+flip-buffer work that carries a pty's bytes, run by unbound kworkers, held at SCHED_FIFO 1 while
+the cable is open (tests/fixtures/bed/common.py KworkerBoost; beside a loaded machine the pty
+probe's p99 went 3.2-3.6 ms -> 0.25 ms, max 10-17 -> 7-9 ms). --bed-rt off: socat and the
+kworkers at ordinary priority, to show what the bed alone does.
 Each daemon's `event=stall` lines (its timers fired late) are counted (daemon_stalls), and those
 during which the real-time probe also woke 5 ms late or more (daemon_stalls_host): the host held
 every real-time thread back then, not only the daemon's.
@@ -117,52 +119,6 @@ class Probe:
         return any(t0 <= t <= t1 and ms >= min_ms for t, ms in self.events())
 
 
-class KworkerBoost:
-    """The bed's kernel half of the serial cable at real-time priority: a pty's bytes reach the
-    reader through the tty flip-buffer work, run by an unbound kworker (SCHED_OTHER), which a
-    loaded machine holds back for tens of milliseconds (the pty probe shows it) while socat,
-    already SCHED_FIFO, waits. Every 200 ms every kworker/u* thread (they come and go) is set to
-    SCHED_FIFO 1, below the daemons and socat; stop() puts them back to SCHED_OTHER."""
-
-    def __init__(self):
-        self.stop_ev = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
-
-    @staticmethod
-    def _kworkers():
-        out = []
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                with open("/proc/%s/comm" % pid) as f:
-                    if f.read().startswith("kworker/u"):
-                        out.append(int(pid))
-            except OSError:
-                pass
-        return out
-
-    def _loop(self):
-        while not self.stop_ev.is_set():
-            for pid in self._kworkers():
-                try:
-                    if os.sched_getscheduler(pid) != os.SCHED_FIFO:
-                        os.sched_setscheduler(pid, os.SCHED_FIFO, os.sched_param(1))
-                except OSError:
-                    pass
-            self.stop_ev.wait(0.2)
-
-    def stop(self):
-        self.stop_ev.set()
-        self.thread.join()
-        for pid in self._kworkers():
-            try:
-                os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
-            except OSError:
-                pass
-
-
 def daemon_stalls(rig):
     """(unix time, late_ms) of every `event=stall` in both daemons' logs."""
     out = []
@@ -251,13 +207,14 @@ def point(args, interval_ms, misses, load, realtime):
     times, false, cut_s, events = [], 0, 0.0, []
     stall_ms = (misses - 1) * interval_ms
     stalls = []
-    pty = Probe([PTY_PROBE, "--background", "--period-ms", "2", "--gap-ms", "5"], "gaps")
+    pty = Probe([PTY_PROBE, "--background", "--period-ms", "2", "--gap-ms", "5",
+                 "--cable-rt", args.bed_rt], "gaps")
     rtp = Probe([RT_PROBE, "--period-ms", "1", "--gap-ms", "5"], "late")
-    boost = KworkerBoost() if realtime and args.bed_rt == "on" else None
     try:
         with R.Rig("crv%d%d" % (interval_ms, misses), build_dir=args.build_dir,
                    interval_ms=interval_ms, miss=misses, recovery=3,
-                   init_dead_ms=max(1000, 10 * interval_ms), baud=baud, realtime=realtime) as rig:
+                   init_dead_ms=max(1000, 10 * interval_ms), baud=baud, realtime=realtime,
+                   rt_socat=args.bed_rt == "on") as rig:
             rig.start_nodes()
             rig.wait_healthy(timeout=20, paths=names)
             tl = rig.timeline(period=0.003)
@@ -286,8 +243,6 @@ def point(args, interval_ms, misses, load, realtime):
                 tl.stop()
                 stalls = daemon_stalls(rig)
     finally:
-        if boost:
-            boost.stop()
         pty.stop()
         rtp.stop()
     # A takeover event is (t, node, field, old, new) with t from time.time(); the window reaches
@@ -310,7 +265,7 @@ def point(args, interval_ms, misses, load, realtime):
     cut_min = cut_s / 60.0
     row = {
         "interval_ms": interval_ms, "misses": misses, "load": load,
-        "realtime": "on" if realtime else "off", "bed_rt": "on" if boost else "off",
+        "realtime": "on" if realtime else "off", "bed_rt": args.bed_rt,
         "trials": args.trials,
         "median_ms": round(statistics.median(times), 1) if times else float("nan"),
         "p99_ms": round(F.pct(times, 99), 1) if times else float("nan"),
@@ -389,7 +344,8 @@ def main():
     ap.add_argument("--plot-only", action="store_true", help="redraw curve.png from curve.csv")
     ap.add_argument("--seed", type=int)
     ap.add_argument("--bed-rt", choices=("on", "off"), default="on",
-                    help="with realtime on, the bed's kworkers at SCHED_FIFO 1 (KworkerBoost)")
+                    help="the bed's cable at real-time priority: socat and the kernel's tty work "
+                    "(tests/fixtures/bed/common.py KworkerBoost)")
     args = ap.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     if args.plot_only:
