@@ -6,7 +6,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libboost-system-dev libfmt-dev libssl-dev libtomlplusplus-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev clang libclang-rt-14-dev clang-format clang-tidy
-  libserialport-dev libgpiod-dev libsystemd-dev
+  libserialport-dev libgpiod-dev
   snmpd snmp snmptrapd libsnmp-dev smitools
   freeipmi-tools libfreeipmi-dev libipmimonitoring-dev openipmi libopenipmi-dev ipmitool
   socat iproute2 nftables stress-ng procps psmisc python3 keepalived gnuplot-nox
