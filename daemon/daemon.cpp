@@ -298,10 +298,11 @@ void Daemon::Impl::pump() {
     }
 }
 
-// Steady: both nodes settled in their roles, the peer heard and nothing in flight between them.
-// Then the core thread wakes only for its timer (send ticks, detection deadlines), and the links
-// keep what arrives until the next tick drains them; otherwise every frame wakes it at once, so
-// the answers of an exchange (a handover, a takeover, a restarted peer) go out without waiting.
+// Steady: both nodes settled in their roles (one ACTIVE, one STANDBY, both confirmed), the peer
+// heard, no handover or takeover under way. Then the core thread wakes only for its timer (send
+// ticks, detection deadlines) and the links keep what arrives until the next tick drains them
+// (docs/design.md, "Reading at the tick"); otherwise every frame wakes it at once, so the answers
+// of an exchange (a handover, a takeover, a split brain) go out without waiting.
 bool Daemon::Impl::quiet() const {
     if (stopping || !core.peerAlive() || core.unconfirmed() || core.fsm().handingOver() ||
         core.fsm().takingOver()) {
