@@ -138,10 +138,11 @@ void NodeCore::checkStall(TimePoint now) {
     drainFsm(now);
 }
 
-void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
+void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f, TimePoint rxTime) {
     if (stopped_ || path >= paths_.size()) {
         return;
     }
+    rxTime = std::min(rxTime, now);
     checkStall(now);
     PathRuntime& p = paths_[path];
     if (f.nodeId == cfg_.nodeId) {
@@ -164,7 +165,7 @@ void NodeCore::onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
                  p.cfg.name, f.epoch, f.sendTimeNs, f.echoTimeNs, f.intervalUs);
         return;
     }
-    hb::PeerView::Reception rx = peerView_.receive(now, path, f, p.sentByUs(f.echoTimeNs));
+    hb::PeerView::Reception rx = peerView_.receive(rxTime, path, f, p.sentByUs(f.echoTimeNs));
     if (rx.persistIncarnation) {
         effects_.push_back(effect::PersistPeerIncarnation{*rx.persistIncarnation});
     }

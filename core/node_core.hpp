@@ -84,7 +84,13 @@ class NodeCore {
 
     void start(TimePoint now);
     // An authenticated frame from path `path` (0-based) received at `now`.
-    void onFrame(TimePoint now, std::size_t path, const hb::Frame& f);
+    void onFrame(TimePoint now, std::size_t path, const hb::Frame& f) {
+        onFrame(now, path, f, now);
+    }
+    // The same, read at `now` but arrived at `rxTime` (<= now; the kernel's arrival stamp of a
+    // frame that waited for the next tick): freshness, the round trip and the path's failure
+    // detector count from the arrival, everything this node does in answer from `now`.
+    void onFrame(TimePoint now, std::size_t path, const hb::Frame& f, TimePoint rxTime);
     // A frame that failed decoding/authentication, or a link I/O error.
     void onRejected(TimePoint now, std::size_t path, hb::DecodeError e);
     void onLinkError(TimePoint now, std::size_t path);

@@ -26,6 +26,7 @@
 #include "subagent/snmp_config.hpp"
 #include "subagent/subagent.hpp"
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -123,6 +124,8 @@ struct Daemon::Impl {
     void startLinks();
     bool onRx(std::size_t path, std::span<const std::uint8_t> bytes, TimePoint rxTime);
     void pump();
+    bool quiet() const;
+    void setWakeOnReceive();
     void apply(const effect::SendFrame& e);
     void apply(const effect::PersistEpoch& e);
     void apply(const effect::PersistPeerIncarnation& e);
@@ -131,6 +134,7 @@ struct Daemon::Impl {
     void apply(const effect::DriveChassis& e);
     void apply(const effect::Notify& e);
     void armTimer();
+    void armLead();
     void afterTimer(const boost::system::error_code& ec);
     void afterPersist(std::uint64_t epoch, std::error_code ec);
     void afterPeerIncarnationPersist(std::uint32_t incarnation, std::error_code ec);
@@ -168,6 +172,9 @@ struct Daemon::Impl {
     asio::steady_timer timer{io};
     bool timerArmed = false;
     TimePoint timerExpiry{};
+    // Waits of nothing, one tick ahead of `timer` in steady state (armLead).
+    std::array<asio::steady_timer, 2> leads{asio::steady_timer(io), asio::steady_timer(io)};
+    std::array<std::optional<TimePoint>, 2> leadAt;
     asio::steady_timer publishTimer{io};
     asio::signal_set signals{io, SIGTERM, SIGINT, SIGHUP};
     std::unique_ptr<ControlServer> controlServer;
@@ -187,6 +194,8 @@ struct Daemon::Impl {
     Duration leaseLength{};
     Duration detection{};
     std::optional<TimePoint> lastTick; // `now` of the last NodeCore::onTimer (heartbeats sent)
+    bool draining = false;             // the links are handing up what waited for this tick
+    bool wakeOnRx = true;              // the links wake this thread for each frame (not steady)
     bool dirty = true;
     int publishTicks = 0; // counters are republished every kPublishEvery even when nothing changed
     bool stopping = false;
@@ -246,17 +255,19 @@ bool Daemon::Impl::onRx(std::size_t path, std::span<const std::uint8_t> bytes, T
     if (stopping) {
         return false;
     }
+    // rxTime is the arrival; a frame drained at the tick is read later than that.
+    const TimePoint now = std::max(rxTime, Clock::now());
     hb::Frame f;
     hb::DecodeError err = keys.decode(bytes, f, rxTime);
     if (err == hb::DecodeError::Ok) {
-        core.onFrame(rxTime, path, f);
+        core.onFrame(now, path, f, rxTime);
         for (const auto& p : core.takePeerPayloads()) {
-            replication->onPeerPayload(rxTime, p);
+            replication->onPeerPayload(now, p);
         }
     } else {
         HS_DEBUG("event=frame_rejected path={} error={}", cfg.paths[path].link.name,
                  hb::toString(err));
-        core.onRejected(rxTime, path, err);
+        core.onRejected(now, path, err);
     }
     pump();
     return err == hb::DecodeError::Ok;
@@ -281,8 +292,38 @@ void Daemon::Impl::pump() {
         }
         return;
     }
-    if (!finishing) {
-        armTimer();
+    setWakeOnReceive();
+    if (!finishing && !draining) {
+        armTimer(); // (a drain at the tick arms it once, after the tick)
+    }
+}
+
+// Steady: both nodes settled in their roles (one ACTIVE, one STANDBY, both confirmed), the peer
+// heard, no handover or takeover under way. Then the core thread wakes only for its timer (send
+// ticks, detection deadlines) and the links keep what arrives until the next tick drains them
+// (docs/design.md, "Reading at the tick"); otherwise every frame wakes it at once, so the answers
+// of an exchange (a handover, a takeover, a split brain) go out without waiting.
+bool Daemon::Impl::quiet() const {
+    if (stopping || !core.peerAlive() || core.unconfirmed() || core.fsm().handingOver() ||
+        core.fsm().takingOver()) {
+        return false;
+    }
+    const Role r = core.role();
+    const auto& peer = core.peer();
+    const auto settled = [](Role x) { return x == Role::Active || x == Role::Standby; };
+    return settled(r) && peer && settled(peer->role) && peer->role != r && !peer->unconfirmed &&
+           !peer->takingOver;
+}
+
+void Daemon::Impl::setWakeOnReceive() {
+    const bool on = !quiet();
+    if (on == wakeOnRx) {
+        return;
+    }
+    wakeOnRx = on;
+    HS_DEBUG("event=wake_on_receive on={}", on);
+    for (auto& l : links) {
+        l->setWakeOnReceive(on);
     }
 }
 
@@ -371,13 +412,52 @@ void Daemon::Impl::armTimer() {
     if (next == TimePoint::max()) {
         next = Clock::now() + seconds(1);
     }
-    if (timerArmed && next == timerExpiry) {
-        return; // already armed for that instant: spare the timerfd re-arm
+    if (!timerArmed || next != timerExpiry) { // (already armed for that instant: no re-arm)
+        timerArmed = true;
+        timerExpiry = next;
+        timer.expires_at(next);
+        timer.async_wait([this](const boost::system::error_code& ec) { afterTimer(ec); });
     }
-    timerArmed = true;
-    timerExpiry = next;
-    timer.expires_at(next);
-    timer.async_wait([this](const boost::system::error_code& ec) { afterTimer(ec); });
+    armLead();
+}
+
+// When the timer fires, Asio sets its timerfd for the earliest wait left; arming the next tick
+// then sets it a second time. In steady state a lead wait is kept pending at the tick after the
+// armed one (the tick grid: send times advance by the interval), so that the timerfd is already
+// set for the next tick when the timer fires, and arming that tick (not earlier than a wait
+// already queued) leaves it alone: one timerfd_settime per tick instead of two. A lead fires
+// with the tick it predicted, in the same wake-up.
+void Daemon::Impl::armLead() {
+    if (wakeOnRx || !timerArmed || finishing) {
+        return;
+    }
+    Duration step = Duration::max();
+    for (const auto& p : core.config().paths) {
+        step = std::min(step, p.interval);
+    }
+    if (step == Duration::max() || step <= Duration::zero()) {
+        return;
+    }
+    const TimePoint at = timerExpiry + step;
+    std::size_t idle = leadAt.size();
+    for (std::size_t i = 0; i < leadAt.size(); ++i) {
+        if (leadAt[i] == at) {
+            return; // already there
+        }
+        if (!leadAt[i]) {
+            idle = i;
+        }
+    }
+    if (idle == leadAt.size()) {
+        return; // both pending at other instants (the grid moved): they fire once and lapse
+    }
+    leadAt[idle] = at;
+    leads[idle].expires_at(at);
+    leads[idle].async_wait([this, idle](const boost::system::error_code& ec) {
+        if (ec != asio::error::operation_aborted) {
+            leadAt[idle].reset();
+        }
+    });
 }
 
 void Daemon::Impl::afterTimer(const boost::system::error_code& ec) {
@@ -388,6 +468,13 @@ void Daemon::Impl::afterTimer(const boost::system::error_code& ec) {
     if (ec || finishing) {
         return;
     }
+    // What arrived since the last tick first, with its arrival times: a frame that came before a
+    // detection deadline counts, as if it had been read at once.
+    draining = true;
+    for (auto& l : links) {
+        l->drain();
+    }
+    draining = false;
     TimePoint now = Clock::now();
     core.setHeartbeatPayload(replication->watermark());
     core.onTimer(now); // notices a stall of this node first, then sends what is due

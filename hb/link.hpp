@@ -72,6 +72,12 @@ class Link {
                                               // "eth1/02:00:00:00:00:02"
     virtual LinkStats stats() const = 0;
     virtual bool connected() const = 0; // device open / socket usable
+    // Wake-on-receive, on by default: frames are handed up as they arrive. Off: an arriving frame
+    // wakes no thread; it waits in the kernel until drain(). Only the UDP link does this (it has
+    // the kernel's arrival stamps); the others ignore it and keep handing frames up as they arrive.
+    virtual void setWakeOnReceive(bool on) = 0;
+    // Hands up now every frame that arrived and was not handed up yet, each with its arrival time.
+    virtual void drain() = 0;
 };
 
 std::unique_ptr<Link> makeLink(asio::io_context& io, const LinkConfig& cfg);

@@ -67,6 +67,11 @@ class SendQueue {
 // once per distinct trouble (retries of the same failure stay quiet until the link was healthy
 // again), and the send queue.
 class LinkCore {
+  public:
+    // Links that hand every frame up as it arrives (link.hpp).
+    void setWakeOnReceive(bool /*on*/) {}
+    void drain() {}
+
   protected:
     LinkCore(asio::io_context& io, LinkConfig cfg)
         : io_(io), cfg_(std::move(cfg)), queue_(cfg_.maxQueuedFrames) {}
@@ -133,6 +138,8 @@ template <typename Impl> class LinkHandle final : public Link {
     std::string endpoint() const override { return impl_->endpoint(); }
     LinkStats stats() const override { return impl_->stats(); }
     bool connected() const override { return impl_->connected(); }
+    void setWakeOnReceive(bool on) override { impl_->setWakeOnReceive(on); }
+    void drain() override { impl_->drain(); }
 
   private:
     std::shared_ptr<Impl> impl_;

@@ -60,7 +60,9 @@ PeerView::Reception PeerView::receive(TimePoint now, std::size_t path, const Fra
         }
     }
     if (p.trusted) {
-        lastCurrentHeard_ = now; // (a replayed recording must not look like the peer we follow)
+        // (a replayed recording must not look like the peer we follow; frames read late, with
+        // their arrival times, may come in out of order across paths)
+        lastCurrentHeard_ = std::max(lastCurrentHeard_, now);
     }
     r.answer = p.peerSendNs == 0 || !p.echoAdopted;
     p.peerSendNs = f.sendTimeNs;

@@ -253,6 +253,82 @@ TEST(UdpLink, StopInsideReceiveHandler) {
     EXPECT_EQ(calls, 1);
 }
 
+// Steady state (docs/performance.md): with wake-on-receive off an arriving datagram wakes nobody
+// and waits until drain(), which hands it up with the kernel's arrival time, not the time of the
+// read; turned back on, the link hands up what waited and every frame as it arrives.
+TEST(UdpLink, WithoutWakeOnReceiveFramesWaitForTheDrainAndKeepTheirArrivalTime) {
+    asio::io_context io;
+    const auto pa = freePort<asio::ip::udp>(io);
+    const auto pb = freePort<asio::ip::udp>(io);
+    auto a = makeLink(io, netConfig(PathType::Udp, pa, pb));
+    auto b = makeLink(io, netConfig(PathType::Udp, pb, pa));
+    Received ra, rb;
+    a->start(ra.rx(), ra.err());
+    b->start(rb.rx(), rb.err());
+    b->setWakeOnReceive(false);
+
+    const auto before = Clock::now();
+    a->send(frame(1));
+    a->send(frame(2));
+    test::runFor(io, 300ms);
+    EXPECT_TRUE(rb.frames.empty()) << "delivered without a drain";
+    const auto drainedAt = Clock::now();
+    b->drain();
+    ASSERT_EQ(rb.frames.size(), 2u);
+    EXPECT_EQ(rb.frames[0], frame(1));
+    EXPECT_EQ(rb.frames[1], frame(2));
+    for (const auto t : rb.times) {
+        EXPECT_GE(t, before);
+        EXPECT_LT(t, drainedAt - 150ms) << "credited with the read, not the arrival";
+    }
+    b->drain(); // nothing more: nothing delivered twice
+    EXPECT_EQ(rb.frames.size(), 2u);
+
+    a->send(frame(3));
+    test::runFor(io, 50ms);
+    EXPECT_EQ(rb.frames.size(), 2u);
+    b->setWakeOnReceive(true); // what waited comes up at once
+    ASSERT_EQ(rb.frames.size(), 3u);
+    EXPECT_EQ(rb.frames[2], frame(3));
+    a->send(frame(4));
+    ASSERT_TRUE(test::runUntil(io, [&] { return rb.frames.size() == 4; }));
+    EXPECT_EQ(rb.frames[3], frame(4));
+    EXPECT_TRUE(rb.errors.empty());
+}
+
+// The daemon turns wake-on-receive back on from inside the handler of a drained frame (the peer
+// started a handover): the frames of the same batch still come up once each, in order.
+TEST(UdpLink, WakeOnReceiveTurnedOnInsideADrainDeliversTheBatchOnce) {
+    asio::io_context io;
+    const auto pa = freePort<asio::ip::udp>(io);
+    const auto pb = freePort<asio::ip::udp>(io);
+    auto a = makeLink(io, netConfig(PathType::Udp, pa, pb));
+    auto b = makeLink(io, netConfig(PathType::Udp, pb, pa));
+    a->start(nullptr, nullptr);
+    std::vector<Bytes> got;
+    Link* bp = b.get();
+    b->start(
+        [&got, bp](std::span<const std::uint8_t> f, TimePoint) {
+            got.emplace_back(f.begin(), f.end());
+            bp->setWakeOnReceive(true);
+            return true;
+        },
+        nullptr);
+    b->setWakeOnReceive(false);
+    for (std::uint64_t s = 1; s <= 5; ++s) {
+        a->send(frame(s));
+        test::runFor(io, 5ms); // one in flight at a time
+    }
+    test::runFor(io, 50ms);
+    ASSERT_TRUE(got.empty());
+    b->drain();
+    test::runFor(io, 50ms);
+    ASSERT_EQ(got.size(), 5u);
+    for (std::uint64_t s = 1; s <= 5; ++s) {
+        EXPECT_EQ(got[s - 1], frame(s));
+    }
+}
+
 TEST(TcpLink, PairExchangesFramesAndReconnectsAfterRestart) {
     asio::io_context io;
     const auto pa = freePort<asio::ip::tcp>(io);

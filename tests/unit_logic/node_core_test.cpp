@@ -288,6 +288,30 @@ TEST(NodeCore, RttIsMeasuredFromTheEcho) {
     EXPECT_EQ(next.back().frame.echoHoldUs, 5000u);
 }
 
+// A frame that waited in the socket for the next tick is read later than it arrived: the round
+// trip and the echo hold count from its arrival, what the node does in answer from the read.
+TEST(NodeCore, FrameReadAtTheTickCountsFromItsArrival) {
+    Node n(cfg(1, 0, 1), 0, 1);
+    n.start(t0);
+    auto out = n.takeOutgoing();
+    ASSERT_FALSE(out.empty());
+    hb::Frame f = peerFrame(1, 1, 77'000'000, out.back().frame.sendTimeNs);
+    f.echoHoldUs = 1000;
+    n.onFrame(t0 + 9ms, 0, f, t0 + 5ms); // arrived at 5 ms, read at 9 ms
+    EXPECT_EQ(n.snapshot().paths[0].rttUs, 4000u) << "arrival minus our send minus the hold";
+    n.onTimer(t0 + 10ms);
+    auto next = n.takeOutgoing();
+    ASSERT_FALSE(next.empty());
+    EXPECT_EQ(next.back().frame.echoHoldUs, 5000u) << "held since its arrival, not since the read";
+    // A read never credits a frame with a time after it was read.
+    hb::Frame g = peerFrame(1, 2, 87'000'000, next.back().frame.sendTimeNs);
+    n.onFrame(t0 + 12ms, 0, g, t0 + 20ms);
+    n.onTimer(t0 + 20ms);
+    auto third = n.takeOutgoing();
+    ASSERT_FALSE(third.empty());
+    EXPECT_EQ(third.back().frame.echoHoldUs, 8000u);
+}
+
 TEST(NodeCore, CleanShutdownOfActiveHandsOverAtOnce) {
     Pair p;
     p.start();
