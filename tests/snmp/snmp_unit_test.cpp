@@ -359,8 +359,9 @@ TEST(MibView, Replication) {
     EXPECT_EQ(get(mib::ReplLastSnapshotTime).octets, dateAndTime(1'764'000'000'000));
     // GETNEXT from the subtree's OID lands on its first scalar; after the last comes the next
     // subtree, never a scalar of it again.
-    EXPECT_EQ(v.next(mibOid({mib::kObjects, mib::kReplication}))->oid,
-              scalarOid(mib::kReplication, mib::ReplWriter));
+    const VarBind* first = v.next(mibOid({mib::kObjects, mib::kReplication}));
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(first->oid, scalarOid(mib::kReplication, mib::ReplWriter));
 
     // A mirror: readiness cold(2) / syncing(3) / hot(4), lag in ms, not the writer.
     Snapshot m = makeSnap(Role::Standby);
@@ -368,15 +369,17 @@ TEST(MibView, Replication) {
         m.replication.readiness = ready;
         m.replication.lagMs = 12;
         MibView mv(m, {});
-        EXPECT_EQ(mv.get(scalarOid(mib::kReplication, mib::ReplReadiness))->value.integer,
-                  ready + 2);
-        EXPECT_EQ(mv.get(scalarOid(mib::kReplication, mib::ReplWriter))->value.integer, 2);
-        EXPECT_EQ(mv.get(scalarOid(mib::kReplication, mib::ReplLagMs))->value.unsignedValue, 12u);
+        auto mirror = [&](std::uint32_t o) {
+            const VarBind* vb = mv.get(scalarOid(mib::kReplication, o));
+            EXPECT_NE(vb, nullptr) << o;
+            return vb ? vb->value : SmiValue{};
+        };
+        EXPECT_EQ(mirror(mib::ReplReadiness).integer, ready + 2);
+        EXPECT_EQ(mirror(mib::ReplWriter).integer, 2);
+        EXPECT_EQ(mirror(mib::ReplLagMs).unsignedValue, 12u);
+        // Never snapshotted: DateAndTime "never".
+        EXPECT_EQ(mirror(mib::ReplLastSnapshotTime).octets, std::string(8, '\0'));
     }
-    // Never snapshotted: DateAndTime "never".
-    EXPECT_EQ(
-        MibView(m, {}).get(scalarOid(mib::kReplication, mib::ReplLastSnapshotTime))->value.octets,
-        std::string(8, '\0'));
 }
 
 Snapshot::AddressView makeAddress(std::string text, bool v6, std::uint8_t prefix, bool held) {
@@ -424,7 +427,9 @@ TEST(MibView, AddressTable) {
     const VarBind* first = v.next(mibOid({mib::kObjects, mib::kAddressTable}));
     ASSERT_NE(first, nullptr);
     EXPECT_EQ(first->oid, columnOid(mib::kAddressTable, mib::AddressIp, 1));
-    EXPECT_EQ(v.next(first->oid)->oid, columnOid(mib::kAddressTable, mib::AddressIp, 2));
+    const VarBind* second = v.next(first->oid);
+    ASSERT_NE(second, nullptr);
+    EXPECT_EQ(second->oid, columnOid(mib::kAddressTable, mib::AddressIp, 2));
     // No address configured: no rows.
     MibView none(makeSnap(Role::Active), {});
     const VarBind* after = none.next(mibOid({mib::kObjects, mib::kAddressTable}));
