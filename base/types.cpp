@@ -150,6 +150,18 @@ std::string_view toString(EventType t) {
         return "stateDirUnwritable";
     case EventType::StateDirRecovered:
         return "stateDirRecovered";
+    case EventType::ReplicationDegraded:
+        return "replicationDegraded";
+    case EventType::ReplicationRestored:
+        return "replicationRestored";
+    case EventType::ReplicationRecordsDropped:
+        return "replicationRecordsDropped";
+    case EventType::AddressAcquired:
+        return "addressAcquired";
+    case EventType::AddressReleased:
+        return "addressReleased";
+    case EventType::AddressFailed:
+        return "addressFailed";
     }
     return "unknown";
 }

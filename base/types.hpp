@@ -262,6 +262,13 @@ enum class EventType : std::uint8_t {
     AuthAlarm,
     StateDirUnwritable, // the next epoch cannot be made durable: this node is unfit
     StateDirRecovered,  // the state directory takes writes again
+    // Replication (docs/replication.md) and the floating addresses ([[address]]).
+    ReplicationDegraded,       // an acknowledged-intent wait timed out; the change applied
+    ReplicationRestored,       // the standby caught up again after ReplicationDegraded
+    ReplicationRecordsDropped, // count: records of a partition's losing side dropped at the heal
+    AddressAcquired,           // objectIndex: the address's MIB index (config order + 1)
+    AddressReleased,           // objectIndex as above
+    AddressFailed,             // objectIndex as above; text: the error (add, removal, announcement)
 };
 struct Event {
     EventType type = EventType::PathDown;
@@ -278,6 +285,7 @@ struct Event {
     std::uint32_t objectIndex = 0;          // sensor or fan index
     double value = 0;                       // sensor reading
     std::string text;                       // detail for logs
+    std::uint64_t count = 0;                // ReplicationRecordsDropped: how many
 };
 std::string_view toString(EventType t);
 
@@ -307,7 +315,36 @@ struct Snapshot {
         std::uint8_t readiness = 0; // mirror: 0 cold, 1 syncing, 2 hot (writer: 0)
         std::uint64_t lagRecords = 0;
         bool degraded = false;
+        // The store's watermark and size, and the protocol's counters (daemon/replication.hpp).
+        std::uint64_t storeEpoch = 0;
+        std::uint64_t storeSeq = 0; // last ordered sequence number in the store
+        std::uint64_t records = 0;  // records in the store
+        bool standbyJoined = false; // writer: a standby joined and acknowledges
+        std::uint64_t ackedSeq = 0; // writer: the standby's last acknowledged ordered sequence
+        std::uint64_t lagMs = 0;    // mirror: age of the newest ordered record it lacks
+        std::uint64_t snapshotsSent = 0;
+        std::uint64_t snapshotsReceived = 0;
+        std::uint64_t resends = 0;
+        std::uint64_t gaps = 0;
+        std::uint64_t conflicts = 0;         // partition heals that dropped records
+        std::uint64_t droppedRecords = 0;    // records dropped by those heals
+        std::uint64_t lastDropCount = 0;     // records the last of them dropped
+        std::uint64_t waitsTimedOut = 0;     // acknowledged-intent waits that timed out
+        std::int64_t lastSnapshotUnixMs = 0; // last full snapshot sent or received; 0 never
     } replication;
+    // The floating addresses ([[address]]) in config order, from daemon/float_addr.
+    struct AddressView {
+        std::string address; // as configured (IPv4 or IPv6 literal)
+        bool v6 = false;
+        std::uint8_t prefix = 0;
+        std::string interfaceName;
+        bool held = false;     // the kernel acknowledged the add and no removal since
+        std::string lastError; // empty while the last operation succeeded
+        std::uint64_t errors = 0;
+        std::uint64_t announced = 0;
+        std::int64_t lastChangeUnixMs = 0; // held changed last; 0 never
+    };
+    std::vector<AddressView> addresses;
 };
 
 } // namespace hs

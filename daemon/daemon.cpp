@@ -185,6 +185,9 @@ struct Daemon::Impl {
     void startReplication();
     void replicationNotices();
     std::unique_ptr<FloatAddresses> addrs; // [[address]]: held exactly while driving
+    std::vector<FloatAddrStatus> addrSeen; // their status at the last change (addressEvents)
+    std::vector<Event> addrEvents;         // made by a change, handled after it (posted)
+    void addressChanged();
     metrics::MetricsConfig metricsCfg;
     std::unique_ptr<metrics::MetricsServer> metricsServer; // [metrics]: off the core thread
     std::vector<std::uint8_t> txBuf;
@@ -525,6 +528,32 @@ void Daemon::Impl::replicationNotices() {
     for (const repl::Notice& n : replication->takeNotices()) {
         logNotice(n);
         dirty = true;
+        if (auto e = noticeEvent(n)) {
+            handleEvent(std::move(*e)); // hsReplicationDegraded, ...Restored, ...RecordsDropped
+        }
+    }
+}
+
+// A change of the floating addresses (from inside FloatAddresses::hold or its answers): the
+// events it makes are handled once the change is done, not in the middle of an effect.
+void Daemon::Impl::addressChanged() {
+    dirty = true;
+    std::vector<FloatAddrStatus> now = addrs->status();
+    std::vector<Event> evs = addressEvents(addrSeen, now);
+    addrSeen = std::move(now);
+    if (evs.empty()) {
+        return;
+    }
+    const bool posted = !addrEvents.empty();
+    addrEvents.insert(addrEvents.end(), evs.begin(), evs.end());
+    if (!posted) {
+        asio::post(io, [this] {
+            std::vector<Event> todo;
+            todo.swap(addrEvents);
+            for (Event& e : todo) {
+                handleEvent(std::move(e));
+            }
+        });
     }
 }
 
@@ -554,14 +583,10 @@ Snapshot Daemon::Impl::snapshot() {
     Snapshot s = core.snapshot();
     s.generation = ++generation;
     if (replication) {
-        s.replication.writer = replication->writer();
-        s.replication.readiness =
-            s.replication.writer ? 0 : static_cast<std::uint8_t>(replication->readiness());
-        s.replication.standbyHot = s.replication.writer
-                                       ? replication->standbyHot()
-                                       : replication->readiness() == repl::Readiness::Hot;
-        s.replication.lagRecords = replication->lagRecords();
-        s.replication.degraded = replication->degraded();
+        replication->fillView(s.replication, Clock::now());
+    }
+    if (addrs) {
+        s.addresses = addressViews(addrs->status());
     }
     // What only the links see: stream resynchronisation, CRC errors, full send queues.
     for (std::size_t i = 0; i < s.paths.size() && i < links.size(); ++i) {
@@ -1100,7 +1125,7 @@ int Daemon::Impl::run() {
     signals.async_wait([this](const boost::system::error_code& e, int s) { onSignal(e, s); });
     if (!cfg.addresses.empty()) {
         addrs = std::make_unique<FloatAddresses>(io, cfg.addresses);
-        addrs->onChange([this] { dirty = true; });
+        addrs->onChange([this] { addressChanged(); });
         addrs->hold(false); // one left behind by a crash: this node starts without it
     }
     startLinks();

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <linux/if_packet.h>
 #include <linux/netlink.h>
@@ -48,6 +49,7 @@ struct FloatAddresses::Entry {
     std::string lastError;
     std::uint64_t errors = 0;
     std::uint64_t announced = 0;
+    std::int64_t lastChangeUnixMs = 0;
 };
 
 FloatAddresses::FloatAddresses(asio::io_context& io, std::vector<AddressConfig> cfg)
@@ -102,7 +104,8 @@ std::vector<FloatAddrStatus> FloatAddresses::status() const {
     out.reserve(entries_.size());
     for (const auto& e : entries_) {
         out.push_back(FloatAddrStatus{e->cfg.address, e->cfg.prefix, e->cfg.interfaceName, e->held,
-                                      e->lastError, e->errors, e->announced});
+                                      e->lastError, e->errors, e->announced, e->cfg.v6,
+                                      e->lastChangeUnixMs});
     }
     return out;
 }
@@ -220,6 +223,11 @@ void FloatAddresses::answered(Entry& e, bool add, int err) {
     e.held = add;
     e.settled = true;
     e.lastError.clear();
+    if (was != e.held) {
+        e.lastChangeUnixMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    }
     if (was != e.held || (!add && !absent)) {
         // A removal that found the address (held by us, or left behind by a crash) is logged too.
         HS_INFO("event=address_{} address={}/{} interface={}{}", add ? "added" : "removed",

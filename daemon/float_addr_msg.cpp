@@ -153,3 +153,42 @@ std::vector<std::uint8_t> unsolicitedNa(const Address& a, const Mac& src) {
 }
 
 } // namespace hs::floataddr
+
+namespace hs {
+
+std::vector<Event> addressEvents(const std::vector<FloatAddrStatus>& before,
+                                 const std::vector<FloatAddrStatus>& after) {
+    std::vector<Event> out;
+    const FloatAddrStatus none;
+    for (std::size_t i = 0; i < after.size(); ++i) {
+        const FloatAddrStatus& was = i < before.size() ? before[i] : none;
+        const FloatAddrStatus& now = after[i];
+        const auto index = static_cast<std::uint32_t>(i + 1);
+        if (now.held != was.held) {
+            Event e;
+            e.type = now.held ? EventType::AddressAcquired : EventType::AddressReleased;
+            e.objectIndex = index;
+            out.push_back(e);
+        }
+        if (!now.lastError.empty() && now.lastError != was.lastError) {
+            Event e;
+            e.type = EventType::AddressFailed;
+            e.objectIndex = index;
+            e.text = now.lastError;
+            out.push_back(e);
+        }
+    }
+    return out;
+}
+
+std::vector<Snapshot::AddressView> addressViews(const std::vector<FloatAddrStatus>& a) {
+    std::vector<Snapshot::AddressView> out;
+    out.reserve(a.size());
+    for (const FloatAddrStatus& s : a) {
+        out.push_back({s.address, s.v6, s.prefix, s.interfaceName, s.held, s.lastError, s.errors,
+                       s.announced, s.lastChangeUnixMs});
+    }
+    return out;
+}
+
+} // namespace hs

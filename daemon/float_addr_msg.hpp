@@ -4,6 +4,8 @@
 // advertisement for IPv6). daemon/float_addr.hpp sends them.
 #pragma once
 
+#include "base/types.hpp"
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -55,6 +57,19 @@ struct FloatAddrStatus {
     std::string lastError;       // empty while the last operation succeeded
     std::uint64_t errors = 0;    // failed adds, removals and announcements
     std::uint64_t announced = 0; // announcements sent
+    bool v6 = false;
+    std::int64_t lastChangeUnixMs = 0; // `held` changed last (wall clock); 0 never
 };
+
+// The events a change of the addresses' status makes (AFTER compared with BEFORE, in config
+// order; an address BEFORE lacks counts as not held, no error): AddressAcquired / AddressReleased
+// when `held` changed, AddressFailed when an error appeared or changed (the same error retried
+// every second is reported once, as the log does). Event.objectIndex is the MIB index (position
+// + 1), Event.text the error; unixMs is left to the caller.
+std::vector<Event> addressEvents(const std::vector<FloatAddrStatus>& before,
+                                 const std::vector<FloatAddrStatus>& after);
+
+// The addresses as the Snapshot shows them.
+std::vector<Snapshot::AddressView> addressViews(const std::vector<FloatAddrStatus>& a);
 
 } // namespace hs

@@ -193,6 +193,26 @@ void logNotice(const repl::Notice& n) {
     }
 }
 
+std::optional<Event> noticeEvent(const repl::Notice& n) {
+    Event e;
+    switch (n.type) {
+    case repl::NoticeType::Degraded:
+        e.type = EventType::ReplicationDegraded;
+        return e;
+    case repl::NoticeType::Restored:
+        e.type = EventType::ReplicationRestored;
+        return e;
+    case repl::NoticeType::Conflict:
+        e.type = EventType::ReplicationRecordsDropped;
+        e.count = n.count;
+        return e;
+    case repl::NoticeType::Readiness:
+    case repl::NoticeType::Divergence:
+        break;
+    }
+    return std::nullopt;
+}
+
 // ---- Replication ----
 
 Replication::Replication(std::uint32_t nodeId, std::uint32_t incarnation,
@@ -252,6 +272,18 @@ void Replication::dropOwnNewerTerm(std::uint64_t activeEpoch) {
             "node's store holds a newer term of its own (written while it was cut off); the "
             "active chosen by the arbitration wins, the mirror starts over from its store",
             store_.epoch(), activeEpoch, store_.size());
+    // The records of that term are the ones the heal drops (the rest come back from the active):
+    // reported like the Receiver's conflicts (notification with their number).
+    std::uint64_t dropped = 0;
+    for (const auto& [key, r] : store_.records()) {
+        dropped += r.stamp.epoch > activeEpoch ? 1 : 0;
+    }
+    if (dropped > 0) {
+        ++ownTermDrops_;
+        ownTermDropped_ += dropped;
+        lastDropCount_ = dropped;
+        notices_.push_back(repl::Notice{repl::NoticeType::Conflict, {}, dropped, {}});
+    }
     receiver_.stop();
     store_.clear();
     ++generation_;
@@ -398,8 +430,18 @@ void Replication::settle(TimePoint /*now*/) {
     for (auto& n : receiver_.takeNotices()) {
         if (n.type == repl::NoticeType::Conflict) {
             ++generation_;
+            ++conflictNotices_;
+            lastDropCount_ = n.count;
         }
         notices_.push_back(std::move(n));
+    }
+    const std::uint64_t snapshots =
+        sender_.stats().snapshotsSent + receiver_.stats().snapshotsReceived;
+    if (snapshots != snapshotsSeen_) {
+        snapshotsSeen_ = snapshots;
+        lastSnapshotUnixMs_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
     }
 }
 
@@ -503,6 +545,32 @@ std::vector<repl::Notice> Replication::takeNotices() {
     std::vector<repl::Notice> out;
     out.swap(notices_);
     return out;
+}
+
+void Replication::fillView(Snapshot::ReplicationView& v, TimePoint now) const {
+    using repl::Stream;
+    const auto& ss = sender_.stats();
+    const auto& rs = receiver_.stats();
+    v.writer = writer_;
+    v.readiness = writer_ ? 0 : static_cast<std::uint8_t>(receiver_.readiness());
+    v.standbyHot = writer_ ? standbyHot() : receiver_.readiness() == repl::Readiness::Hot;
+    v.lagRecords = lagRecords();
+    v.degraded = degraded();
+    v.storeEpoch = store_.epoch();
+    v.storeSeq = store_.lastSeq(Stream::Ordered);
+    v.records = store_.size();
+    v.standbyJoined = writer_ && sender_.standbyJoined();
+    v.ackedSeq = writer_ ? sender_.acked(Stream::Ordered) : 0;
+    v.lagMs = writer_ ? 0 : toMs(receiver_.lag(Stream::Ordered, now));
+    v.snapshotsSent = ss.snapshotsSent;
+    v.snapshotsReceived = rs.snapshotsReceived;
+    v.resends = ss.resends;
+    v.gaps = rs.gaps;
+    v.conflicts = conflictNotices_ + ownTermDrops_;
+    v.droppedRecords = rs.conflicts + ownTermDropped_;
+    v.lastDropCount = lastDropCount_;
+    v.waitsTimedOut = ss.timedOut;
+    v.lastSnapshotUnixMs = lastSnapshotUnixMs_;
 }
 
 nlohmann::json Replication::statusJson(TimePoint now) const {

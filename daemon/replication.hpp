@@ -75,6 +75,9 @@ std::vector<IndexedValue> telemetryRecords(const ChassisSnapshot& s, std::int64_
 std::string replicationAnswer(std::string_view applied, repl::WaitOutcome o);
 // Logs a notice of the protocol (readiness, degraded, restored, conflict, divergence).
 void logNotice(const repl::Notice& n);
+// The event (for the notifications) a notice makes: Degraded, Restored and Conflict (the number
+// of dropped records in Event.count); none for the others. unixMs is left to the caller.
+std::optional<Event> noticeEvent(const repl::Notice& n);
 
 class Replication {
   public:
@@ -139,6 +142,8 @@ class Replication {
     const repl::Store& store() const { return store_; }
     std::uint64_t generation() const { return generation_; } // rises on every store change
     nlohmann::json statusJson(TimePoint now) const;
+    // The view the MIB and the metrics show (Snapshot::replication).
+    void fillView(Snapshot::ReplicationView& v, TimePoint now) const;
     // Notices of the protocol since the last take (readiness, degraded, restored, conflict,
     // divergence), for the log and notifications.
     std::vector<repl::Notice> takeNotices();
@@ -177,6 +182,12 @@ class Replication {
     std::uint64_t lagAtTakeoverMs_ = 0;
     std::uint64_t generation_ = 0;
     std::vector<repl::Notice> notices_;
+    std::uint64_t ownTermDrops_ = 0;      // dropOwnNewerTerm calls that dropped records
+    std::uint64_t ownTermDropped_ = 0;    // and the records they dropped
+    std::uint64_t conflictNotices_ = 0;   // the Receiver's conflict notices
+    std::uint64_t lastDropCount_ = 0;     // records the last conflict dropped
+    std::uint64_t snapshotsSeen_ = 0;     // snapshots sent + received at the last settle
+    std::int64_t lastSnapshotUnixMs_ = 0; // when that number last rose; 0 never
     Counters counters_;
 };
 

@@ -40,6 +40,8 @@ inline constexpr std::uint32_t kSwitchoverTable = 4;
 inline constexpr std::uint32_t kChassis = 5;
 inline constexpr std::uint32_t kSensorTable = 6;
 inline constexpr std::uint32_t kFanTable = 7;
+inline constexpr std::uint32_t kReplication = 8;
+inline constexpr std::uint32_t kAddressTable = 9;
 
 // hsGeneral scalars.
 enum General : std::uint32_t {
@@ -138,6 +140,43 @@ enum FanCol : std::uint32_t {
     FanStatus = 6,
 };
 
+// hsReplication scalars.
+enum ReplicationScalar : std::uint32_t {
+    ReplWriter = 1,
+    ReplReadiness = 2,
+    ReplStandbyHot = 3,
+    ReplLagRecords = 4,
+    ReplLagMs = 5,
+    ReplDegraded = 6,
+    ReplStoreEpoch = 7,
+    ReplStoreSequence = 8,
+    ReplRecords = 9,
+    ReplStandbyJoined = 10,
+    ReplAckedSequence = 11,
+    ReplSnapshotsSent = 12,
+    ReplSnapshotsReceived = 13,
+    ReplResends = 14,
+    ReplGaps = 15,
+    ReplConflicts = 16,
+    ReplDroppedRecords = 17,
+    ReplLastDropCount = 18,
+    ReplWaitsTimedOut = 19,
+    ReplLastSnapshotTime = 20,
+};
+
+// hsAddressEntry columns (index = position in the configuration + 1).
+enum AddressCol : std::uint32_t {
+    AddressIp = 2,
+    AddressFamily = 3,
+    AddressPrefixLength = 4,
+    AddressInterface = 5,
+    AddressHeld = 6,
+    AddressLastError = 7,
+    AddressErrors = 8,
+    AddressAnnouncements = 9,
+    AddressLastChange = 10,
+};
+
 // Notifications under hsNotifications (hotStandbyMIB.0).
 enum Notification : std::uint32_t {
     PathDown = 1,
@@ -157,6 +196,12 @@ enum Notification : std::uint32_t {
     PathAuthAlarm = 15,
     StateDirUnwritable = 16,
     StateDirRecovered = 17,
+    ReplicationDegraded = 18,
+    ReplicationRestored = 19,
+    ReplicationRecordsDropped = 20,
+    AddressAcquired = 21,
+    AddressReleased = 22,
+    AddressFailed = 23,
 };
 } // namespace mib
 

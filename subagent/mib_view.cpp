@@ -81,6 +81,16 @@ std::int64_t mibModuleIndex(std::uint32_t slot) {
     return static_cast<std::int64_t>(slot) + 1;
 }
 
+std::int64_t mibReplReadiness(const Snapshot::ReplicationView& r) {
+    return r.writer ? 1 : static_cast<std::int64_t>(r.readiness) + 2;
+}
+std::int64_t mibAddressFamily(bool v6) {
+    return v6 ? 2 : 1;
+}
+std::uint64_t mibClamp32(std::uint64_t v) {
+    return std::min<std::uint64_t>(v, std::numeric_limits<std::uint32_t>::max());
+}
+
 std::int64_t mibMilli(double v) {
     if (!std::isfinite(v)) {
         return 0;
@@ -306,11 +316,53 @@ void addFans(Builder& b, const ChassisSnapshot& c) {
     }
 }
 
+void addReplication(Builder& b, const Snapshot::ReplicationView& r) {
+    using namespace mib;
+    b.scalar(kReplication, ReplWriter, V::makeInt(mibTruth(r.writer)));
+    b.scalar(kReplication, ReplReadiness, V::makeInt(mibReplReadiness(r)));
+    b.scalar(kReplication, ReplStandbyHot, V::makeInt(mibTruth(r.standbyHot)));
+    b.scalar(kReplication, ReplLagRecords, V::makeGauge(mibClamp32(r.lagRecords)));
+    b.scalar(kReplication, ReplLagMs, V::makeGauge(mibClamp32(r.lagMs)));
+    b.scalar(kReplication, ReplDegraded, V::makeInt(mibTruth(r.degraded)));
+    b.scalar(kReplication, ReplStoreEpoch, V::makeGauge(mibClamp32(r.storeEpoch)));
+    b.scalar(kReplication, ReplStoreSequence, V::makeGauge(mibClamp32(r.storeSeq)));
+    b.scalar(kReplication, ReplRecords, V::makeGauge(mibClamp32(r.records)));
+    b.scalar(kReplication, ReplStandbyJoined, V::makeInt(mibTruth(r.standbyJoined)));
+    b.scalar(kReplication, ReplAckedSequence, V::makeGauge(mibClamp32(r.ackedSeq)));
+    b.scalar(kReplication, ReplSnapshotsSent, V::makeCounter64(r.snapshotsSent));
+    b.scalar(kReplication, ReplSnapshotsReceived, V::makeCounter64(r.snapshotsReceived));
+    b.scalar(kReplication, ReplResends, V::makeCounter64(r.resends));
+    b.scalar(kReplication, ReplGaps, V::makeCounter64(r.gaps));
+    b.scalar(kReplication, ReplConflicts, V::makeCounter64(r.conflicts));
+    b.scalar(kReplication, ReplDroppedRecords, V::makeCounter64(r.droppedRecords));
+    b.scalar(kReplication, ReplLastDropCount, V::makeGauge(mibClamp32(r.lastDropCount)));
+    b.scalar(kReplication, ReplWaitsTimedOut, V::makeCounter64(r.waitsTimedOut));
+    b.scalar(kReplication, ReplLastSnapshotTime, V::makeString(dateAndTime(r.lastSnapshotUnixMs)));
+}
+
+void addAddresses(Builder& b, const Snapshot& s) {
+    using namespace mib;
+    for (std::size_t k = 0; k < s.addresses.size(); ++k) {
+        const Snapshot::AddressView& a = s.addresses[k];
+        const auto i = static_cast<std::uint32_t>(k + 1);
+        b.cell(kAddressTable, AddressIp, i, V::makeDisplay(a.address));
+        b.cell(kAddressTable, AddressFamily, i, V::makeInt(mibAddressFamily(a.v6)));
+        b.cell(kAddressTable, AddressPrefixLength, i, V::makeGauge(a.prefix));
+        b.cell(kAddressTable, AddressInterface, i, V::makeDisplay(a.interfaceName));
+        b.cell(kAddressTable, AddressHeld, i, V::makeInt(mibTruth(a.held)));
+        b.cell(kAddressTable, AddressLastError, i, V::makeDisplay(a.lastError));
+        b.cell(kAddressTable, AddressErrors, i, V::makeCounter64(a.errors));
+        b.cell(kAddressTable, AddressAnnouncements, i, V::makeCounter64(a.announced));
+        b.cell(kAddressTable, AddressLastChange, i, V::makeString(dateAndTime(a.lastChangeUnixMs)));
+    }
+}
+
 } // namespace
 
 MibView::MibView(const Snapshot& snap, const ViewExtras& extras) {
-    entries_.reserve(64 + snap.paths.size() * 17 + snap.journal.size() * 5 +
-                     snap.chassis.sensors.size() * 9 + snap.chassis.fans.size() * 5);
+    entries_.reserve(84 + snap.paths.size() * 17 + snap.journal.size() * 5 +
+                     snap.chassis.sensors.size() * 9 + snap.chassis.fans.size() * 5 +
+                     snap.addresses.size() * 9);
     Builder b(entries_);
     addGeneral(b, snap, extras);
     addModules(b, snap);
@@ -319,6 +371,8 @@ MibView::MibView(const Snapshot& snap, const ViewExtras& extras) {
     addChassis(b, snap.chassis);
     addSensors(b, snap.chassis);
     addFans(b, snap.chassis);
+    addReplication(b, snap.replication);
+    addAddresses(b, snap);
     std::stable_sort(entries_.begin(), entries_.end(),
                      [](const VarBind& a, const VarBind& b) { return oidLess(a.oid, b.oid); });
     // Duplicate indexes (a producer bug) would make GETNEXT loop: keep the first.

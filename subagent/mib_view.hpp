@@ -86,6 +86,12 @@ std::int64_t mibSensorState(SensorState s);
 std::int64_t mibFanMode(FanMode m);
 std::int64_t mibFanStatus(bool failed);          // ok(1), failed(2)
 std::int64_t mibModuleIndex(std::uint32_t slot); // slot 0 -> 1
+// hsReplReadiness: none(1) on the writer, else cold(2), syncing(3), hot(4).
+std::int64_t mibReplReadiness(const Snapshot::ReplicationView& r);
+// hsAddressFamily: ipv4(1), ipv6(2) (the values of InetAddressType, RFC 4001).
+std::int64_t mibAddressFamily(bool v6);
+// Unsigned32 of a 64-bit value, clamped at 4294967295.
+std::uint64_t mibClamp32(std::uint64_t v);
 // Readings and thresholds times 1000, clamped to Integer32.
 std::int64_t mibMilli(double v);
 // SNMPv2-TC DateAndTime, 11 octets in UTC; 8 zero octets for 0 ("never").

@@ -20,6 +20,9 @@ class Trap {
     void chassis(std::uint32_t object, SmiValue v) {
         n_.varbinds.push_back({scalarOid(mib::kChassis, object), std::move(v)});
     }
+    void replication(std::uint32_t object, SmiValue v) {
+        n_.varbinds.push_back({scalarOid(mib::kReplication, object), std::move(v)});
+    }
     void cell(std::uint32_t table, std::uint32_t column, std::uint32_t index, SmiValue v) {
         n_.varbinds.push_back({columnOid(table, column, index), std::move(v)});
     }
@@ -130,6 +133,55 @@ Notification chassisEvent(std::uint32_t seq, const Event& ev, const Snapshot& sn
     }
 }
 
+Notification replicationEvent(std::uint32_t seq, const Event& ev, const Snapshot& snap) {
+    const Snapshot::ReplicationView& r = snap.replication;
+    switch (ev.type) {
+    case EventType::ReplicationDegraded: {
+        Trap t(mib::ReplicationDegraded, seq, snap);
+        t.replication(mib::ReplDegraded, V::makeInt(mibTruth(true)));
+        t.replication(mib::ReplLagRecords, V::makeGauge(mibClamp32(r.lagRecords)));
+        t.replication(mib::ReplWaitsTimedOut, V::makeCounter64(r.waitsTimedOut));
+        return t.take();
+    }
+    case EventType::ReplicationRestored: {
+        Trap t(mib::ReplicationRestored, seq, snap);
+        t.replication(mib::ReplDegraded, V::makeInt(mibTruth(false)));
+        t.replication(mib::ReplStandbyHot, V::makeInt(mibTruth(r.standbyHot)));
+        return t.take();
+    }
+    default: {
+        // ReplicationRecordsDropped: how many in Event.count.
+        Trap t(mib::ReplicationRecordsDropped, seq, snap);
+        t.replication(mib::ReplLastDropCount, V::makeGauge(mibClamp32(ev.count)));
+        t.replication(mib::ReplDroppedRecords, V::makeCounter64(r.droppedRecords));
+        t.replication(mib::ReplStoreEpoch, V::makeGauge(mibClamp32(r.storeEpoch)));
+        return t.take();
+    }
+    }
+}
+
+// AddressAcquired / Released / Failed: Event.objectIndex is the address's MIB index.
+Notification addressEvent(std::uint32_t seq, const Event& ev, const Snapshot& snap) {
+    const std::uint32_t i = ev.objectIndex;
+    const Snapshot::AddressView* a =
+        i > 0 && i <= snap.addresses.size() ? &snap.addresses[i - 1] : nullptr;
+    const std::uint32_t which = ev.type == EventType::AddressAcquired   ? mib::AddressAcquired
+                                : ev.type == EventType::AddressReleased ? mib::AddressReleased
+                                                                        : mib::AddressFailed;
+    Trap t(which, seq, snap);
+    t.cell(mib::kAddressTable, mib::AddressIp, i, V::makeDisplay(a ? a->address : std::string()));
+    t.cell(mib::kAddressTable, mib::AddressInterface, i,
+           V::makeDisplay(a ? a->interfaceName : std::string()));
+    if (which == mib::AddressFailed) {
+        t.cell(mib::kAddressTable, mib::AddressLastError, i,
+               V::makeDisplay(ev.text.empty() && a ? a->lastError : ev.text));
+    } else {
+        t.cell(mib::kAddressTable, mib::AddressHeld, i,
+               V::makeInt(mibTruth(which == mib::AddressAcquired)));
+    }
+    return t.take();
+}
+
 } // namespace
 
 Notification buildNotification(const Event& ev, std::uint32_t seq, const Snapshot& snap) {
@@ -181,6 +233,14 @@ Notification buildNotification(const Event& ev, std::uint32_t seq, const Snapsho
         t.general(mib::StateDirWritable, V::makeInt(mibTruth(true)));
         return t.take();
     }
+    case EventType::ReplicationDegraded:
+    case EventType::ReplicationRestored:
+    case EventType::ReplicationRecordsDropped:
+        return replicationEvent(seq, ev, snap);
+    case EventType::AddressAcquired:
+    case EventType::AddressReleased:
+    case EventType::AddressFailed:
+        return addressEvent(seq, ev, snap);
     }
     return buildResync(seq, snap);
 }

@@ -17,7 +17,11 @@ Scenarios:
                   NMS's neighbour entry to its MAC without the NMS asking; the killed node, started
                   again as standby, removes the copy its crash left behind
   vip_switchover  hsctl switchover there and back while the NMS sends an ARP request every 2 ms:
-                  no request is ever answered by both MACs, the answers move to the new active
+                  no request is ever answered by both MACs, the answers move to the new active;
+                  with snmpd/snmptrapd installed, each node's subagent (one snmpd each, on the
+                  host's loopback, reached through its AgentX unix socket) shows the address row
+                  held only where `ip addr` has it, and each node's snmptrapd logs
+                  hsAddressReleased / hsAddressAcquired for every move
   vip_stop        SIGTERM of the active: its namespace no longer holds the address, the peer does
   vip6            an IPv6 floating address (2001:db8::100/64): held by the active only, the NMS
                   reaches it; after a switchover the new active's unsolicited neighbour
@@ -30,7 +34,9 @@ Scenarios:
 import argparse
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import sys
 import time
 import traceback
@@ -42,6 +48,7 @@ from integ import R  # noqa: E402
 
 VIP = "192.0.2.100"
 PROBE = os.path.join(HERE, "..", "fixtures", "rig", "arp_probe.py")
+SOURCE = os.path.abspath(os.path.join(HERE, "..", ".."))
 SCENARIOS = {}
 
 
@@ -270,14 +277,110 @@ def switch(ctx, frm, to):
               (t_req[-1] - t_req[0]) / max(1, len(t_req) - 1) * 1000))
 
 
+# ---- SNMP: one snmpd + snmptrapd per node on the host's loopback; the daemons in their
+# namespaces reach their snmpd through its AgentX unix socket (a path, not an address).
+def snmp_beds():
+    """{1: SnmpBed, 2: SnmpBed} started, or None when the Net-SNMP tools are missing."""
+    if not all(shutil.which(t) for t in ("snmpd", "snmptrapd", "snmpwalk")):
+        return None
+    sys.path.insert(0, os.path.join(HERE, "..", "fixtures", "snmp"))
+    import snmpbed  # noqa: E402
+    dirs = snmpbed.find_mib_dirs(os.path.join(SOURCE, "mibs"),
+                                 os.path.join(SOURCE, "..", "shared", "ietf-mibs"),
+                                 require_ietf=False)
+    top = tempfile.mkdtemp(prefix="hsvip-snmp-")
+    beds = {}
+    try:
+        for n in (1, 2):
+            beds[n] = snmpbed.SnmpBed(os.path.join(top, "snmp%d" % n), dirs, informs=False)
+            beds[n].start()
+    except Exception:
+        for b in beds.values():
+            b.close()
+        raise
+    beds["dir"] = top
+    return beds
+
+
+def close_snmp(beds):
+    if beds:
+        for n in (1, 2):
+            beds[n].close()
+        shutil.rmtree(beds["dir"], ignore_errors=True)
+
+
+def snmp_block(beds, n):
+    return "\n".join(["[snmp]", 'agentx_socket = "%s"' % beds[n].agentx_socket,
+                      "ping_interval_s = 1", ""])
+
+
+def address_row(beds, n):
+    """Node n's hsAddressTable row 1 through its snmpd: {column: value}."""
+    return {name.split("::", 1)[-1].split(".")[0]: v.strip('"')
+            for name, _, v in beds[n].walk("HOTSTANDBY-MIB::hsAddressTable")
+            if name.endswith(".1")}
+
+
+def check_rows(ctx, active):
+    beds = ctx.snmp
+    for n in (1, 2):
+        want = "true(1)" if n == active else "false(2)"
+        ok = R.wait_for(lambda: address_row(beds, n).get("hsAddressHeld") == want, 3.0,
+                        interval=0.05)
+        row = address_row(beds, n)
+        ctx.expect(ok and row.get("hsAddressIp") == VIP and row.get("hsAddressInterface") == R.VETH
+                   and row.get("hsAddressPrefixLength", "").startswith("24"),
+                   "node%d's snmpd: hsAddressTable.1 %s/24 on %s, hsAddressHeld %s (%s)" %
+                   (n, VIP, R.VETH, want, row))
+        ctx.expect(holds(ctx.rig, n) == (n == active),
+                   "ip addr in node%d's namespace agrees (%s)" % (n, holds(ctx.rig, n)))
+
+
+def address_traps(beds, n, start):
+    """[(trap, hsAddressIp.1)] node n's snmptrapd logged after its first START notifications."""
+    out = []
+    for t in beds[n].traps("v2c")[start:]:
+        if t["trap"].startswith("hsAddress"):
+            ip = next((v.strip('"') for name, _, v in t["varbinds"]
+                       if name.endswith("hsAddressIp.1")), None)
+            out.append((t["trap"], ip))
+    return out
+
+
+def expect_traps(ctx, marks, released, acquired):
+    beds = ctx.snmp
+    for n, trap in ((released, "hsAddressReleased"), (acquired, "hsAddressAcquired")):
+        R.wait_for(lambda: address_traps(beds, n, marks[n]), 3.0, interval=0.05)
+        got = address_traps(beds, n, marks[n])
+        ctx.expect(got == [(trap, VIP)], "node%d's snmptrapd: %s for %s (%s)" % (n, trap, VIP, got))
+
+
 @scenario
 def sc_vip_switchover(ctx):
     start_pair(ctx)
+    if ctx.snmp:
+        ctx.step("SNMP: the address row is held on node1 only; node1 sent hsAddressAcquired")
+        check_rows(ctx, 1)
+        ok = R.wait_for(lambda: address_traps(ctx.snmp, 1, 0), 3.0, interval=0.05)
+        ctx.expect(ok and address_traps(ctx.snmp, 1, 0) == [("hsAddressAcquired", VIP)],
+                   "node1's snmptrapd: hsAddressAcquired at the start (%s)" %
+                   address_traps(ctx.snmp, 1, 0))
+        ctx.expect(address_traps(ctx.snmp, 2, 0) == [], "node2 sent no address notification")
+    else:
+        ctx.note("snmpd/snmptrapd not installed: the SNMP checks are left out")
+    marks = {n: len(ctx.snmp[n].traps("v2c")) for n in (1, 2)} if ctx.snmp else None
     ctx.step("hsctl switchover node1 -> node2 under a 2 ms ARP probe from the NMS")
     switch(ctx, 1, 2)
+    if ctx.snmp:
+        expect_traps(ctx, marks, released=1, acquired=2)
+        check_rows(ctx, 2)
+        marks = {n: len(ctx.snmp[n].traps("v2c")) for n in (1, 2)}
     ctx.rig.wait_healthy(timeout=10)
     ctx.step("and back, node2 -> node1")
     switch(ctx, 2, 1)
+    if ctx.snmp:
+        expect_traps(ctx, marks, released=2, acquired=1)
+        check_rows(ctx, 1)
 
 
 @scenario
@@ -344,7 +447,9 @@ def sc_vip6(ctx):
     ctx.expect(ping6(rig), "the NMS reaches %s (now node2)" % VIP6)
 
 
-def extra_config(name):
+def extra_config(name, snmp=None):
+    if snmp:
+        return lambda node: address_block() + "\n" + snmp_block(snmp, node.n)
     if name == "vip6":
         return address_block() + "\n" + address_block(address=VIP6, prefix=64)
     if name == "vip_errors":
@@ -370,14 +475,17 @@ def main():
         return 77
     print("== integ_vip %s (interval %d ms, N %d, K %d)" % (a.scenario, I.INTERVAL_MS, I.N, I.K),
           flush=True)
-    rig = tl = None
+    rig = tl = snmp = None
     rc = 1
     try:
+        if a.scenario == "vip_switchover":
+            snmp = snmp_beds()
         rig = R.Rig(a.scenario, build_dir=a.build_dir, interval_ms=I.INTERVAL_MS, miss=I.N,
                     recovery=I.K, init_dead_ms=I.INIT_DEAD_MS, keep_dir=a.keep or None,
-                    third_party=True, extra_config={0: extra_config(a.scenario)})
+                    third_party=True, extra_config={0: extra_config(a.scenario, snmp)})
         tl = rig.timeline()
         ctx = I.Ctx(rig, tl)
+        ctx.snmp = snmp
         SCENARIOS[a.scenario](ctx)
         rc = 0
         print("PASS %s%s" % (a.scenario, (" (%d soft warnings: %s)" % (len(ctx.soft),
@@ -397,6 +505,7 @@ def main():
                 print(tl.format() if tl else "")
                 rig.dump_logs(60)
             rig.close()
+        close_snmp(snmp)
     return rc
 
 

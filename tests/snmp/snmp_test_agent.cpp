@@ -40,6 +40,14 @@ std::shared_ptr<Snapshot> makeSnapshot(Role localRole, std::uint64_t generation)
     s->redundancy = Redundancy::Redundant;
     s->replication.writer = localRole == Role::Active;
     s->replication.standbyHot = true;
+    s->replication.storeEpoch = 7;
+    s->replication.storeSeq = 5000000001ULL; // > 32 bits: clamped in the Unsigned32
+    s->replication.records = 120;
+    s->replication.standbyJoined = localRole == Role::Active;
+    s->replication.snapshotsSent = 2;
+    s->replication.lastSnapshotUnixMs = kBaseMs + 5000;
+    s->addresses.push_back(
+        {"192.0.2.100", false, 24, "eth0", localRole == Role::Active, "", 0, 3, kBaseMs + 6000});
     s->preemption = false;
     s->switchoverCount = 3;
     s->lastSwitchoverReason = SwitchoverReason::Manual;
@@ -121,6 +129,12 @@ const std::map<std::string, EventType>& eventTypes() {
         {"authAlarm", EventType::AuthAlarm},
         {"stateDirUnwritable", EventType::StateDirUnwritable},
         {"stateDirRecovered", EventType::StateDirRecovered},
+        {"replicationDegraded", EventType::ReplicationDegraded},
+        {"replicationRestored", EventType::ReplicationRestored},
+        {"replicationRecordsDropped", EventType::ReplicationRecordsDropped},
+        {"addressAcquired", EventType::AddressAcquired},
+        {"addressReleased", EventType::AddressReleased},
+        {"addressFailed", EventType::AddressFailed},
     };
     return m;
 }
@@ -142,6 +156,7 @@ Event makeEvent(EventType t, std::uint32_t index) {
     e.objectIndex = index;
     e.value = 95.5;
     e.text = "bmc timeout";
+    e.count = 4;
     return e;
 }
 

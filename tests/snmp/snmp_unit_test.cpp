@@ -204,7 +204,7 @@ TEST(Notification, SeqFirstAndIndexes) {
 
 TEST(Notification, EveryEventTypeMaps) {
     Snapshot s = makeSnap(Role::Active);
-    for (int t = 0; t <= static_cast<int>(EventType::StateDirRecovered); ++t) {
+    for (int t = 0; t <= static_cast<int>(EventType::AddressFailed); ++t) {
         Event e;
         e.type = static_cast<EventType>(t);
         e.pathIndex = 1;
@@ -310,6 +310,217 @@ TEST(Notification, StateDirectory) {
     ASSERT_EQ(n.varbinds.size(), 3U);
     EXPECT_EQ(n.varbinds[2].oid, scalarOid(mib::kGeneral, mib::StateDirWritable));
     EXPECT_EQ(n.varbinds[2].value.integer, 1);
+}
+
+// hsReplication: this node's view of the replicated store (Snapshot::replication).
+TEST(MibView, Replication) {
+    Snapshot s = makeSnap(Role::Active);
+    auto& r = s.replication;
+    r.writer = true;
+    r.standbyHot = true;
+    r.standbyJoined = true;
+    r.lagRecords = 3;
+    r.degraded = true;
+    r.storeEpoch = 9;
+    r.storeSeq = 1ULL << 33; // clamped to Unsigned32
+    r.records = 77;
+    r.ackedSeq = 41;
+    r.snapshotsSent = 1ULL << 40;
+    r.resends = 6;
+    r.conflicts = 1;
+    r.droppedRecords = 5;
+    r.lastDropCount = 5;
+    r.waitsTimedOut = 2;
+    r.lastSnapshotUnixMs = 1'764'000'000'000;
+    MibView v(s, {});
+    auto get = [&](std::uint32_t o) {
+        const VarBind* vb = v.get(scalarOid(mib::kReplication, o));
+        EXPECT_NE(vb, nullptr) << o;
+        return vb ? vb->value : SmiValue{};
+    };
+    EXPECT_EQ(get(mib::ReplWriter).integer, 1);     // true
+    EXPECT_EQ(get(mib::ReplReadiness).integer, 1);  // none(1): the writer has no mirror
+    EXPECT_EQ(get(mib::ReplStandbyHot).integer, 1); // true
+    EXPECT_EQ(get(mib::ReplLagRecords).unsignedValue, 3u);
+    EXPECT_EQ(get(mib::ReplDegraded).integer, 1);
+    EXPECT_EQ(get(mib::ReplStoreEpoch).type, SmiType::Gauge32);
+    EXPECT_EQ(get(mib::ReplStoreEpoch).unsignedValue, 9u);
+    EXPECT_EQ(get(mib::ReplStoreSequence).unsignedValue, 4294967295u);
+    EXPECT_EQ(get(mib::ReplRecords).unsignedValue, 77u);
+    EXPECT_EQ(get(mib::ReplStandbyJoined).integer, 1);
+    EXPECT_EQ(get(mib::ReplAckedSequence).unsignedValue, 41u);
+    EXPECT_EQ(get(mib::ReplSnapshotsSent).type, SmiType::Counter64);
+    EXPECT_EQ(get(mib::ReplSnapshotsSent).unsignedValue, 1ULL << 40);
+    EXPECT_EQ(get(mib::ReplResends).unsignedValue, 6u);
+    EXPECT_EQ(get(mib::ReplConflicts).unsignedValue, 1u);
+    EXPECT_EQ(get(mib::ReplDroppedRecords).unsignedValue, 5u);
+    EXPECT_EQ(get(mib::ReplLastDropCount).unsignedValue, 5u);
+    EXPECT_EQ(get(mib::ReplWaitsTimedOut).unsignedValue, 2u);
+    EXPECT_EQ(get(mib::ReplLastSnapshotTime).octets, dateAndTime(1'764'000'000'000));
+    // GETNEXT from the subtree's OID lands on its first scalar; after the last comes the next
+    // subtree, never a scalar of it again.
+    const VarBind* first = v.next(mibOid({mib::kObjects, mib::kReplication}));
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(first->oid, scalarOid(mib::kReplication, mib::ReplWriter));
+
+    // A mirror: readiness cold(2) / syncing(3) / hot(4), lag in ms, not the writer.
+    Snapshot m = makeSnap(Role::Standby);
+    for (std::uint8_t ready = 0; ready <= 2; ++ready) {
+        m.replication.readiness = ready;
+        m.replication.lagMs = 12;
+        MibView mv(m, {});
+        auto mirror = [&](std::uint32_t o) {
+            const VarBind* vb = mv.get(scalarOid(mib::kReplication, o));
+            EXPECT_NE(vb, nullptr) << o;
+            return vb ? vb->value : SmiValue{};
+        };
+        EXPECT_EQ(mirror(mib::ReplReadiness).integer, ready + 2);
+        EXPECT_EQ(mirror(mib::ReplWriter).integer, 2);
+        EXPECT_EQ(mirror(mib::ReplLagMs).unsignedValue, 12u);
+        // Never snapshotted: DateAndTime "never".
+        EXPECT_EQ(mirror(mib::ReplLastSnapshotTime).octets, std::string(8, '\0'));
+    }
+}
+
+Snapshot::AddressView makeAddress(std::string text, bool v6, std::uint8_t prefix, bool held) {
+    Snapshot::AddressView a;
+    a.address = std::move(text);
+    a.v6 = v6;
+    a.prefix = prefix;
+    a.interfaceName = "eth0";
+    a.held = held;
+    a.announced = 3;
+    a.lastChangeUnixMs = held ? 1'764'000'000'000 : 0;
+    return a;
+}
+
+// hsAddressTable: one row per [[address]], index = config position + 1.
+TEST(MibView, AddressTable) {
+    Snapshot s = makeSnap(Role::Active);
+    s.addresses.push_back(makeAddress("192.0.2.100", false, 24, true));
+    s.addresses.push_back(makeAddress("2001:db8::100", true, 64, false));
+    s.addresses[1].lastError = "no such interface eth9";
+    s.addresses[1].errors = 4;
+    MibView v(s, {});
+    auto cell = [&](std::uint32_t col, std::uint32_t i) {
+        const VarBind* vb = v.get(columnOid(mib::kAddressTable, col, i));
+        EXPECT_NE(vb, nullptr) << col << "." << i;
+        return vb ? vb->value : SmiValue{};
+    };
+    EXPECT_EQ(cell(mib::AddressIp, 1).octets, "192.0.2.100");
+    EXPECT_EQ(cell(mib::AddressFamily, 1).integer, 1); // ipv4(1)
+    EXPECT_EQ(cell(mib::AddressPrefixLength, 1).unsignedValue, 24u);
+    EXPECT_EQ(cell(mib::AddressInterface, 1).octets, "eth0");
+    EXPECT_EQ(cell(mib::AddressHeld, 1).integer, 1); // true
+    EXPECT_EQ(cell(mib::AddressLastError, 1).octets, "");
+    EXPECT_EQ(cell(mib::AddressAnnouncements, 1).type, SmiType::Counter64);
+    EXPECT_EQ(cell(mib::AddressAnnouncements, 1).unsignedValue, 3u);
+    EXPECT_EQ(cell(mib::AddressLastChange, 1).octets, dateAndTime(1'764'000'000'000));
+    EXPECT_EQ(cell(mib::AddressIp, 2).octets, "2001:db8::100");
+    EXPECT_EQ(cell(mib::AddressFamily, 2).integer, 2); // ipv6(2)
+    EXPECT_EQ(cell(mib::AddressPrefixLength, 2).unsignedValue, 64u);
+    EXPECT_EQ(cell(mib::AddressHeld, 2).integer, 2); // false
+    EXPECT_EQ(cell(mib::AddressLastError, 2).octets, "no such interface eth9");
+    EXPECT_EQ(cell(mib::AddressErrors, 2).unsignedValue, 4u);
+    EXPECT_EQ(cell(mib::AddressLastChange, 2).octets, std::string(8, '\0'));
+    // A walk of the table goes column by column over both rows.
+    const VarBind* first = v.next(mibOid({mib::kObjects, mib::kAddressTable}));
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(first->oid, columnOid(mib::kAddressTable, mib::AddressIp, 1));
+    const VarBind* second = v.next(first->oid);
+    ASSERT_NE(second, nullptr);
+    EXPECT_EQ(second->oid, columnOid(mib::kAddressTable, mib::AddressIp, 2));
+    // No address configured: no rows.
+    MibView none(makeSnap(Role::Active), {});
+    const VarBind* after = none.next(mibOid({mib::kObjects, mib::kAddressTable}));
+    EXPECT_TRUE(after == nullptr ||
+                !oidHasPrefix(after->oid, mibOid({mib::kObjects, mib::kAddressTable})));
+    // Read-only: a SET is refused.
+    EXPECT_EQ(
+        checkSet(columnOid(mib::kAddressTable, mib::AddressHeld, 1), kInt, 2, s, SetStage::Syntax)
+            .error,
+        SetError::NotWritable);
+    EXPECT_EQ(
+        checkSet(scalarOid(mib::kReplication, mib::ReplWriter), kInt, 2, s, SetStage::Syntax).error,
+        SetError::NotWritable);
+}
+
+TEST(Notification, Replication) {
+    Snapshot s = makeSnap(Role::Active);
+    s.replication.writer = true;
+    s.replication.lagRecords = 7;
+    s.replication.waitsTimedOut = 1;
+    s.replication.droppedRecords = 9;
+    s.replication.storeEpoch = 4;
+    Event e;
+    e.type = EventType::ReplicationDegraded;
+    Notification n = buildNotification(e, 30, s);
+    EXPECT_EQ(n.trapOid, notificationOid(mib::ReplicationDegraded));
+    ASSERT_EQ(n.varbinds.size(), 5u);
+    EXPECT_EQ(n.varbinds[0].oid, scalarOid(mib::kGeneral, mib::NotificationSeq));
+    EXPECT_EQ(n.varbinds[2].oid, scalarOid(mib::kReplication, mib::ReplDegraded));
+    EXPECT_EQ(n.varbinds[2].value.integer, 1);
+    EXPECT_EQ(n.varbinds[3].oid, scalarOid(mib::kReplication, mib::ReplLagRecords));
+    EXPECT_EQ(n.varbinds[3].value.unsignedValue, 7u);
+
+    e.type = EventType::ReplicationRestored;
+    n = buildNotification(e, 31, s);
+    EXPECT_EQ(n.trapOid, notificationOid(mib::ReplicationRestored));
+    EXPECT_EQ(n.varbinds[2].value.integer, 2); // hsReplDegraded false
+
+    // The number dropped comes from the event (this heal), the total from the snapshot.
+    e.type = EventType::ReplicationRecordsDropped;
+    e.count = 3;
+    n = buildNotification(e, 32, s);
+    EXPECT_EQ(n.trapOid, notificationOid(mib::ReplicationRecordsDropped));
+    ASSERT_EQ(n.varbinds.size(), 5u);
+    EXPECT_EQ(n.varbinds[2].oid, scalarOid(mib::kReplication, mib::ReplLastDropCount));
+    EXPECT_EQ(n.varbinds[2].value.unsignedValue, 3u);
+    EXPECT_EQ(n.varbinds[3].oid, scalarOid(mib::kReplication, mib::ReplDroppedRecords));
+    EXPECT_EQ(n.varbinds[3].value.unsignedValue, 9u);
+    EXPECT_EQ(n.varbinds[4].oid, scalarOid(mib::kReplication, mib::ReplStoreEpoch));
+    EXPECT_EQ(n.varbinds[4].value.unsignedValue, 4u);
+}
+
+TEST(Notification, Addresses) {
+    Snapshot s = makeSnap(Role::Active);
+    s.addresses.push_back(makeAddress("192.0.2.100", false, 24, true));
+    s.addresses.push_back(makeAddress("192.0.2.101", false, 24, false));
+    s.addresses[1].lastError = "old error";
+    Event e;
+    e.type = EventType::AddressAcquired;
+    e.objectIndex = 1;
+    Notification n = buildNotification(e, 40, s);
+    EXPECT_EQ(n.trapOid, notificationOid(mib::AddressAcquired));
+    ASSERT_EQ(n.varbinds.size(), 5u);
+    EXPECT_EQ(n.varbinds[2].oid, columnOid(mib::kAddressTable, mib::AddressIp, 1));
+    EXPECT_EQ(n.varbinds[2].value.octets, "192.0.2.100");
+    EXPECT_EQ(n.varbinds[3].oid, columnOid(mib::kAddressTable, mib::AddressInterface, 1));
+    EXPECT_EQ(n.varbinds[3].value.octets, "eth0");
+    EXPECT_EQ(n.varbinds[4].oid, columnOid(mib::kAddressTable, mib::AddressHeld, 1));
+    EXPECT_EQ(n.varbinds[4].value.integer, 1);
+
+    e.type = EventType::AddressReleased;
+    e.objectIndex = 2;
+    n = buildNotification(e, 41, s);
+    EXPECT_EQ(n.trapOid, notificationOid(mib::AddressReleased));
+    EXPECT_EQ(n.varbinds[2].value.octets, "192.0.2.101");
+    EXPECT_EQ(n.varbinds[4].oid, columnOid(mib::kAddressTable, mib::AddressHeld, 2));
+    EXPECT_EQ(n.varbinds[4].value.integer, 2);
+
+    // The error of the event, not whatever the snapshot holds later.
+    e.type = EventType::AddressFailed;
+    e.text = "rtnetlink add on eth0: Operation not permitted";
+    n = buildNotification(e, 42, s);
+    EXPECT_EQ(n.trapOid, notificationOid(mib::AddressFailed));
+    EXPECT_EQ(n.varbinds[4].oid, columnOid(mib::kAddressTable, mib::AddressLastError, 2));
+    EXPECT_EQ(n.varbinds[4].value.octets, e.text);
+
+    // An index the snapshot lacks (a producer bug) still names the instance, with empty text.
+    e.objectIndex = 9;
+    n = buildNotification(e, 43, s);
+    EXPECT_EQ(n.varbinds[2].oid, columnOid(mib::kAddressTable, mib::AddressIp, 9));
+    EXPECT_EQ(n.varbinds[2].value.octets, "");
 }
 
 TEST(Encoding, DisplayStringAtMost255Octets) {

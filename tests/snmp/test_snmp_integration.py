@@ -96,7 +96,7 @@ def mib_objects(mib_dirs, mib_dir):
 def test_reads(bed, objects):
     walk = bed.walk()
     names = [n for n, _, _ in walk]
-    check(len(walk) == 490, "walk returns 490 instances (got %d)" % len(walk))
+    check(len(walk) == 519, "walk returns 519 instances (got %d)" % len(walk))
     check(all(n.startswith("HOTSTANDBY-MIB::hs") for n in names), "walk names are symbolic")
     readable = {n: t for n, (t, a) in objects.items() if a in ("readonly", "readwrite")}
     first_instance = {}
@@ -121,6 +121,10 @@ def test_reads(bed, objects):
         "hsModuleStandbyStatus.1": "providingService(4)", "hsModuleStandbyStatus.2": "hotStandby(2)",
         "hsSensorValue.1": "12060 thousandths of hsSensorUnit", "hsFanDuty.8": "40 percent",
         "hsChassisPowerState.0": "on(2)", "hsSwitchoverEpoch.3": "7",
+        "hsReplWriter.0": "true(1)", "hsReplReadiness.0": "none(1)", "hsReplStoreEpoch.0": "7",
+        "hsReplStoreSequence.0": "4294967295", "hsReplRecords.0": "120 records",
+        "hsAddressIp.1": "192.0.2.100", "hsAddressFamily.1": "ipv4(1)",
+        "hsAddressPrefixLength.1": "24", "hsAddressHeld.1": "true(1)",
     }
     res = {n.split("::", 1)[1]: v for n, _, v in bed.get(*expect.keys())}
     for k, v in expect.items():
@@ -188,7 +192,12 @@ EVENTS = [("pathDown", 2, "hsPathDown"), ("pathUp", 2, "hsPathUp"), ("peerLost",
           ("bmcRecovered", 0, "hsBmcRecovered"), ("sensorThreshold", 5, "hsSensorThresholdCrossed"),
           ("fanFailure", 3, "hsFanFailure"), ("authAlarm", 1, "hsPathAuthAlarm"),
           ("stateDirUnwritable", 0, "hsStateDirUnwritable"),
-          ("stateDirRecovered", 0, "hsStateDirRecovered")]
+          ("stateDirRecovered", 0, "hsStateDirRecovered"),
+          ("replicationDegraded", 0, "hsReplicationDegraded"),
+          ("replicationRestored", 0, "hsReplicationRestored"),
+          ("replicationRecordsDropped", 0, "hsReplicationRecordsDropped"),
+          ("addressAcquired", 1, "hsAddressAcquired"), ("addressReleased", 1, "hsAddressReleased"),
+          ("addressFailed", 1, "hsAddressFailed")]
 
 
 def test_notifications(bed, agent, notifications):

@@ -777,6 +777,55 @@ def same_ordered(d1, d2):
             and d1["seq"][0] > 0)
 
 
+READINESS_MIB = {"none": 1, "cold": 2, "syncing": 3, "hot": 4}
+
+
+def mib_num(v):
+    """The number in an snmpwalk value: 'true(1)' -> 1, '12 records' -> 12."""
+    m = re.search(r"\((-?\d+)\)|(-?\d+)", v or "")
+    return int(m.group(1) or m.group(2)) if m else None
+
+
+def repl_mib_agrees(bed, n):
+    """(agrees, got, want): node n's hsReplication (snmpwalk through its snmpd) against its
+    `hsctl replication --json`; the MIB shows the last published snapshot (at most 500 ms old)."""
+    j = bed.nodes[n].hsctl_json("replication")
+    walk = bed.snmp[n].walk("HOTSTANDBY-MIB::hsReplication")
+    got = {name.split("::", 1)[-1]: mib_num(v) for name, _, v in walk}
+    writer = j.get("store_role") == "writer"
+    want = {"hsReplWriter.0": 1 if writer else 2,
+            "hsReplReadiness.0": READINESS_MIB[j["readiness"]],
+            "hsReplStoreEpoch.0": j["epoch"], "hsReplStoreSequence.0": j["seq_ordered"],
+            "hsReplRecords.0": j["records"], "hsReplLagRecords.0": j["lag_records"],
+            "hsReplDegraded.0": 1 if j["degraded"] else 2,
+            "hsReplStandbyJoined.0": 1 if j.get("standby_joined") else 2,
+            "hsReplAckedSequence.0": j.get("acked_ordered", 0),
+            "hsReplSnapshotsSent.0": j["counters"]["snapshots_sent"],
+            "hsReplSnapshotsReceived.0": j["counters"]["snapshots_received"],
+            "hsReplConflicts.0": 0, "hsReplDroppedRecords.0": 0}
+    return {k: got.get(k) for k in want} == want, got, want
+
+
+def check_repl_mib(a, bed):
+    """hsReplication on both modules: writer on the active, hot on the standby, the same
+    watermark as the other module's shared memory, values agreeing with hsctl."""
+    for n in (1, 2):
+        res = wait_for(lambda: (lambda r: r if r[0] else None)(repl_mib_agrees(bed, n)), 5)
+        check(res, "node%d: snmpwalk hsReplication agrees with `hsctl replication --json`" % n,
+              *repl_mib_agrees(bed, n)[1:])
+    _, m1, _ = repl_mib_agrees(bed, 1)
+    _, m2, _ = repl_mib_agrees(bed, 2)
+    check(m1["hsReplWriter.0"] == 1 and m1["hsReplStandbyHot.0"] == 1 and
+          m1["hsReplReadiness.0"] == 1 and m1["hsReplStandbyJoined.0"] == 1,
+          "node1 (active): hsReplWriter true, hsReplStandbyHot true, hsReplReadiness none", m1)
+    check(m2["hsReplWriter.0"] == 2 and m2["hsReplReadiness.0"] == 4 and
+          m2["hsReplStandbyHot.0"] == 1 and m2["hsReplSnapshotsReceived.0"] >= 1,
+          "node2 (standby): hsReplWriter false, hsReplReadiness hot, a snapshot received", m2)
+    d1 = shm_dump(a, bed.nodes[1])
+    check(d1 and m2["hsReplStoreEpoch.0"] == d1["epoch"] and m2["hsReplStoreEpoch.0"] > 0,
+          "node2's hsReplStoreEpoch = node1's store epoch in its shared memory", m2, d1)
+
+
 def sc_replication(a):
     if not a.shm_dump:
         log("skip: no --shm-dump tool")
@@ -793,6 +842,7 @@ def sc_replication(a):
         r1 = n1.hsctl_json("replication")
         check(r1.get("store_role") == "writer" and r1.get("standby_joined"),
               "node1 is the store's writer with a joined standby", r1)
+        check_repl_mib(a, bed)
 
         # An acknowledged intent change: answered only once the standby holds it.
         p = n1.hsctl("fan", "mode", "auto")

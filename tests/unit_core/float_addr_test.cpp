@@ -177,3 +177,63 @@ TEST(FloatAddrMsg, UnsolicitedNeighbourAdvertisement) {
 
 } // namespace
 } // namespace hs::floataddr
+
+namespace hs {
+namespace {
+
+FloatAddrStatus addrStatus(bool held, std::string error = {}) {
+    FloatAddrStatus s;
+    s.address = "192.0.2.100";
+    s.prefix = 24;
+    s.interfaceName = "eth0";
+    s.held = held;
+    s.lastError = std::move(error);
+    return s;
+}
+
+// The notifications' events: acquired / released on a change of `held`, failed once per new
+// error (not on every retry of the same one).
+TEST(AddressEvents, HeldChangesAndNewErrors) {
+    std::vector<FloatAddrStatus> none;
+    std::vector<FloatAddrStatus> held{addrStatus(true), addrStatus(false)};
+    auto ev = addressEvents(none, held);
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_EQ(ev[0].type, EventType::AddressAcquired);
+    EXPECT_EQ(ev[0].objectIndex, 1u);
+    EXPECT_TRUE(addressEvents(held, held).empty());
+
+    std::vector<FloatAddrStatus> released{addrStatus(false),
+                                          addrStatus(false, "no such interface")};
+    ev = addressEvents(held, released);
+    ASSERT_EQ(ev.size(), 2u);
+    EXPECT_EQ(ev[0].type, EventType::AddressReleased);
+    EXPECT_EQ(ev[0].objectIndex, 1u);
+    EXPECT_EQ(ev[1].type, EventType::AddressFailed);
+    EXPECT_EQ(ev[1].objectIndex, 2u);
+    EXPECT_EQ(ev[1].text, "no such interface");
+
+    // The same error again (the retry every second): nothing; another error: reported.
+    released[1].errors = 5;
+    EXPECT_TRUE(addressEvents(released, released).empty());
+    std::vector<FloatAddrStatus> other = released;
+    other[1].lastError = "rtnetlink add on eth1: Operation not permitted";
+    ev = addressEvents(released, other);
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_EQ(ev[0].type, EventType::AddressFailed);
+
+    // The snapshot's view keeps every field.
+    other[1].v6 = true;
+    other[1].lastChangeUnixMs = 1234;
+    auto views = addressViews(other);
+    ASSERT_EQ(views.size(), 2u);
+    EXPECT_EQ(views[1].address, "192.0.2.100");
+    EXPECT_TRUE(views[1].v6);
+    EXPECT_EQ(views[1].prefix, 24);
+    EXPECT_EQ(views[1].interfaceName, "eth0");
+    EXPECT_EQ(views[1].lastError, other[1].lastError);
+    EXPECT_EQ(views[1].errors, 5u);
+    EXPECT_EQ(views[1].lastChangeUnixMs, 1234);
+}
+
+} // namespace
+} // namespace hs

@@ -235,6 +235,112 @@ TEST(Replication, AManualSwitchoverWaitsForAHotStandby) {
     EXPECT_FALSE(p.b.r.switchoverRefusal());
 }
 
+// The view the MIB shows (Snapshot::replication), on the writer and on the mirror.
+TEST(Replication, TheViewShowsBothSides) {
+    Pair p;
+    p.aActive();
+    p.a.r.onIntent(chassis::FanFloorChanged{1, 40u}, p.now);
+    p.run(200ms);
+    Snapshot::ReplicationView a;
+    Snapshot::ReplicationView b;
+    p.a.r.fillView(a, p.now);
+    p.b.r.fillView(b, p.now);
+    EXPECT_TRUE(a.writer);
+    EXPECT_TRUE(a.standbyJoined);
+    EXPECT_TRUE(a.standbyHot);
+    EXPECT_EQ(a.storeEpoch, 5u);
+    EXPECT_GT(a.records, 0u);
+    EXPECT_EQ(a.records, p.a.r.store().size());
+    EXPECT_EQ(a.storeSeq, p.a.r.store().lastSeq(repl::Stream::Ordered));
+    EXPECT_EQ(a.ackedSeq, a.storeSeq);
+    EXPECT_EQ(a.snapshotsSent, 1u);
+    EXPECT_GT(a.lastSnapshotUnixMs, 0);
+    EXPECT_FALSE(b.writer);
+    EXPECT_EQ(b.readiness, 2); // hot
+    EXPECT_TRUE(b.standbyHot);
+    EXPECT_FALSE(b.standbyJoined);
+    EXPECT_EQ(b.storeEpoch, a.storeEpoch);
+    EXPECT_EQ(b.storeSeq, a.storeSeq);
+    EXPECT_EQ(b.records, a.records);
+    EXPECT_EQ(b.snapshotsReceived, 1u);
+    EXPECT_GT(b.lastSnapshotUnixMs, 0);
+    EXPECT_EQ(b.lagRecords, 0u);
+}
+
+// A wait that times out is a notice that becomes an event (hsReplicationDegraded).
+TEST(Replication, DegradedBecomesAnEvent) {
+    Pair p;
+    p.aActive();
+    p.run(200ms);
+    (void)p.a.r.takeNotices();
+    std::optional<repl::WaitOutcome> outcome;
+    p.a.r.write(0, repl::PreemptionRecord{true}, p.now,
+                [&outcome](repl::WaitOutcome o) { outcome = o; });
+    for (int i = 0; i < 40 && !outcome; ++i) {
+        p.now += 10ms;
+        p.a.r.tick(p.now, true, p.up);
+        p.a.out.clear();
+    }
+    ASSERT_TRUE(outcome);
+    std::vector<Event> events;
+    for (const repl::Notice& n : p.a.r.takeNotices()) {
+        if (auto e = noticeEvent(n)) {
+            events.push_back(*e);
+        }
+    }
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].type, EventType::ReplicationDegraded);
+    Snapshot::ReplicationView v;
+    p.a.r.fillView(v, p.now);
+    EXPECT_TRUE(v.degraded);
+    EXPECT_EQ(v.waitsTimedOut, 1u);
+
+    repl::Notice restored{repl::NoticeType::Restored, {}, 0, {}};
+    ASSERT_TRUE(noticeEvent(restored));
+    EXPECT_EQ(noticeEvent(restored)->type, EventType::ReplicationRestored);
+    repl::Notice conflict{repl::NoticeType::Conflict, {}, 7, {}};
+    ASSERT_TRUE(noticeEvent(conflict));
+    EXPECT_EQ(noticeEvent(conflict)->type, EventType::ReplicationRecordsDropped);
+    EXPECT_EQ(noticeEvent(conflict)->count, 7u);
+    EXPECT_FALSE(noticeEvent(repl::Notice{repl::NoticeType::Readiness, {}, 0, {}}));
+}
+
+// A node whose store holds a newer term of its own (active while cut off) follows an active of
+// an older term: the records of that term are dropped and reported with their number.
+TEST(Replication, DroppingAnOwnNewerTermIsReportedWithItsCount) {
+    Side a(1);
+    (void)a.r.takeOver(t0, 9);
+    a.r.onIntent(chassis::FanFloorChanged{0, 30u}, t0);
+    a.r.onIntent(chassis::FanFloorChanged{1, 35u}, t0);
+    a.r.onIntent(chassis::FanModeChanged{FanMode::Manual}, t0);
+    std::uint64_t ownTerm = 0;
+    for (const auto& [key, r] : a.r.store().records()) {
+        ownTerm += r.stamp.epoch == 9 ? 1 : 0;
+    }
+    ASSERT_EQ(ownTerm, 3u);
+    a.r.stepDown();
+    a.role = Role::Standby;
+    (void)a.r.takeNotices();
+    Side b(2);
+    b.role = Role::Active;
+    (void)b.r.takeOver(t0, 6);
+    Pair::deliver(b, a, t0 + 10ms, false);
+    std::vector<Event> events;
+    for (const repl::Notice& n : a.r.takeNotices()) {
+        if (auto e = noticeEvent(n)) {
+            events.push_back(*e);
+        }
+    }
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].type, EventType::ReplicationRecordsDropped);
+    EXPECT_EQ(events[0].count, ownTerm);
+    Snapshot::ReplicationView v;
+    a.r.fillView(v, t0 + 10ms);
+    EXPECT_EQ(v.conflicts, 1u);
+    EXPECT_EQ(v.droppedRecords, ownTerm);
+    EXPECT_EQ(v.lastDropCount, ownTerm);
+}
+
 // The old active restarts with the store it left in its state directory (telemetry dropped at
 // the load) and mirrors the new active: it catches up and turns hot.
 TEST(Replication, ARestartedNodeRejoinsFromItsFile) {
