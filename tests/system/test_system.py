@@ -950,7 +950,7 @@ def sc_replication_faults(a):
     an intent change while the network path is cut travels over serial; SIGSTOP of the active
     for two detection times and SIGCONT leaves no divergent records; a partition with
     conflicting changes on both sides heals to the higher epoch's store and the loser reports
-    what it dropped; a power request in flight at a kill -9 is confirmed by the new active, never
+    what it dropped (log, hsReplicationRecordsDropped); a power request in flight at a kill -9 is confirmed by the new active, never
     re-issued; a standby restarted with an empty state directory gets a full
     snapshot and turns hot."""
     if not a.shm_dump:
@@ -1025,6 +1025,12 @@ def sc_replication_faults(a):
         check(re.search(r"event=replication_conflict_record kind=fanFloor index=0 ",
                         n2.log_text(), re.I),
               "node2 names the dropped record (fan floor, zone 0)", n2.tail(30))
+        dropped = int(m.group(1))
+        check(bed.wait_traps(lambda ts: any(
+            is_trap("hsReplicationRecordsDropped", hsReplLastDropCount=str(dropped))(t)
+            for t in ts), node=2, timeout=10),
+              "snmptrapd: hsReplicationRecordsDropped from node2 naming %d record(s)" % dropped,
+              [(t["trap"], S.trap_value(t, "hsReplLastDropCount")) for t in bed.traps(node=2)])
         pair = settled_equal(a, n1, n2, holds=lambda d: floor_of(d, 0) == 60)
         check(pair,
               "after the heal both stores are equal and hold node1's 60 % on zone 0",
