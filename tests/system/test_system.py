@@ -950,9 +950,9 @@ def sc_replication_faults(a):
     an intent change while the network path is cut travels over serial; SIGSTOP of the active
     for two detection times and SIGCONT leaves no divergent records; a partition with
     conflicting changes on both sides heals to the higher epoch's store and the loser reports
-    what it dropped (log, hsReplicationRecordsDropped); a power request in flight at a kill -9 is confirmed by the new active, never
-    re-issued; a standby restarted with an empty state directory gets a full
-    snapshot and turns hot."""
+    what it dropped (log, hsReplicationRecordsDropped); a power request in flight at a kill -9
+    is confirmed by the new active, never re-issued; a standby restarted with an empty state
+    directory gets a full snapshot and turns hot."""
     if not a.shm_dump:
         log("skip: no --shm-dump tool")
         sys.exit(77)
