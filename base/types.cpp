@@ -150,6 +150,8 @@ std::string_view toString(EventType t) {
         return "stateDirUnwritable";
     case EventType::StateDirRecovered:
         return "stateDirRecovered";
+    case EventType::SwitchoverHoldDown:
+        return "switchoverHoldDown";
     }
     return "unknown";
 }

@@ -157,6 +157,8 @@ enum Notification : std::uint32_t {
     PathAuthAlarm = 15,
     StateDirUnwritable = 16,
     StateDirRecovered = 17,
+    // 18..29 are left for the replication notifications.
+    SwitchoverHoldDown = 30,
 };
 } // namespace mib
 

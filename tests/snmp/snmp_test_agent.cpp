@@ -121,6 +121,7 @@ const std::map<std::string, EventType>& eventTypes() {
         {"authAlarm", EventType::AuthAlarm},
         {"stateDirUnwritable", EventType::StateDirUnwritable},
         {"stateDirRecovered", EventType::StateDirRecovered},
+        {"switchoverHoldDown", EventType::SwitchoverHoldDown},
     };
     return m;
 }

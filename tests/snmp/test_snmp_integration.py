@@ -188,7 +188,8 @@ EVENTS = [("pathDown", 2, "hsPathDown"), ("pathUp", 2, "hsPathUp"), ("peerLost",
           ("bmcRecovered", 0, "hsBmcRecovered"), ("sensorThreshold", 5, "hsSensorThresholdCrossed"),
           ("fanFailure", 3, "hsFanFailure"), ("authAlarm", 1, "hsPathAuthAlarm"),
           ("stateDirUnwritable", 0, "hsStateDirUnwritable"),
-          ("stateDirRecovered", 0, "hsStateDirRecovered")]
+          ("stateDirRecovered", 0, "hsStateDirRecovered"),
+          ("switchoverHoldDown", 0, "hsSwitchoverHoldDown")]
 
 
 def test_notifications(bed, agent, notifications):
