@@ -162,6 +162,8 @@ std::string_view toString(EventType t) {
         return "addressReleased";
     case EventType::AddressFailed:
         return "addressFailed";
+    case EventType::SwitchoverHoldDown:
+        return "switchoverHoldDown";
     }
     return "unknown";
 }

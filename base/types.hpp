@@ -269,6 +269,7 @@ enum class EventType : std::uint8_t {
     AddressAcquired,           // objectIndex: the address's MIB index (config order + 1)
     AddressReleased,           // objectIndex as above
     AddressFailed,             // objectIndex as above; text: the error (add, removal, announcement)
+    SwitchoverHoldDown, // the switchover rate guard holds voluntary switchovers down
 };
 struct Event {
     EventType type = EventType::PathDown;
@@ -307,6 +308,15 @@ struct Snapshot {
     bool stateDirWritable = true;          // the next epoch is durable in state_dir
     std::string stateDirError;             // why not, when !stateDirWritable
     ChassisSnapshot chassis;
+    // The switchover rate guard (core/switchover_guard.hpp) as of its last change.
+    struct SwitchoverGuardView {
+        std::uint32_t limit = 0; // 0: no guard
+        std::int64_t windowMs = 0;
+        std::int64_t holdDownMs = 0;
+        std::int64_t holdDownUntilUnixMs = 0; // the latest hold-down ends then (0: none yet)
+        std::uint64_t holdDowns = 0;
+        std::uint64_t refused = 0;
+    } switchoverGuard;
     // Replication (docs/replication.md), for the standard views and the metrics.
     struct ReplicationView {
         bool writer = false;     // this node drives the chassis and writes the store

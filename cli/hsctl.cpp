@@ -4,6 +4,7 @@
 #include "base/control_protocol.hpp"
 #include "cli/client.hpp"
 #include "cli/render.hpp"
+#include "cli/shm_state.hpp"
 
 #include <charconv>
 #include <cstdlib>
@@ -27,7 +28,7 @@ constexpr int kExitConnect = 2;
 constexpr int kExitUsage = 64;
 constexpr std::string_view kDefaultSocket = hs::protocol::kDefaultSocket;
 
-constexpr std::string_view kUsage = R"(usage: hsctl [-s SOCKET] COMMAND [--json]
+constexpr std::string_view kUsage = R"(usage: hsctl [-s SOCKET] [--shm NAME] COMMAND [--json]
        hsctl help [COMMAND] | COMMAND --help | --version
 
 Commands:
@@ -37,6 +38,8 @@ Commands:
   switchover                 hand the active role to the peer (on the active)
   journal                    switchover journal
   replication                the replicated store: writer or mirror, readiness, lag, counters
+  state                      the replicated store's records, read from shared memory (no socket)
+  events                     the replicated chassis event log, read from shared memory
   chassis status             as `ipmitool chassis status`, then BMC access and fan policy
   chassis power status       Chassis Power is on|off
   chassis power on|off|cycle|reset|soft
@@ -49,14 +52,18 @@ Commands:
 
 Options:
   -s, --socket SOCKET        control socket (default $HSCTL_SOCKET or /run/hotstandby/hotstandbyd.sock)
+  --shm NAME                 shared memory of `state` and `events` (default $HSCTL_SHM or
+                             /hotstandby, as node.shm_name)
   --json                     print the daemon's result object as JSON
+  --force                    switchover on the standby: take the active role now, past the
+                             readiness check and the switchover rate guard
   -h, --help                 this text; after a command, that command's usage
   -V, --version              print hsctl's version and exit
 
 Exit status:
   0                          the command succeeded
   1                          the daemon refused or failed the command
-  2                          cannot talk to the daemon
+  2                          cannot talk to the daemon (or read its shared memory)
   64                         usage error
 )";
 
@@ -78,10 +85,24 @@ constexpr CommandHelp kCommandHelp[] = {
   The floating management addresses ([[address]]): address/prefix, interface, whether this
   module holds it now, announcements sent, errors and the last one.
 )"},
-    {"switchover", R"(usage: hsctl switchover
+    {"switchover", R"(usage: hsctl switchover [--force]
   Hand the active role to the peer. Only the active module accepts it (exit 1 with not_active on
   the standby). Refused (exit 1, busy) while the standby's replicated store is not hot: it would
-  not hold every acknowledged change.
+  not hold every acknowledged change; and refused (exit 1, busy) during the switchover rate
+  guard's hold-down (heartbeat.switchover_limit switchovers within switchover_window_ms).
+  --force   on the standby: take the active role now, past the readiness check and the rate
+            guard (the operator's override; it still counts toward the limit).
+)"},
+    {"state", R"(usage: hsctl state [--json] [--shm NAME]
+  The replicated store as this module's hotstandbyd publishes it in POSIX shared memory
+  (repl/hs_shm.h), read without the control socket: role, readiness, positions and digests, then
+  every record with its kind, index, (epoch, sequence) and fields. Exit 2 when the region is
+  missing or has another layout version.
+)"},
+    {"events", R"(usage: hsctl events [--json] [--shm NAME]
+  The replicated chassis event log (power changes, threshold crossings, fan failures, BMC faults)
+  from shared memory, oldest first, each with its number and (epoch, sequence): the same rows on
+  both modules.
 )"},
     {"replication", R"(usage: hsctl replication [--json]
   The replicated store on this module: writer (active) or mirror (standby), the mirror's
@@ -248,7 +269,10 @@ Command parseCommand(const std::vector<std::string>& w) {
 int run(int argc, char** argv) {
     const char* env = std::getenv("HSCTL_SOCKET");
     std::string socket = env && *env ? env : std::string(kDefaultSocket);
+    const char* shmEnv = std::getenv("HSCTL_SHM");
+    std::string shm = shmEnv && *shmEnv ? shmEnv : std::string(HS_SHM_NAME);
     bool asJson = false;
+    bool force = false;
     bool wantHelp = false;
     std::vector<std::string> words;
     for (int i = 1; i < argc; ++i) {
@@ -262,6 +286,15 @@ int run(int argc, char** argv) {
             socket = argv[++i];
         } else if (a.starts_with("--socket=")) {
             socket = std::string(a.substr(9));
+        } else if (a == "--shm") {
+            if (i + 1 >= argc) {
+                throw UsageError{"--shm needs a NAME"};
+            }
+            shm = argv[++i];
+        } else if (a.starts_with("--shm=")) {
+            shm = std::string(a.substr(6));
+        } else if (a == "--force") {
+            force = true;
         } else if (a == "-h" || a == "--help") {
             wantHelp = true;
         } else if (a == "-V" || a == "--version") {
@@ -297,7 +330,27 @@ int run(int argc, char** argv) {
         std::cout << findHelp(words[0])->text;
         return 0;
     }
+    if (force && words[0] != "switchover") {
+        throw UsageError{"--force applies to switchover only"};
+    }
+    if (words[0] == "state" || words[0] == "events") {
+        expectArgs(words, 1);
+        const hs::cli::ShmCopy copy = hs::cli::readShm(shm);
+        const json out =
+            words[0] == "state" ? hs::cli::stateJson(shm, copy) : hs::cli::eventsJson(copy);
+        if (asJson) {
+            std::cout << out.dump(2) << '\n';
+        } else if (words[0] == "state") {
+            hs::cli::renderState(std::cout, out);
+        } else {
+            hs::cli::renderEvents(std::cout, out);
+        }
+        return 0;
+    }
     Command cmd = parseCommand(words);
+    if (force) {
+        cmd.request[field::kForce] = true;
+    }
 
     hs::cli::ControlClient client(socket);
     client.connect();
@@ -331,6 +384,9 @@ int main(int argc, char** argv) {
         std::cerr << "hsctl: " << e.message << "\n\n" << kUsage;
         return kExitUsage;
     } catch (const ConnectError& e) {
+        std::cerr << "hsctl: " << e.what() << '\n';
+        return kExitConnect;
+    } catch (const hs::cli::ShmError& e) {
         std::cerr << "hsctl: " << e.what() << '\n';
         return kExitConnect;
     } catch (const json::exception& e) {

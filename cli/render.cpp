@@ -101,6 +101,21 @@ void renderStatus(std::ostream& out, const json& s) {
         last = fmt::format(" (last: {})", text(s.at("last_switchover"), "reason"));
     }
     field(out, "Switchovers", text(s, "switchover_count") + last);
+    if (auto g = s.find("switchover_guard"); g != s.end() && g->is_object()) {
+        const std::int64_t windowS = g->value("window_ms", std::int64_t{0}) / 1000;
+        std::string guard;
+        if (g->value("limit", 0) == 0) {
+            guard = "off";
+        } else if (g->value("holding", false)) {
+            guard = fmt::format("HOLD-DOWN, {} s left: manual switchovers refused (limit {} in "
+                                "{} s)",
+                                (g->value("holddown_left_ms", std::int64_t{0}) + 999) / 1000,
+                                text(*g, "limit"), windowS);
+        } else {
+            guard = fmt::format("{} of {} in {} s", text(*g, "recent"), text(*g, "limit"), windowS);
+        }
+        field(out, "Switchover Guard", guard);
+    }
     out << '\n';
     renderPaths(out, s);
     if (s.contains("addresses") && !s.at("addresses").empty()) {

@@ -275,6 +275,12 @@ HeartbeatConfig parseHeartbeat(const toml::table& t) {
     h.initDead = r.millis("init_dead_ms", 1, 3600000).value_or(h.initDead);
     h.preempt = r.boolean("preempt").value_or(false);
     h.preemptDelay = r.millis("preempt_delay_ms", 0, 3600000).value_or(h.preemptDelay);
+    h.switchoverLimit = static_cast<std::uint32_t>(
+        r.integer("switchover_limit", 0, 1000).value_or(h.switchoverLimit));
+    h.switchoverWindow =
+        r.millis("switchover_window_ms", 1000, 86400000).value_or(h.switchoverWindow);
+    h.switchoverHoldDown =
+        r.millis("switchover_holddown_ms", 1000, 86400000).value_or(h.switchoverHoldDown);
     r.rejectUnknown(config_keys::kHeartbeat);
     return h;
 }

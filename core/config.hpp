@@ -29,9 +29,15 @@ inline constexpr std::array<std::string_view, 15> kNode = {
     "id",        "slot",       "slot_file",      "slot_gpio",     "state_dir",
     "key_file",  "cluster_id", "control_socket", "control_group", "control_read_group",
     "log_level", "realtime",   "rt_priority",    "shm_name",      "key_grace_ms"};
-inline constexpr std::array<std::string_view, 6> kHeartbeat = {
-    "interval_ms",  "miss_threshold", "recovery_threshold",
-    "init_dead_ms", "preempt",        "preempt_delay_ms"};
+inline constexpr std::array<std::string_view, 9> kHeartbeat = {"interval_ms",
+                                                               "miss_threshold",
+                                                               "recovery_threshold",
+                                                               "init_dead_ms",
+                                                               "preempt",
+                                                               "preempt_delay_ms",
+                                                               "switchover_limit",
+                                                               "switchover_window_ms",
+                                                               "switchover_holddown_ms"};
 inline constexpr std::array<std::string_view, 9> kPath = {
     "name", "type", "interval_ms", "local", "peer", "device", "baud", "interface", "peer_mac"};
 // [[address]]: a floating management address (daemon/float_addr.hpp).
@@ -72,6 +78,11 @@ struct HeartbeatConfig {
     std::chrono::milliseconds initDead{2000}; // >= 2 * interval * N (slowest path)
     bool preempt = false;
     std::chrono::milliseconds preemptDelay{5000}; // 0..3600000
+    // The switchover rate guard: at most switchoverLimit manual switchovers and preemptions
+    // within switchoverWindow, then switchoverHoldDown without any (0: no guard).
+    std::uint32_t switchoverLimit = 3;                    // 0..1000
+    std::chrono::milliseconds switchoverWindow{600000};   // 1000..86400000
+    std::chrono::milliseconds switchoverHoldDown{300000}; // 1000..86400000
 };
 
 struct PathConfig {

@@ -3,6 +3,7 @@
 #include "base/log.hpp"
 
 #include <algorithm>
+#include <fmt/format.h>
 #include <limits>
 #include <utility>
 
@@ -26,6 +27,7 @@ RoleFsmConfig fsmConfig(const NodeCoreConfig& c) {
     f.detection = maxInterval * c.missThreshold;
     f.preempt = c.preempt;
     f.preemptDelay = c.preemptDelay;
+    f.guard = c.switchoverGuard;
     return f;
 }
 
@@ -422,6 +424,27 @@ void NodeCore::drainFsm(TimePoint now) {
                   .reason = a.reason,
                   .epoch = a.epoch});
             break;
+        case FsmActionType::SwitchoverHoldDown: {
+            const SwitchoverGuardConfig& g = fsm_.guard().config();
+            holdDownUntilUnixMs_ =
+                wallMs(now) + std::chrono::duration_cast<milliseconds>(g.holdDown).count();
+            std::string text = fmt::format(
+                "{} switchovers within {} s: manual switchovers and preemption are refused for "
+                "{} s",
+                g.limit, std::chrono::duration_cast<milliseconds>(g.window).count() / 1000,
+                std::chrono::duration_cast<milliseconds>(g.holdDown).count() / 1000);
+            HS_WARN("event=switchover_holddown limit={} window_ms={} holddown_ms={} role={} "
+                    "epoch={}: {}",
+                    g.limit, std::chrono::duration_cast<milliseconds>(g.window).count(),
+                    std::chrono::duration_cast<milliseconds>(g.holdDown).count(),
+                    toString(fsm_.role()), fsm_.epoch(), text);
+            emit({.type = EventType::SwitchoverHoldDown,
+                  .role = fsm_.role(),
+                  .reason = a.reason,
+                  .epoch = fsm_.epoch(),
+                  .text = std::move(text)});
+            break;
+        }
         case FsmActionType::SplitBrainResolved:
             HS_WARN("event=split_brain_resolved role={} epoch={}", toString(fsm_.role()),
                     fsm_.epoch());
@@ -752,6 +775,15 @@ Snapshot NodeCore::snapshot() const {
     s.lastSwitchoverUnixMs = lastSwitchoverUnixMs_;
     s.stateDirWritable = stateDirWritable_;
     s.stateDirError = stateDirError_;
+    const SwitchoverGuard& guard = fsm_.guard();
+    s.switchoverGuard.limit = guard.config().limit;
+    s.switchoverGuard.windowMs =
+        std::chrono::duration_cast<milliseconds>(guard.config().window).count();
+    s.switchoverGuard.holdDownMs =
+        std::chrono::duration_cast<milliseconds>(guard.config().holdDown).count();
+    s.switchoverGuard.holdDownUntilUnixMs = holdDownUntilUnixMs_;
+    s.switchoverGuard.holdDowns = guard.holdDowns();
+    s.switchoverGuard.refused = guard.refused();
     for (std::size_t i = 0; i < paths_.size(); ++i) {
         const PathRuntime& p = paths_[i];
         PathSnapshot ps;

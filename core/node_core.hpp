@@ -37,6 +37,8 @@ struct NodeCoreConfig {
     Duration initDead{seconds(2)};
     bool preempt = false;
     Duration preemptDelay{seconds(5)};
+    // The switchover rate guard over manual switchovers and preemption (limit 0: off).
+    SwitchoverGuardConfig switchoverGuard{.limit = 0};
     std::vector<NodePathConfig> paths;
     // Timers firing later than this mean the node itself was stalled (0: half the detection time).
     Duration stallThreshold{0};
@@ -237,6 +239,7 @@ class NodeCore {
     std::uint64_t switchoverCount_ = 0;
     SwitchoverReason lastReason_ = SwitchoverReason::None;
     std::int64_t lastSwitchoverUnixMs_ = 0;
+    std::int64_t holdDownUntilUnixMs_ = 0;
     std::int64_t localRoleChangeUnixMs_ = 0;
     std::int64_t peerRoleChangeUnixMs_ = 0;
     Role lastRole_ = Role::Init;

@@ -372,7 +372,7 @@ void RoleFsm::takeOver(TimePoint, SwitchoverReason reason, FsmCause cause) {
         {FsmActionType::PersistEpoch, pendingEpoch_, pendingFrom_, Role::Active, reason});
 }
 
-void RoleFsm::onEpochPersisted(TimePoint, std::uint64_t epoch) {
+void RoleFsm::onEpochPersisted(TimePoint now, std::uint64_t epoch) {
     if (state_ != FsmState::TakingOver || epoch != pendingEpoch_) {
         epoch_ = std::max(epoch_, epoch);
         return;
@@ -382,7 +382,16 @@ void RoleFsm::onEpochPersisted(TimePoint, std::uint64_t epoch) {
     splitReported_ = false;
     actions_.push_back(
         {FsmActionType::Switchover, epoch_, pendingFrom_, Role::Active, pendingReason_});
+    countSwitchover(now, pendingReason_);
     actions_.push_back({FsmActionType::RoleChanged, epoch_, pendingFrom_, Role::Active});
+}
+
+// Both modules count every voluntary switchover they take part in (the one handing over when it
+// stands down, the one taking over when it is active), so either one, once active, holds down.
+void RoleFsm::countSwitchover(TimePoint now, SwitchoverReason reason) {
+    if (SwitchoverGuard::voluntary(reason) && guard_.record(now)) {
+        actions_.push_back({FsmActionType::SwitchoverHoldDown, epoch_, role(), role(), reason});
+    }
 }
 
 void RoleFsm::abortTakeover(TimePoint) {
@@ -393,7 +402,7 @@ void RoleFsm::abortTakeover(TimePoint) {
     actions_.push_back({FsmActionType::RoleChanged, epoch_, Role::Standby, Role::Standby});
 }
 
-void RoleFsm::standDown(TimePoint, SwitchoverReason reason, FsmCause cause) {
+void RoleFsm::standDown(TimePoint now, SwitchoverReason reason, FsmCause cause) {
     Role from = visibleRole(state_);
     bool wasActive = active();
     enter(FsmState::Standby, cause);
@@ -402,6 +411,7 @@ void RoleFsm::standDown(TimePoint, SwitchoverReason reason, FsmCause cause) {
     preemptSince_.reset();
     if (wasActive) {
         actions_.push_back({FsmActionType::Switchover, epoch_, from, visibleRole(state_), reason});
+        countSwitchover(now, reason);
     }
     actions_.push_back({FsmActionType::RoleChanged, epoch_, from, visibleRole(state_)});
 }
@@ -430,6 +440,9 @@ ControlResult RoleFsm::requestSwitchover(TimePoint now, bool force) {
     }
     if (handingOver()) {
         return {ControlStatus::Busy, "a switchover is already in progress"};
+    }
+    if (!guard_.allows(now)) {
+        return {ControlStatus::Busy, guard_.refuse(now)};
     }
     if (unconfirmed()) {
         return {ControlStatus::Busy, "active role not yet confirmed after a local stall"};
@@ -469,6 +482,12 @@ bool RoleFsm::preemptWanted() const {
 void RoleFsm::checkPreempt(TimePoint now) {
     if (!preemptWanted()) {
         preemptSince_.reset();
+        preemptHeldUntil_.reset();
+        return;
+    }
+    preemptHeldUntil_ = guard_.holdUntil(now);
+    if (preemptHeldUntil_) { // the delay starts again once the hold-down is over
+        preemptSince_.reset();
         return;
     }
     if (!preemptSince_) {
@@ -504,6 +523,7 @@ std::optional<TimePoint> RoleFsm::deadline() const {
     if (preemptSince_) {
         consider(*preemptSince_ + cfg_.preemptDelay);
     }
+    consider(preemptHeldUntil_);
     return d;
 }
 

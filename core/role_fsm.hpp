@@ -17,6 +17,7 @@
 #pragma once
 
 #include "base/types.hpp"
+#include "core/switchover_guard.hpp"
 #include "hb/peer_view.hpp"
 
 #include <array>
@@ -37,6 +38,8 @@ struct RoleFsmConfig {
     Duration interval{milliseconds(10)};
     bool preempt = false;
     Duration preemptDelay{seconds(5)};
+    // The switchover rate guard over manual switchovers and preemption (limit 0: off).
+    SwitchoverGuardConfig guard{.limit = 0};
 };
 
 // What the node knows of the peer from its latest authenticated frame (kept by hb::PeerView).
@@ -134,6 +137,7 @@ enum class FsmActionType : std::uint8_t {
     SendHandover, // ask the peer to take over now (send on every path)
     Switchover,   // journal + notify: from/to role, reason, epoch
     SplitBrainResolved,
+    SwitchoverHoldDown, // the rate guard's limit is reached: voluntary switchovers held down
 };
 
 struct FsmAction {
@@ -146,7 +150,7 @@ struct FsmAction {
 
 class RoleFsm {
   public:
-    explicit RoleFsm(RoleFsmConfig cfg) : cfg_(cfg) {}
+    explicit RoleFsm(RoleFsmConfig cfg) : cfg_(cfg), guard_(cfg.guard) {}
 
     void start(TimePoint now, std::uint64_t storedEpoch);
     void onPeerFrame(TimePoint now, const PeerInfo& peer);
@@ -197,6 +201,8 @@ class RoleFsm {
     std::optional<TimePoint> deadline() const;
     std::vector<FsmAction> takeActions();
     const RoleFsmConfig& config() const { return cfg_; }
+    // The switchover rate guard (manual switchovers and preemption).
+    const SwitchoverGuard& guard() const { return guard_; }
 
   private:
     TimePoint initDeadline() const;
@@ -212,6 +218,7 @@ class RoleFsm {
     void beginHandover(TimePoint now, SwitchoverReason reason);
     void checkPreempt(TimePoint now);
     bool preemptWanted() const;
+    void countSwitchover(TimePoint now, SwitchoverReason reason);
 
     RoleFsmConfig cfg_;
     FsmState state_ = FsmState::Init;
@@ -228,6 +235,8 @@ class RoleFsm {
     std::optional<TimePoint> handoverUntil_;
     SwitchoverReason handoverReason_ = SwitchoverReason::None;
     std::optional<TimePoint> preemptSince_;
+    std::optional<TimePoint> preemptHeldUntil_; // preemption waits for the guard's hold-down
+    SwitchoverGuard guard_{cfg_.guard};
     bool splitReported_ = false;
     std::vector<FsmAction> actions_;
     std::optional<FsmTransition> lastTransition_;

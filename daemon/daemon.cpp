@@ -59,6 +59,9 @@ NodeCoreConfig nodeCoreConfig(const Config& cfg, std::uint32_t slot) {
     c.initDead = cfg.heartbeat.initDead;
     c.preempt = cfg.heartbeat.preempt;
     c.preemptDelay = cfg.heartbeat.preemptDelay;
+    c.switchoverGuard = {.limit = cfg.heartbeat.switchoverLimit,
+                         .window = cfg.heartbeat.switchoverWindow,
+                         .holdDown = cfg.heartbeat.switchoverHoldDown};
     for (const auto& p : cfg.paths) {
         NodePathConfig np;
         np.name = p.link.name;
@@ -760,6 +763,7 @@ void Daemon::Impl::registerHandlers() {
     addRead(Command::Status, [this, reply](const ControlServer::Reply& rep) {
         auto j = toJson(snapshot());
         j["replication"] = replication->statusJson(Clock::now());
+        j["switchover_guard"] = switchoverGuardJson(core.fsm().guard().state(Clock::now()));
         j["addresses"] = addressesJson(addrs ? addrs->status() : std::vector<FloatAddrStatus>{});
         reply(rep, std::move(j));
     });

@@ -275,4 +275,15 @@ nlohmann::json addressesJson(const std::vector<FloatAddrStatus>& a) {
     return out;
 }
 
+json switchoverGuardJson(const SwitchoverGuardState& g) {
+    return {{"limit", g.limit},
+            {"window_ms", g.windowMs},
+            {"holddown_ms", g.holdDownMs},
+            {"recent", g.recent},
+            {"holding", g.holding},
+            {"holddown_left_ms", g.holdDownLeftMs},
+            {"holddowns", g.holdDowns},
+            {"refused", g.refused}};
+}
+
 } // namespace hs

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "base/types.hpp"
+#include "core/switchover_guard.hpp"
 #include "daemon/float_addr_msg.hpp"
 
 #include <nlohmann/json.hpp>
@@ -36,6 +37,9 @@ nlohmann::json sensorListJson(const ChassisSnapshot& c);    // "sensor.list"
 nlohmann::json fanStatusJson(const ChassisSnapshot& c);     // "fan.status"
 // The "addresses" array of "status": the floating addresses ([[address]]), empty when none.
 nlohmann::json addressesJson(const std::vector<FloatAddrStatus>& a);
+
+// The "switchover_guard" object of "status": the switchover rate guard at the time asked.
+nlohmann::json switchoverGuardJson(const SwitchoverGuardState& g);
 
 // A whole response for a ControlResult: ok -> {"ok":true,"result":RESULT + "message"},
 // otherwise {"ok":false,"code":control::responseCode(status),"error":message}.

@@ -202,6 +202,7 @@ enum Notification : std::uint32_t {
     AddressAcquired = 21,
     AddressReleased = 22,
     AddressFailed = 23,
+    SwitchoverHoldDown = 24,
 };
 } // namespace mib
 

@@ -241,6 +241,13 @@ Notification buildNotification(const Event& ev, std::uint32_t seq, const Snapsho
     case EventType::AddressReleased:
     case EventType::AddressFailed:
         return addressEvent(seq, ev, snap);
+    case EventType::SwitchoverHoldDown: {
+        Trap t(mib::SwitchoverHoldDown, seq, snap);
+        t.general(mib::SwitchoverCount,
+                  V::makeCounter32(static_cast<std::uint32_t>(snap.switchoverCount)));
+        t.general(mib::LastSwitchoverReason, V::makeInt(mibReason(ev.reason)));
+        return t.take();
+    }
     }
     return buildResync(seq, snap);
 }

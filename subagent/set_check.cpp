@@ -3,6 +3,7 @@
 #include "core/control_api.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <fmt/core.h>
 
 namespace hs::subagent {
@@ -112,7 +113,7 @@ SetDecision needActive(const char* object, const Snapshot& s, SetDecision ok) {
 }
 
 SetDecision checkSwitchoverAction(std::uint8_t type, std::int64_t v, const Snapshot& s,
-                                  SetStage stage) {
+                                  SetStage stage, std::int64_t nowUnixMs) {
     if (type != kInteger) {
         return fail(SetError::WrongType, "hsSwitchoverAction: needs an INTEGER");
     }
@@ -135,6 +136,13 @@ SetDecision checkSwitchoverAction(std::uint8_t type, std::int64_t v, const Snaps
         if (!s.peerAlive || s.peer.role != Role::Standby) {
             return fail(SetError::InconsistentValue,
                         "hsSwitchoverAction switchover: no standby module to hand over to");
+        }
+        if (const auto& g = s.switchoverGuard; g.holdDownUntilUnixMs > nowUnixMs) {
+            return fail(SetError::InconsistentValue,
+                        fmt::format("hsSwitchoverAction switchover: switchover rate guard: {} "
+                                    "switchovers within {} s; hold-down for {} s more",
+                                    g.limit, g.windowMs / 1000,
+                                    (g.holdDownUntilUnixMs - nowUnixMs + 999) / 1000));
         }
         return accept(ControlOp::Switchover);
     }
@@ -242,7 +250,7 @@ SetDecision checkFan(std::uint32_t column, std::uint32_t index, std::uint8_t typ
 } // namespace
 
 SetDecision checkSet(const Oid& oid, std::uint8_t type, std::int64_t value, const Snapshot& snap,
-                     SetStage stage) {
+                     SetStage stage, std::optional<std::int64_t> nowUnixMs) {
     const Oid general = mibOid({mib::kObjects, mib::kGeneral});
     const Oid chassis = mibOid({mib::kObjects, mib::kChassis});
     const Oid fanEntry = mibOid({mib::kObjects, mib::kFanTable, 1});
@@ -251,7 +259,12 @@ SetDecision checkSet(const Oid& oid, std::uint8_t type, std::int64_t value, cons
                oid[group.size()] == object && oid.back() == 0;
     };
     if (scalarIs(general, mib::SwitchoverAction)) {
-        return checkSwitchoverAction(type, value, snap, stage);
+        const std::int64_t now = nowUnixMs
+                                     ? *nowUnixMs
+                                     : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count();
+        return checkSwitchoverAction(type, value, snap, stage, now);
     }
     if (scalarIs(general, mib::PreemptMode)) {
         return checkPreempt(type, value, snap, stage);

@@ -6,6 +6,7 @@
 #include "base/types.hpp"
 #include "subagent/mib_view.hpp"
 
+#include <optional>
 #include <string>
 
 namespace hs::subagent {
@@ -31,8 +32,9 @@ struct SetDecision {
 // Stage Syntax checks writability, type and range only; stage Consistency also checks the role,
 // the chassis and that the row exists.
 enum class SetStage { Syntax, Consistency };
+// NOW_UNIX_MS: the wall clock for the switchover rate guard's hold-down (none: read it).
 SetDecision checkSet(const Oid& oid, std::uint8_t type, std::int64_t value, const Snapshot& snap,
-                     SetStage stage);
+                     SetStage stage, std::optional<std::int64_t> nowUnixMs = std::nullopt);
 
 // Who sent a SET, as the PDU handed to the handler tells it. Over AgentX (RFC 2741) the master
 // passes only the context and its transaction id, not the manager's security name, community or

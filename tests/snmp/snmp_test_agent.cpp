@@ -135,6 +135,7 @@ const std::map<std::string, EventType>& eventTypes() {
         {"addressAcquired", EventType::AddressAcquired},
         {"addressReleased", EventType::AddressReleased},
         {"addressFailed", EventType::AddressFailed},
+        {"switchoverHoldDown", EventType::SwitchoverHoldDown},
     };
     return m;
 }

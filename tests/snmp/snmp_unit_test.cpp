@@ -521,6 +521,37 @@ TEST(Notification, Addresses) {
     n = buildNotification(e, 43, s);
     EXPECT_EQ(n.varbinds[2].oid, columnOid(mib::kAddressTable, mib::AddressIp, 9));
     EXPECT_EQ(n.varbinds[2].value.octets, "");
+TEST(Notification, SwitchoverHoldDownNamesTheCountAndTheReason) {
+    Snapshot s = makeSnap(Role::Active);
+    s.switchoverCount = 3;
+    Event e;
+    e.type = EventType::SwitchoverHoldDown;
+    e.reason = SwitchoverReason::Manual;
+    Notification n = buildNotification(e, 8, s);
+    EXPECT_EQ(n.trapOid, notificationOid(mib::SwitchoverHoldDown));
+    EXPECT_EQ(notificationOid(mib::SwitchoverHoldDown), mibOid({mib::kNotifications, 30}));
+    ASSERT_EQ(n.varbinds.size(), 4U);
+    EXPECT_EQ(n.varbinds[2].oid, scalarOid(mib::kGeneral, mib::SwitchoverCount));
+    EXPECT_EQ(n.varbinds[2].value.unsignedValue, 3U);
+    EXPECT_EQ(n.varbinds[3].oid, scalarOid(mib::kGeneral, mib::LastSwitchoverReason));
+    EXPECT_EQ(n.varbinds[3].value.integer, mibReason(SwitchoverReason::Manual));
+}
+
+TEST(SetCheck, SwitchoverRefusedDuringTheRateGuardHoldDown) {
+    Snapshot s = makeSnap(Role::Active);
+    s.peerAlive = true;
+    s.peer.role = Role::Standby;
+    s.switchoverGuard = {
+        .limit = 3, .windowMs = 600000, .holdDownMs = 300000, .holdDownUntilUnixMs = 1'000'000};
+    const Oid oid = scalarOid(mib::kGeneral, mib::SwitchoverAction);
+    const auto kInt = static_cast<std::uint8_t>(SmiType::Integer);
+    SetDecision d = checkSet(oid, kInt, 2, s, SetStage::Consistency, 1'000'000 - 120'000);
+    EXPECT_EQ(d.error, SetError::InconsistentValue);
+    EXPECT_NE(d.reason.find("rate guard"), std::string::npos) << d.reason;
+    EXPECT_NE(d.reason.find("120 s"), std::string::npos) << d.reason;
+    EXPECT_EQ(checkSet(oid, kInt, 2, s, SetStage::Consistency, 1'000'000).error, SetError::NoError);
+    EXPECT_EQ(checkSet(oid, kInt, 3, s, SetStage::Syntax, 0).error, SetError::NoError)
+        << "forceTakeover passes the guard";
 }
 
 TEST(Encoding, DisplayStringAtMost255Octets) {

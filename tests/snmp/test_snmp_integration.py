@@ -197,7 +197,8 @@ EVENTS = [("pathDown", 2, "hsPathDown"), ("pathUp", 2, "hsPathUp"), ("peerLost",
           ("replicationRestored", 0, "hsReplicationRestored"),
           ("replicationRecordsDropped", 0, "hsReplicationRecordsDropped"),
           ("addressAcquired", 1, "hsAddressAcquired"), ("addressReleased", 1, "hsAddressReleased"),
-          ("addressFailed", 1, "hsAddressFailed")]
+          ("addressFailed", 1, "hsAddressFailed"),
+          ("switchoverHoldDown", 0, "hsSwitchoverHoldDown")]
 
 
 def test_notifications(bed, agent, notifications):

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -383,6 +384,48 @@ def sc_snmp_notifications(a):
                    (S.trap_value(t, "hsPathName") or '""').strip('" ') == ""]
         check(not unnamed, "every hsPathDown/hsPathUp names its path (hsPathName not empty)",
               unnamed)
+
+        # (e) The switchover rate guard (heartbeat.switchover_limit 3 in 600 s by default): the
+        # manual switchover of (d) was the first; two more reach the limit, and both modules
+        # send hsSwitchoverHoldDown (seen in snmptrapd's log); the fourth is refused by hsctl
+        # (exit 1, busy, the reason) and by SNMP (inconsistentValue), and the roles stay.
+        for frm, to in ((1, 2), (2, 1)):
+            wait_for(lambda: bed.nodes[to].hsctl_json("replication").get("readiness") == "hot",
+                     10)
+            p = bed.nodes[frm].hsctl("switchover")
+            check(p.returncode == 0, "`hsctl switchover` on node%d (within the limit)" % frm,
+                  p.stdout, p.stderr)
+            check(wait_for(lambda: bed.nodes[to].role() == "ACTIVE" and
+                           bed.nodes[frm].role() == "STANDBY", 10),
+                  "node%d ACTIVE after the switchover" % to, bed.roles())
+        for n in (1, 2):
+            bed.wait_traps(lambda ts: any(is_trap("hsSwitchoverHoldDown")(t) for t in ts), 10,
+                           node=n, after_seq=mark[n],
+                           what="node%d's hsSwitchoverHoldDown in snmptrapd's log" % n)
+        hd = [t for t in bed.traps(node=1) if t["trap"] == "hsSwitchoverHoldDown"]
+        log("node1's hsSwitchoverHoldDown in snmptrapd's log: %s" % (hd[-1]["line"] if hd else None))
+        check(hd and "manual" in (S.trap_value(hd[-1], "hsLastSwitchoverReason") or ""),
+              "hsSwitchoverHoldDown names the reason of the switchover that reached the limit",
+              hd[-1]["line"] if hd else None)
+        wait_for(lambda: n2.hsctl_json("replication").get("readiness") == "hot", 10)
+        g = n1.hsctl_json("status").get("switchover_guard", {})
+        check(g.get("holding") and g.get("limit") == 3 and g.get("holddowns") == 1,
+              "node1's status: switchover_guard holding after the third switchover", g)
+        p = n1.hsctl("switchover")
+        check(p.returncode == 1 and "busy" in p.stderr and "rate guard" in p.stderr,
+              "the fourth `hsctl switchover` is refused: exit 1, busy, the rate guard named",
+              p.returncode, p.stdout, p.stderr)
+        ok, text = bed.snmp[1].set("hsSwitchoverAction.0", "i", "2")
+        check(not ok and "inconsistentValue" in text,
+              "snmpset hsSwitchoverAction switchover(2) during the hold-down: inconsistentValue",
+              text)
+        time.sleep(0.5)
+        check(n1.role() == "ACTIVE" and n2.role() == "STANDBY",
+              "roles unchanged by the refused switchovers", bed.roles())
+        check(re.search(r"event=switchover_holddown limit=3", n1.log_text()),
+              "node1 logs event=switchover_holddown")
+        out = n1.hsctl("status").stdout
+        check("HOLD-DOWN" in out, "`hsctl status` shows the hold-down", out)
 
 
 # ---- 6. snmpd hung -------------------------------------------------------------------------------
@@ -761,6 +804,11 @@ def shm_dump(a, node):
     return json.loads(p.stdout) if p.returncode == 0 else None
 
 
+def shm_name(node):
+    """NODE's node.shm_name in a bed (tests/fixtures/bed/common.py default_shm_name)."""
+    return "/hs-bed-%d-%d" % (os.getpid(), node.node_id)
+
+
 def shm_record(d, kind, index=0):
     for r in (d or {}).get("records", []):
         if r["kind"] == kind and r["index"] == index:
@@ -922,6 +970,62 @@ def sc_replication(a):
               after, n1.tail(30))
         check(re.search(r"event=replication_takeover epoch=\d+ hot=true", n1.log_text()),
               "node1 took over hot", n1.tail(30))
+
+        # `hsctl state` and `hsctl events` read each module's shared memory directly (no
+        # socket): node2 back as the standby; a power change on the active is an event in the
+        # replicated chassis event log, and both modules print the same event rows.
+        n2.start()
+        bed.wait_healthy(timeout=20)
+        check(wait_for(lambda: n2.hsctl_json("replication").get("readiness") == "hot", 10),
+              "restarted node2's mirror turns hot", n2.hsctl_json("replication"))
+        p = n1.hsctl("chassis", "power", "off")
+        check(p.returncode == 0, "node1: hsctl chassis power off", p.stdout, p.stderr)
+
+        def events(node):
+            p = node.hsctl("--shm", shm_name(node), "events", "--json")
+            return json.loads(p.stdout)["events"] if p.returncode == 0 else None
+
+        def power_off_seen(evs):  # value: the power state's code, 2 = off
+            return any(e["type"] == "chassis_power_changed" and e["value"] == 2.0
+                       for e in (evs or []))
+
+        check(wait_for(lambda: power_off_seen(events(n1)), 10),
+              "node1's `hsctl events`: the chassis power change to off", events(n1))
+        check(wait_for(lambda: events(n1) == events(n2), 5),
+              "both modules' `hsctl events` print the same rows (number, epoch, seq, ...)",
+              events(n1), events(n2))
+        ev = events(n2)
+        check(ev and all(e["epoch"] > 0 and e["seq"] > 0 for e in ev),
+              "every event row carries its (epoch, sequence)", ev)
+        txt = n2.hsctl("--shm", shm_name(n2), "events")
+        log("node2's `hsctl events`:\n" + txt.stdout)
+        check(txt.returncode == 0 and "chassis_power_changed" in txt.stdout,
+              "`hsctl events` prints the rows as a table", txt.stdout, txt.stderr)
+        st = n2.hsctl("--shm", shm_name(n2), "state", "--json")
+        sj = json.loads(st.stdout) if st.returncode == 0 else {}
+        d2 = shm_dump(a, n2)
+        check(sj.get("role") == "standby" and d2 and 0 < sj.get("seq_ordered", 0) <= d2["seq"][0],
+              "node2's `hsctl state --json`: role standby, the ordered position of the region",
+              sj.get("role"), sj.get("seq_ordered"), d2 and d2["seq"])
+        kinds = {r["kind"] for r in sj.get("records", [])}
+        check({"fan_mode", "fan_floor", "journal", "chassis_event", "power"} <= kinds,
+              "node2's `hsctl state`: intent, journal, event log and telemetry records", kinds)
+        txt = n2.hsctl("--shm", shm_name(n2), "state")
+        check(txt.returncode == 0 and "fan_floor" in txt.stdout and "Readiness" in txt.stdout,
+              "`hsctl state` prints the header and the records", txt.stdout[:400], txt.stderr)
+        # A missing region and a region of another layout version: exit 2 and why.
+        p = n2.hsctl("--shm", "/hs-no-such-region-%d" % os.getpid(), "state")
+        check(p.returncode == 2 and "No such file" in p.stderr,
+              "`hsctl state` without the region: exit 2, named", p.returncode, p.stderr)
+        fake = "/dev/shm/hs-bad-version-%d" % os.getpid()
+        with open(fake, "wb") as f:
+            f.write(struct.pack("<IIIIII", 0x4D535348, 99, 128, 176, 0, 0) + bytes(104))
+        try:
+            p = n2.hsctl("--shm", "/" + os.path.basename(fake), "state")
+        finally:
+            os.unlink(fake)
+        check(p.returncode == 2 and "layout version" in p.stderr,
+              "`hsctl state` on another layout version: exit 2, named", p.returncode, p.stderr)
 
 
 KIND_FAN_FLOOR, KIND_POWER_REQUEST = 2, 3
