@@ -269,7 +269,7 @@ enum class EventType : std::uint8_t {
     AddressAcquired,           // objectIndex: the address's MIB index (config order + 1)
     AddressReleased,           // objectIndex as above
     AddressFailed,             // objectIndex as above; text: the error (add, removal, announcement)
-    SwitchoverHoldDown, // the switchover rate guard holds voluntary switchovers down
+    SwitchoverHoldDown,        // the switchover rate guard holds voluntary switchovers down
 };
 struct Event {
     EventType type = EventType::PathDown;

@@ -204,7 +204,7 @@ TEST(Notification, SeqFirstAndIndexes) {
 
 TEST(Notification, EveryEventTypeMaps) {
     Snapshot s = makeSnap(Role::Active);
-    for (int t = 0; t <= static_cast<int>(EventType::AddressFailed); ++t) {
+    for (int t = 0; t <= static_cast<int>(EventType::SwitchoverHoldDown); ++t) {
         Event e;
         e.type = static_cast<EventType>(t);
         e.pathIndex = 1;
@@ -521,6 +521,8 @@ TEST(Notification, Addresses) {
     n = buildNotification(e, 43, s);
     EXPECT_EQ(n.varbinds[2].oid, columnOid(mib::kAddressTable, mib::AddressIp, 9));
     EXPECT_EQ(n.varbinds[2].value.octets, "");
+}
+
 TEST(Notification, SwitchoverHoldDownNamesTheCountAndTheReason) {
     Snapshot s = makeSnap(Role::Active);
     s.switchoverCount = 3;
@@ -529,7 +531,7 @@ TEST(Notification, SwitchoverHoldDownNamesTheCountAndTheReason) {
     e.reason = SwitchoverReason::Manual;
     Notification n = buildNotification(e, 8, s);
     EXPECT_EQ(n.trapOid, notificationOid(mib::SwitchoverHoldDown));
-    EXPECT_EQ(notificationOid(mib::SwitchoverHoldDown), mibOid({mib::kNotifications, 30}));
+    EXPECT_EQ(notificationOid(mib::SwitchoverHoldDown), mibOid({mib::kNotifications, 24}));
     ASSERT_EQ(n.varbinds.size(), 4U);
     EXPECT_EQ(n.varbinds[2].oid, scalarOid(mib::kGeneral, mib::SwitchoverCount));
     EXPECT_EQ(n.varbinds[2].value.unsignedValue, 3U);
