@@ -41,6 +41,7 @@ repl::Budget pathBudget(const ReplicationPath& path, std::size_t watermarkBytes,
                                                    repl::kFrameOverhead + watermarkBytes),
                            bulk ? kNetworkBulkBytesPerTick : kNetworkBytesPerTick);
         b.telemetry = true;
+        b.immediate = kNetworkImmediatePerTick;
     }
     return b;
 }
@@ -321,6 +322,7 @@ void Replication::onPeerPayload(TimePoint now, const NodeCore::PeerPayload& p) {
         receiver_.onMessage(m, now);
         if (store_.lastSeqs() != before) {
             ++generation_;
+            sendNow(now); // the Ack of an ordered record at once
         }
     }
 }
@@ -374,6 +376,17 @@ void Replication::tick(TimePoint now, bool alive, const std::vector<bool>& paths
     settle(now);
 }
 
+void Replication::sendNow(TimePoint now) {
+    if (!lastPath_ || !peerAlive_) {
+        return;
+    }
+    std::vector<repl::Bytes> out = writer_ ? sender_.sendNow(now) : receiver_.ackNow(now);
+    for (auto& m : out) {
+        ++counters_.framesSent;
+        send_(*lastPath_, std::move(m));
+    }
+}
+
 std::vector<std::uint8_t> Replication::watermark() const {
     std::vector<std::uint8_t> out;
     repl::encodeWatermark(writer_ ? sender_.watermark() : receiver_.watermark(), out);
@@ -394,6 +407,9 @@ void Replication::write(std::uint32_t index, repl::RecordValue v, TimePoint now,
     if (const repl::Record* have = store_.find(key); have == nullptr || !(have->value == v)) {
         store_.put(index, std::move(v));
         ++generation_;
+        if (repl::streamOf(key.kind) == repl::Stream::Ordered) {
+            sendNow(now); // its Delta at once, not at the next tick
+        }
     }
     if (done) {
         await(key, now, std::move(done));
@@ -625,6 +641,7 @@ nlohmann::json Replication::statusJson(TimePoint now) const {
         {"divergences", ss.divergences + rs.divergences},
         {"stale", ss.stale + rs.stale},
         {"lower_epoch", rs.lowerEpoch},
+        {"sent_at_once", ss.immediate + rs.immediateAcks},
     };
     return j;
 }

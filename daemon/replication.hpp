@@ -51,10 +51,17 @@ inline constexpr std::size_t kNetworkBulkBytesPerTick = 32768;
 // finish), so the network links queue this many. The serial line's budget fits at most one
 // message a tick.
 inline constexpr std::size_t kNetworkQueuedFrames = 48;
+// Replication messages a network path may carry at once between two ticks (a Delta as soon as
+// an ordered record is written, the standby's Ack as soon as it holds it), out of what the tick
+// left of its budget: with the tick's about 35 frames still within kNetworkQueuedFrames and the
+// echo window. The serial line carries none (a frame sent late in an interval would still be on
+// the line when the next heartbeat is due): there everything waits for the tick.
+inline constexpr std::size_t kNetworkImmediatePerTick = 4;
 // The budget of one tick on PATH when the heartbeat watermark takes WATERMARKBYTES: the path's
 // spare bytes per interval (repl::spareBytesPerTick) less the heartbeat frame with its share of
 // the watermark, capped (kNetworkBulkBytesPerTick when BULK, else kNetworkBytesPerTick); on
-// serial telemetry waits and BULK changes nothing.
+// serial telemetry waits and BULK changes nothing. Network paths allow kNetworkImmediatePerTick
+// messages at once between ticks, the serial line none.
 repl::Budget pathBudget(const ReplicationPath& path, std::size_t watermarkBytes, bool bulk = false);
 
 // The record an intent update of the chassis becomes, and its index.
@@ -162,6 +169,9 @@ class Replication {
 
   private:
     void settle(TimePoint now);
+    // Sends at once what may not wait for the tick (repl::Sender::sendNow, Receiver::ackNow) on
+    // the path of the last tick, within what that tick left of its budget.
+    void sendNow(TimePoint now);
 
     void dropOwnNewerTerm(std::uint64_t activeEpoch);
     std::uint32_t nodeId_;

@@ -14,6 +14,14 @@
 // Priority. In one tick the sender spends the budget on the join reply, then the ordered stream,
 // then telemetry (only when the budget allows telemetry: not on a low-bandwidth path), and never
 // lets a lower class overtake a higher one that still has records waiting.
+//
+// At once. The tick's budget is the budget of the whole interval up to the next tick: what the
+// tick left over may carry, before the next tick, a Delta of the ordered stream as soon as a
+// record is written (Sender::sendNow) and the standby's Ack of a Delta that advanced its ordered
+// stream (Receiver::ackNow), at most Budget::immediate messages an interval (0 on a slow path:
+// everything waits for the tick there). So an acknowledged intent change does not wait for two
+// ticks (the active's, then the standby's), and an interval's messages still never exceed its
+// budget.
 #pragma once
 
 #include "base/types.hpp"
@@ -33,6 +41,9 @@ struct Budget {
     std::size_t bytes = 0;                 // messages plus their per-message overhead
     bool telemetry = true;                 // false: telemetry waits (low-bandwidth path)
     std::size_t overhead = kFrameOverhead; // bytes one message costs besides itself
+    // Messages that may leave between this tick and the next (Sender::sendNow,
+    // Receiver::ackNow), out of what the tick left of `bytes`; 0: they wait for the tick.
+    std::size_t immediate = 0;
 };
 // Spare bytes of a path per heartbeat interval: its line rate over the interval, less the bytes
 // the heartbeat frame takes. Replication gets no more, so it never delays a heartbeat.
@@ -91,6 +102,7 @@ struct SenderStats {
     std::uint64_t acked = 0;       // waits decided Acked
     std::uint64_t timedOut = 0;    // waits decided TimedOut
     std::uint64_t divergences = 0; // the standby's watermark disagreed at an equal position
+    std::uint64_t immediate = 0;   // messages sent at once (sendNow), between ticks
 };
 
 class Sender {
@@ -109,6 +121,10 @@ class Sender {
     void await(const RecordKey& key, std::uint64_t token, TimePoint now);
 
     std::vector<Bytes> tick(TimePoint now, const Budget& budget);
+    // Sends the ordered stream's records not yet sent (a record was just written) out of what
+    // the last tick left of its budget, without waiting for the next tick; nothing while the
+    // join reply is pending or the interval's Budget::immediate messages are spent.
+    std::vector<Bytes> sendNow(TimePoint now);
     std::vector<Decision> takeDecisions();
     std::vector<Notice> takeNotices();
 
@@ -136,6 +152,10 @@ class Sender {
     void settleWaits(TimePoint now);
     void decideAll(WaitOutcome o);
     bool buildDelta(Stream s, std::size_t room, Delta& d) const;
+    bool emit(const Message& m, std::vector<Bytes>& out);
+    // Sends stream S above its cursor out of left_, at most MAXMESSAGES Deltas; false when a
+    // record had to wait (no room, or the message count reached).
+    bool sendStream(Stream s, TimePoint now, std::vector<Bytes>& out, std::size_t& maxMessages);
 
     Store& store_;
     SenderConfig cfg_;
@@ -151,6 +171,9 @@ class Sender {
     std::vector<Decision> decisions_;
     std::vector<Notice> notices_;
     bool degraded_ = false;
+    std::size_t left_ = 0; // bytes of the current interval's budget not yet spent
+    std::size_t overhead_ = kFrameOverhead;
+    std::size_t immediateLeft_ = 0; // messages sendNow may still send in this interval
     SenderStats stats_;
 };
 
@@ -161,6 +184,9 @@ struct ReceiverConfig {
     Duration hotLag = milliseconds(50);    // ...and has been behind for at most this long
     // The active's watermarks name another session for this long (it lost ours): join again.
     Duration rejoinAfter = milliseconds(500);
+    // An Ack at once (ackNow) at most this often; a Delta that comes sooner is acknowledged by
+    // the next immediate Ack or the tick, so a burst of Deltas cannot cause a storm of Acks.
+    Duration ackNowEvery = milliseconds(2);
 };
 
 struct ReceiverStats {
@@ -175,7 +201,8 @@ struct ReceiverStats {
     std::uint64_t stale = 0;      // messages of another session or phase
     std::uint64_t conflicts = 0;  // records dropped at a partition heal
     std::uint64_t divergences = 0;
-    std::uint64_t lowerEpoch = 0; // watermarks of a writer older than our store, not followed
+    std::uint64_t lowerEpoch = 0;    // watermarks of a writer older than our store, not followed
+    std::uint64_t immediateAcks = 0; // Acks sent at once (ackNow), between ticks
 };
 
 class Receiver {
@@ -192,6 +219,10 @@ class Receiver {
     void stop();
 
     std::vector<Bytes> tick(TimePoint now, const Budget& budget);
+    // The Ack of a Delta that advanced the ordered stream, at once instead of at the next tick:
+    // out of what the last tick left of its budget, at most one per ReceiverConfig::ackNowEvery
+    // (the rest wait for the tick). Nothing when there is nothing new to acknowledge.
+    std::vector<Bytes> ackNow(TimePoint now);
     std::vector<Notice> takeNotices();
 
     Readiness readiness() const { return readiness_; }
@@ -212,6 +243,8 @@ class Receiver {
     void onReply(const JoinReply& r, TimePoint now);
     void onDelta(const Delta& d, TimePoint now);
     void update(TimePoint now);
+    bool emit(const Message& m, std::vector<Bytes>& out);
+    bool sendAck(TimePoint now, std::vector<Bytes>& out);
 
     Store& store_;
     ReceiverConfig cfg_;
@@ -230,7 +263,12 @@ class Receiver {
     SeqPair builtTop_{}; // newest `top` of a Delta applied in this session
     std::uint8_t gaps_ = 0;
     bool ackDirty_ = false;
+    bool orderedAdvanced_ = false; // a Delta advanced the ordered stream since the last Ack
+    std::size_t left_ = 0;         // bytes of the current interval's budget not yet spent
+    std::size_t overhead_ = kFrameOverhead;
+    std::size_t immediateLeft_ = 0;
     std::optional<TimePoint> lastAckAt_;
+    std::optional<TimePoint> lastAckNowAt_;
     std::optional<TimePoint> lastJoinAt_;
     std::optional<TimePoint> otherSessionSince_;
     Readiness readiness_ = Readiness::Cold;

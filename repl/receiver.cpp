@@ -30,8 +30,11 @@ void Receiver::startJoin(std::uint64_t epoch, bool reset) {
     builtTop_ = {};
     gaps_ = 0;
     ackDirty_ = false;
+    orderedAdvanced_ = false;
+    immediateLeft_ = 0;
     lastJoinAt_.reset();
     lastAckAt_.reset();
+    lastAckNowAt_.reset();
     otherSessionSince_.reset();
     ++stats_.joins;
     if (readiness_ != Readiness::Cold) {
@@ -42,6 +45,7 @@ void Receiver::startJoin(std::uint64_t epoch, bool reset) {
 
 void Receiver::stop() {
     following_ = false;
+    immediateLeft_ = 0;
     joined_ = false;
     if (readiness_ != Readiness::Cold) {
         readiness_ = Readiness::Cold;
@@ -168,6 +172,7 @@ void Receiver::onDelta(const Delta& d, TimePoint now) {
     exact_[s] = d.tail();
     builtTop_[s] = d.top;
     ackDirty_ = true;
+    orderedAdvanced_ = orderedAdvanced_ || d.stream == Stream::Ordered;
     update(now);
 }
 
@@ -205,24 +210,41 @@ Duration Receiver::lag(Stream s, TimePoint now) const {
     return since ? now - *since : Duration::zero();
 }
 
+bool Receiver::emit(const Message& m, std::vector<Bytes>& out) {
+    auto bytes = encodeMessage(m);
+    if (bytes.size() + overhead_ > left_) {
+        return false;
+    }
+    left_ -= bytes.size() + overhead_;
+    stats_.bytesSent += bytes.size() + overhead_;
+    ++stats_.messagesSent;
+    out.push_back(std::move(bytes));
+    return true;
+}
+
+bool Receiver::sendAck(TimePoint now, std::vector<Bytes>& out) {
+    if (!emit(Ack{session_, store_.lastSeqs(), gaps_}, out)) {
+        return false;
+    }
+    ackDirty_ = false;
+    orderedAdvanced_ = false;
+    gaps_ = 0;
+    lastAckAt_ = now;
+    return true;
+}
+
 std::vector<Bytes> Receiver::tick(TimePoint now, const Budget& budget) {
     std::vector<Bytes> out;
+    // A new interval: its budget, what ackNow may use of it until the next tick.
+    left_ = budget.bytes;
+    overhead_ = budget.overhead;
+    immediateLeft_ = budget.immediate;
     if (!following_) {
         return out;
     }
-    auto emit = [&](const Message& m) {
-        auto bytes = encodeMessage(m);
-        if (bytes.size() + budget.overhead > budget.bytes) {
-            return false;
-        }
-        stats_.bytesSent += bytes.size() + budget.overhead;
-        ++stats_.messagesSent;
-        out.push_back(std::move(bytes));
-        return true;
-    };
     if (!joined_) {
         if (!lastJoinAt_ || now - *lastJoinAt_ >= cfg_.joinRetry) {
-            if (emit(Join{session_, reset_, store_.lastSeqs(), store_.history()})) {
+            if (emit(Join{session_, reset_, store_.lastSeqs(), store_.history()}, out)) {
                 lastJoinAt_ = now;
             }
         }
@@ -230,11 +252,21 @@ std::vector<Bytes> Receiver::tick(TimePoint now, const Budget& budget) {
     }
     update(now);
     if (ackDirty_ || gaps_ != 0 || !lastAckAt_ || now - *lastAckAt_ >= cfg_.ackEvery) {
-        if (emit(Ack{session_, store_.lastSeqs(), gaps_})) {
-            ackDirty_ = false;
-            gaps_ = 0;
-            lastAckAt_ = now;
-        }
+        (void)sendAck(now, out);
+    }
+    return out;
+}
+
+std::vector<Bytes> Receiver::ackNow(TimePoint now) {
+    std::vector<Bytes> out;
+    if (!following_ || !joined_ || !orderedAdvanced_ || immediateLeft_ == 0 ||
+        (lastAckNowAt_ && now - *lastAckNowAt_ < cfg_.ackNowEvery)) {
+        return out;
+    }
+    if (sendAck(now, out)) {
+        --immediateLeft_;
+        lastAckNowAt_ = now;
+        ++stats_.immediateAcks;
     }
     return out;
 }

@@ -2,6 +2,7 @@
 #include "repl/protocol.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 namespace hs::repl {
@@ -114,12 +115,14 @@ void Sender::onPeerWatermark(const Watermark& wm, TimePoint /*now*/) {
 }
 
 void Sender::peerLost() {
+    immediateLeft_ = 0;
     decideAll(WaitOutcome::NoStandby);
     session_.reset();
     replyPending_ = false;
 }
 
 void Sender::reset() {
+    immediateLeft_ = 0;
     decideAll(WaitOutcome::Abandoned);
     session_.reset();
     replyPending_ = false;
@@ -197,30 +200,61 @@ bool Sender::buildDelta(Stream s, std::size_t room, Delta& d) const {
     return !d.records.empty();
 }
 
+bool Sender::emit(const Message& m, std::vector<Bytes>& out) {
+    auto bytes = encodeMessage(m);
+    if (bytes.size() + overhead_ > left_) {
+        return false;
+    }
+    left_ -= bytes.size() + overhead_;
+    stats_.bytesSent += bytes.size() + overhead_;
+    ++stats_.messagesSent;
+    out.push_back(std::move(bytes));
+    return true;
+}
+
+bool Sender::sendStream(Stream st, TimePoint now, std::vector<Bytes>& out,
+                        std::size_t& maxMessages) {
+    const auto s = at(st);
+    while (cursor_[s] < store_.lastSeq(st)) {
+        if (left_ <= overhead_ || maxMessages == 0) {
+            return false;
+        }
+        Delta d;
+        if (!buildDelta(st, std::min(kMaxMessage, left_ - overhead_), d)) {
+            return false; // the next record does not fit: lower classes wait too
+        }
+        if (cursor_[s] == acked_[s]) {
+            progressAt_[s] = now;
+        }
+        const auto n = d.records.size();
+        const auto to = d.to();
+        if (!emit(d, out)) {
+            return false;
+        }
+        --maxMessages;
+        stats_.recordsSent += n;
+        cursor_[s] = to;
+    }
+    return true;
+}
+
 std::vector<Bytes> Sender::tick(TimePoint now, const Budget& budget) {
     std::vector<Bytes> out;
     settleWaits(now);
+    // A new interval: its budget, what sendNow may use of it until the next tick.
+    left_ = budget.bytes;
+    overhead_ = budget.overhead;
+    immediateLeft_ = budget.immediate;
     if (!session_) {
         return out;
     }
-    std::size_t left = budget.bytes;
-    auto emit = [&](const Message& m) {
-        auto bytes = encodeMessage(m);
-        if (bytes.size() + budget.overhead > left) {
-            return false;
-        }
-        left -= bytes.size() + budget.overhead;
-        stats_.bytesSent += bytes.size() + budget.overhead;
-        ++stats_.messagesSent;
-        out.push_back(std::move(bytes));
-        return true;
-    };
     if (replyPending_) {
-        if (!emit(reply_)) {
+        if (!emit(reply_, out)) {
             return out; // nothing may go before the reply
         }
         replyPending_ = false;
     }
+    std::size_t unlimited = SIZE_MAX;
     for (std::size_t s = 0; s < kStreams; ++s) {
         const auto st = static_cast<Stream>(s);
         if (cursor_[s] > acked_[s] && now - progressAt_[s] >= cfg_.resendAfter) {
@@ -231,26 +265,20 @@ std::vector<Bytes> Sender::tick(TimePoint now, const Budget& budget) {
         if (st == Stream::Telemetry && !budget.telemetry) {
             break;
         }
-        while (cursor_[s] < store_.lastSeq(st)) {
-            if (left <= budget.overhead) {
-                return out;
-            }
-            Delta d;
-            if (!buildDelta(st, std::min(kMaxMessage, left - budget.overhead), d)) {
-                return out; // the next record does not fit: lower classes wait too
-            }
-            if (cursor_[s] == acked_[s]) {
-                progressAt_[s] = now;
-            }
-            const auto n = d.records.size();
-            const auto to = d.to();
-            if (!emit(d)) {
-                return out;
-            }
-            stats_.recordsSent += n;
-            cursor_[s] = to;
+        if (!sendStream(st, now, out, unlimited)) {
+            return out;
         }
     }
+    return out;
+}
+
+std::vector<Bytes> Sender::sendNow(TimePoint now) {
+    std::vector<Bytes> out;
+    if (!session_ || replyPending_ || immediateLeft_ == 0) {
+        return out;
+    }
+    (void)sendStream(Stream::Ordered, now, out, immediateLeft_);
+    stats_.immediate += out.size();
     return out;
 }
 

@@ -107,6 +107,59 @@ TEST(Replication, IntentReachesTheMirrorAndIsInheritedAtATakeover) {
     EXPECT_EQ(p.a.r.readiness(), repl::Readiness::Hot);
 }
 
+// An operator's intent change travels at once on a network path: the write puts its Delta on
+// the wire before the next tick, the standby's Ack of it leaves as the Delta arrives, and the
+// answer is decided with no tick of either node in between. Telemetry still waits for the tick;
+// on the serial line everything does.
+TEST(Replication, AnAcknowledgedIntentTravelsWithoutWaitingForATick) {
+    Pair p;
+    p.aActive();
+    p.run(200ms);
+    ASSERT_EQ(p.b.r.readiness(), repl::Readiness::Hot);
+    const TimePoint at = p.now + 3ms; // between two ticks
+    ChassisSnapshot c;
+    c.enabled = true;
+    c.power = PowerState::On;
+    c.sensors.push_back({.index = 1, .value = 41.5, .valueValid = true});
+    p.a.r.onTelemetry(c, at);
+    ASSERT_GT(p.a.r.store().lastSeq(repl::Stream::Telemetry), 0u);
+    EXPECT_TRUE(p.a.out.empty()) << "telemetry waits for the tick";
+    std::optional<repl::WaitOutcome> outcome;
+    p.a.r.write(0, repl::FanFloorRecord{std::uint8_t{65}}, at,
+                [&outcome](repl::WaitOutcome o) { outcome = o; });
+    ASSERT_EQ(p.a.out.size(), 1u) << "the Delta leaves at the write, not at the next tick";
+    for (auto& m : std::exchange(p.a.out, {})) {
+        p.b.r.onPeerPayload(at, {0, hb::FrameType::Replication, Role::Active, 0, std::move(m)});
+    }
+    ASSERT_NE(floorOf(p.b.r.store(), 0), nullptr);
+    EXPECT_EQ(floorOf(p.b.r.store(), 0)->dutyPct, 65);
+    ASSERT_EQ(p.b.out.size(), 1u) << "the standby's Ack leaves as the Delta arrives";
+    for (auto& m : std::exchange(p.b.out, {})) {
+        p.a.r.onPeerPayload(at, {0, hb::FrameType::Replication, Role::Standby, 0, std::move(m)});
+    }
+    ASSERT_TRUE(outcome) << "answered without a tick";
+    EXPECT_EQ(*outcome, repl::WaitOutcome::Acked);
+    EXPECT_EQ(p.a.r.statusJson(at)["counters"]["sent_at_once"], 1);
+    EXPECT_EQ(p.b.r.statusJson(at)["counters"]["sent_at_once"], 1);
+
+    // The serial line only: the write waits for the tick.
+    Side a{1, {{PathType::Serial, 20ms, 115200}}};
+    Side b{2, {{PathType::Serial, 20ms, 115200}}};
+    a.role = Role::Active;
+    (void)a.r.takeOver(t0, 5);
+    TimePoint now = t0;
+    for (int i = 0; i < 30; ++i) {
+        now += 20ms;
+        a.r.tick(now, true, {true});
+        b.r.tick(now, true, {true});
+        Pair::deliver(a, b, now, false);
+        Pair::deliver(b, a, now, false);
+    }
+    ASSERT_EQ(b.r.readiness(), repl::Readiness::Hot);
+    a.r.write(0, repl::FanFloorRecord{std::uint8_t{66}}, now + 3ms);
+    EXPECT_TRUE(a.out.empty()) << "nothing between ticks on the serial line";
+}
+
 TEST(Replication, AMirrorThatWasNotHotHandsOnNothingTrusted) {
     Pair p;
     p.aActive();

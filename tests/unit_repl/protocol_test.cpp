@@ -501,3 +501,88 @@ TEST(ReplProtocol, NeverFollowsAWriterOfAnOlderEpoch) {
     EXPECT_EQ(again.stats().lowerEpoch, 1u);
     EXPECT_EQ(floorOf(p.rs, 1), 60);
 }
+
+// At once: a written ordered record leaves before the next tick out of what the tick left of its
+// budget, and the standby acknowledges it before its own next tick; the wait is decided with no
+// tick in between. Telemetry still waits for the tick, and a slow path (immediate 0) sends
+// nothing between ticks.
+TEST(ReplProtocol, AnOrderedRecordTravelsAndIsAckedWithoutATick) {
+    const Budget net{4000, true, kFrameOverhead, 4};
+    Pair p;
+    p.run(3, net);
+    ASSERT_EQ(p.recv.readiness(), Readiness::Hot);
+    p.now += milliseconds(1);
+    p.ws.put(1, SensorRecord{40.0, true, SensorState::Nominal, 1});
+    EXPECT_TRUE(p.sender.sendNow(p.now).empty()) << "telemetry waits for the tick";
+    p.ws.put(2, FanFloorRecord{std::uint8_t{70}});
+    p.sender.await({RecordKind::FanFloor, 2}, 9, p.now);
+    const auto deltas = p.sender.sendNow(p.now);
+    ASSERT_EQ(deltas.size(), 1u);
+    Message m;
+    ASSERT_TRUE(decodeMessage(deltas[0], m));
+    ASSERT_TRUE(std::holds_alternative<Delta>(m));
+    EXPECT_EQ(std::get<Delta>(m).stream, Stream::Ordered);
+    p.recv.onMessage(m, p.now);
+    EXPECT_EQ(floorOf(p.rs, 2), 70);
+    const auto acks = p.recv.ackNow(p.now);
+    ASSERT_EQ(acks.size(), 1u);
+    ASSERT_TRUE(decodeMessage(acks[0], m));
+    ASSERT_TRUE(std::holds_alternative<Ack>(m));
+    p.sender.onMessage(m, p.now);
+    const auto d = p.sender.takeDecisions();
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].token, 9u);
+    EXPECT_EQ(d[0].outcome, WaitOutcome::Acked);
+    EXPECT_TRUE(p.recv.ackNow(p.now).empty()) << "nothing new to acknowledge";
+    EXPECT_EQ(p.sender.stats().immediate, 1u);
+    EXPECT_EQ(p.recv.stats().immediateAcks, 1u);
+
+    // A slow path: everything waits for the tick.
+    p.run(2, kSerial);
+    p.ws.put(2, FanFloorRecord{std::uint8_t{71}});
+    EXPECT_TRUE(p.sender.sendNow(p.now).empty());
+}
+
+// What leaves at once comes out of the interval's budget: never more than the tick's bytes in
+// all, at most Budget::immediate messages, and the standby's immediate Acks are rate-limited so
+// a burst of Deltas cannot cause a storm of Acks (the rest wait for the tick).
+TEST(ReplProtocol, WhatLeavesAtOnceStaysWithinTheIntervalsBudget) {
+    Pair p;
+    p.run(3, Budget{4000, true, kFrameOverhead, 2});
+    // A tick that spent nothing leaves its whole budget; three writes, two messages at once.
+    p.now += milliseconds(1);
+    std::size_t bytes = 0;
+    std::vector<Message> sent;
+    for (std::uint8_t i = 0; i < 3; ++i) {
+        p.ws.put(0, FanFloorRecord{static_cast<std::uint8_t>(50 + i)});
+        for (const auto& raw : p.sender.sendNow(p.now)) {
+            bytes += raw.size() + kFrameOverhead;
+            Message m;
+            ASSERT_TRUE(decodeMessage(raw, m));
+            sent.push_back(m);
+        }
+    }
+    EXPECT_EQ(sent.size(), 2u);
+    EXPECT_LE(bytes, 4000u);
+    // The standby takes the first at once, the second within ackNowEvery: one immediate Ack.
+    p.recv.onMessage(sent[0], p.now);
+    EXPECT_EQ(p.recv.ackNow(p.now).size(), 1u);
+    p.recv.onMessage(sent[1], p.now);
+    EXPECT_TRUE(p.recv.ackNow(p.now + microseconds(500)).empty());
+    EXPECT_EQ(p.recv.ackNow(p.now + milliseconds(2)).size(), 1u);
+    // A budget the tick used up: nothing at once. The first record's Delta (about 40 bytes)
+    // fills a budget of 60 bytes.
+    Pair q;
+    q.run(3, Budget{4000, true, kFrameOverhead, 4});
+    q.ws.put(0, FanFloorRecord{std::uint8_t{10}});
+    q.ws.put(1, FanFloorRecord{std::uint8_t{11}});
+    q.now += milliseconds(10);
+    const Budget tight{60, true, kFrameOverhead, 4};
+    std::size_t used = 0;
+    for (const auto& raw : q.sender.tick(q.now, tight))
+        used += raw.size() + kFrameOverhead;
+    q.ws.put(2, FanFloorRecord{std::uint8_t{12}});
+    for (const auto& raw : q.sender.sendNow(q.now))
+        used += raw.size() + kFrameOverhead;
+    EXPECT_LE(used, tight.bytes);
+}
