@@ -315,6 +315,13 @@ bool Daemon::Impl::quiet() const {
         return false;
     }
     const Role r = core.role();
+    // The replicated store travels at once (docs/replication.md, "At once"): the standby reads
+    // every frame as it comes, so a Delta is acknowledged without waiting for its tick (as a
+    // VRRP backup reads every advert), and the active reads at once while an operator's answer
+    // waits for that acknowledgement.
+    if (r == Role::Standby || (replication && replication->awaitingAck())) {
+        return false;
+    }
     const auto& peer = core.peer();
     const auto settled = [](Role x) { return x == Role::Active || x == Role::Standby; };
     return settled(r) && peer && settled(peer->role) && peer->role != r && !peer->unconfirmed &&
@@ -708,6 +715,7 @@ void Daemon::Impl::control(ControlRequest req, std::function<void(ControlResult)
                            [done = std::move(done), text](repl::WaitOutcome o) {
                                done({ControlStatus::Ok, replicationAnswer(text, o)});
                            });
+        setWakeOnReceive(); // the acknowledgement is read as it comes
         return;
     }
     default:
@@ -733,6 +741,7 @@ void Daemon::Impl::control(ControlRequest req, std::function<void(ControlResult)
     chassisMgr->submit(req, [this, op = req.op, zoneIdx, done = std::move(done)](ControlResult r) {
         dirty = true;
         replication->answerIntent(op, zoneIdx, std::move(r), Clock::now(), done);
+        setWakeOnReceive(); // the acknowledgement is read as it comes
     });
 }
 

@@ -88,6 +88,9 @@ std::optional<Event> noticeEvent(const repl::Notice& n);
 
 class Replication {
   public:
+    // An operator's answer waits for the standby's acknowledgement (the core thread then reads
+    // the links at once: Daemon::Impl::quiet).
+    bool awaitingAck() const { return !waits_.empty(); }
     // Sends one replication message on a path (0-based): the daemon wraps it in a frame.
     using Send = std::function<void(std::size_t path, std::vector<std::uint8_t> message)>;
     using Done = std::function<void(repl::WaitOutcome)>;
