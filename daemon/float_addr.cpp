@@ -8,6 +8,7 @@
 #include <cstring>
 #include <linux/if_packet.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
@@ -80,6 +81,14 @@ void FloatAddresses::stop() {
         ::close(nl_);
         nl_ = -1;
     }
+    if (watchWait_) {
+        watchWait_->release(); // closed below
+        watchWait_.reset();
+    }
+    if (watch_ >= 0) {
+        ::close(watch_);
+        watch_ = -1;
+    }
     if (packet_ >= 0) {
         ::close(packet_);
         packet_ = -1;
@@ -87,6 +96,7 @@ void FloatAddresses::stop() {
 }
 
 void FloatAddresses::hold(bool want) {
+    watch();
     const bool change = want != wanted_;
     wanted_ = want;
     for (auto& e : entries_) {
@@ -139,6 +149,11 @@ void FloatAddresses::request(Entry& e, bool add) {
             return;
         }
         nlWait_ = std::make_unique<asio::posix::stream_descriptor>(io_, nl_);
+        sockaddr_nl self{};
+        socklen_t len = sizeof self;
+        if (::getsockname(nl_, reinterpret_cast<sockaddr*>(&self), &len) == 0) {
+            portId_ = self.nl_pid; // assigned at the first send when 0 here: read again below
+        }
     }
     e.ifindex = ::if_nametoindex(e.cfg.interfaceName.c_str());
     if (e.ifindex == 0) {
@@ -159,9 +174,99 @@ void FloatAddresses::request(Entry& e, bool add) {
         failed(e, fmt::format("rtnetlink {}: {}", add ? "add" : "remove", errnoText(errno, true)));
         return;
     }
+    if (portId_ == 0) {
+        sockaddr_nl self{};
+        socklen_t len = sizeof self;
+        if (::getsockname(nl_, reinterpret_cast<sockaddr*>(&self), &len) == 0) {
+            portId_ = self.nl_pid;
+        }
+    }
     e.pendingSeq = seq;
     e.pendingAdd = add;
     drain();
+}
+
+// Subscribes to the kernel's IPv4 and IPv6 address notifications (no capability needed). A
+// failure is logged once: the addresses still work, they are only not watched.
+void FloatAddresses::watch() {
+    if (watch_ >= 0 || entries_.empty()) {
+        return;
+    }
+    watch_ = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+    sockaddr_nl groups{};
+    groups.nl_family = AF_NETLINK;
+    groups.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+    if (watch_ < 0 ||
+        ::bind(watch_, reinterpret_cast<const sockaddr*>(&groups), sizeof groups) != 0) {
+        HS_WARN("event=address_watch_failed error=\"{}\": an address removed by another process "
+                "is not added again until the next role change",
+                std::strerror(errno));
+        if (watch_ >= 0) {
+            ::close(watch_);
+        }
+        watch_ = -2; // not again
+        return;
+    }
+    watchWait_ = std::make_unique<asio::posix::stream_descriptor>(io_, watch_);
+    armWatch();
+}
+
+void FloatAddresses::armWatch() {
+    if (watching_ || !watchWait_) {
+        return;
+    }
+    watching_ = true;
+    watchWait_->async_wait(asio::posix::stream_descriptor::wait_read,
+                           [this](const boost::system::error_code& ec) {
+                               watching_ = false;
+                               if (ec) {
+                                   return;
+                               }
+                               readWatch();
+                               armWatch();
+                           });
+}
+
+void FloatAddresses::readWatch() {
+    std::array<std::uint8_t, 16384> buf{};
+    for (;;) {
+        const ssize_t n = ::recv(watch_, buf.data(), buf.size(), MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == ENOBUFS) {
+                continue; // notifications were lost: the next ones still count
+            }
+            return;
+        }
+        const std::span<const std::uint8_t> d(buf.data(), static_cast<std::size_t>(n));
+        for (const floataddr::AddressChange& c : floataddr::addressChanges(d)) {
+            if (portId_ != 0 && c.portId == portId_) {
+                continue; // our own request
+            }
+            for (auto& e : entries_) {
+                if (e->pendingSeq != 0 || !floataddr::sameAddress(c, e->addr) ||
+                    c.ifindex != ::if_nametoindex(e->cfg.interfaceName.c_str())) {
+                    continue;
+                }
+                if (!c.added && wanted_ && e->held) {
+                    HS_WARN("event=address_lost address={}/{} interface={}: removed by another "
+                            "process while this node holds it; adding it again",
+                            e->cfg.address, e->cfg.prefix, e->cfg.interfaceName);
+                    e->held = false;
+                    e->settled = false;
+                    if (changed_) {
+                        changed_();
+                    }
+                    apply(*e);
+                } else if (c.added && !wanted_) {
+                    HS_WARN("event=address_unexpected address={}/{} interface={}: added by another "
+                            "process while the peer holds it; removing it",
+                            e->cfg.address, e->cfg.prefix, e->cfg.interfaceName);
+                    e->settled = false;
+                    apply(*e);
+                }
+            }
+        }
+    }
 }
 
 // Reads every answer there is, without waiting; waits for the socket when one is missing.

@@ -6,7 +6,10 @@
 // the answer is read without waiting and, should it not be there yet, when the socket says so.
 // Announcements are raw frames spaced by a timer. Failures (no such interface, missing
 // CAP_NET_ADMIN or CAP_NET_RAW) are logged, counted, shown in the status and retried every second;
-// the daemon keeps running.
+// the daemon keeps running. The kernel's address notifications are watched: an address this node
+// holds that someone else removes is added again (and announced), one that appears here while
+// the peer holds it is removed, each with a warning (the node's own changes are told apart by the
+// netlink port they carry).
 #pragma once
 
 #include "base/asio.hpp"
@@ -48,6 +51,9 @@ class FloatAddresses {
     void announce(Entry& e);
     void armRetry();
     void failed(Entry& e, const std::string& what);
+    void watch();
+    void armWatch();
+    void readWatch();
 
     asio::io_context& io_;
     std::vector<std::unique_ptr<Entry>> entries_;
@@ -59,6 +65,10 @@ class FloatAddresses {
     asio::steady_timer retry_;
     bool retryArmed_ = false;
     std::uint32_t seq_ = 0;
+    std::uint32_t portId_ = 0; // the request socket's netlink port (its own changes carry it)
+    int watch_ = -1;           // rtnetlink socket in the address notification groups
+    std::unique_ptr<asio::posix::stream_descriptor> watchWait_;
+    bool watching_ = false;
     std::function<void()> changed_;
 };
 

@@ -102,6 +102,61 @@ bool absentOnRemove(int err) {
     return err == EADDRNOTAVAIL || err == ENOENT || err == ESRCH;
 }
 
+std::vector<AddressChange> addressChanges(std::span<const std::uint8_t> datagram) {
+    std::vector<AddressChange> out;
+    std::size_t off = 0;
+    while (off + sizeof(nlmsghdr) <= datagram.size()) {
+        nlmsghdr h{};
+        std::memcpy(&h, datagram.data() + off, sizeof h);
+        if (h.nlmsg_len < sizeof(nlmsghdr) || off + h.nlmsg_len > datagram.size()) {
+            break;
+        }
+        const std::size_t end = off + h.nlmsg_len;
+        if ((h.nlmsg_type == RTM_NEWADDR || h.nlmsg_type == RTM_DELADDR) &&
+            h.nlmsg_len >= NLMSG_LENGTH(sizeof(ifaddrmsg))) {
+            ifaddrmsg ifa{};
+            std::memcpy(&ifa, datagram.data() + off + NLMSG_HDRLEN, sizeof ifa);
+            AddressChange c;
+            c.added = h.nlmsg_type == RTM_NEWADDR;
+            c.ifindex = ifa.ifa_index;
+            c.portId = h.nlmsg_pid;
+            c.addr.v6 = ifa.ifa_family == AF_INET6;
+            c.addr.prefix = ifa.ifa_prefixlen;
+            const std::size_t len = c.addr.v6 ? 16 : 4;
+            bool haveLocal = false;
+            bool found = false;
+            std::size_t a = off + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(ifaddrmsg));
+            while (a + sizeof(rtattr) <= end) {
+                rtattr ra{};
+                std::memcpy(&ra, datagram.data() + a, sizeof ra);
+                if (ra.rta_len < sizeof(rtattr) || a + ra.rta_len > end) {
+                    break;
+                }
+                const std::size_t payload = ra.rta_len - RTA_LENGTH(0);
+                // IPv4: IFA_LOCAL is the interface's own address (IFA_ADDRESS the peer's on a
+                // point-to-point link); IPv6 sends IFA_ADDRESS only.
+                const bool local = ra.rta_type == IFA_LOCAL;
+                if ((local || (ra.rta_type == IFA_ADDRESS && !haveLocal)) && payload == len) {
+                    std::memcpy(c.addr.bytes.data(), datagram.data() + a + RTA_LENGTH(0), len);
+                    haveLocal = haveLocal || local;
+                    found = true;
+                }
+                a += RTA_ALIGN(ra.rta_len);
+            }
+            if (found && (ifa.ifa_family == AF_INET || ifa.ifa_family == AF_INET6)) {
+                out.push_back(c);
+            }
+        }
+        off += NLMSG_ALIGN(h.nlmsg_len);
+    }
+    return out;
+}
+
+bool sameAddress(const AddressChange& c, const Address& a) {
+    const std::size_t len = a.v6 ? 16 : 4;
+    return c.addr.v6 == a.v6 && std::memcmp(c.addr.bytes.data(), a.bytes.data(), len) == 0;
+}
+
 std::vector<std::uint8_t> gratuitousArp(const Address& a, const Mac& src) {
     std::vector<std::uint8_t> out;
     ethernetHeader(out, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, src, 0x0806);

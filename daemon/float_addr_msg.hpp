@@ -36,6 +36,22 @@ std::optional<int> ackFor(std::span<const std::uint8_t> datagram, std::uint32_t 
 // Whether ERR (from ackFor) answering a removal means "not there": a removal is then done.
 bool absentOnRemove(int err);
 
+// An address notification of the kernel's (RTM_NEWADDR / RTM_DELADDR sent to the
+// RTMGRP_IPV4_IFADDR / RTMGRP_IPV6_IFADDR groups): which address came or went on which interface,
+// and the netlink port of the request that made it (the kernel copies the requester's port id
+// into the notification: a change of our own carries our socket's port; one made by `ip` its
+// port; one the kernel made by itself 0).
+struct AddressChange {
+    bool added = false;
+    std::uint32_t ifindex = 0;
+    std::uint32_t portId = 0;
+    Address addr; // with ifa_prefixlen
+};
+// Every address notification in DATAGRAM; other messages and malformed ones are skipped.
+std::vector<AddressChange> addressChanges(std::span<const std::uint8_t> datagram);
+// Whether a notification is about address A (family and bytes; the prefix is not compared).
+bool sameAddress(const AddressChange& c, const Address& a);
+
 // A gratuitous ARP request for the IPv4 address A from SRC, to the broadcast address (RFC 5227:
 // sender and target protocol address both A, target hardware address zero).
 std::vector<std::uint8_t> gratuitousArp(const Address& a, const Mac& src);

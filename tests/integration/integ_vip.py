@@ -215,6 +215,27 @@ def sc_vip_start(ctx):
     ctx.expect(p.returncode == 0 and VIP + "/24" in p.stdout and "yes" in p.stdout,
                "hsctl address shows %s/24 held: %r" % (VIP, p.stdout))
 
+    ctx.step("another process removes the address on the active / adds it on the standby")
+    announced = addresses(ctx.n1)[VIP]["announced"]
+    t0 = time.time()
+    rig.nsexec(1, ["ip", "addr", "del", VIP + "/24", "dev", R.VETH])
+    ctx.expect(R.wait_for(lambda: holds(rig, 1), 2.0, interval=0.005),
+               "node1 added %s again after `ip addr del`" % VIP)
+    ctx.note("back on node1 %.0f ms after `ip addr del`" % ((time.time() - t0) * 1000))
+    ctx.expect(ctx.n1.first_log_time(r"event=address_lost address=%s/24 " % VIP, 0) is not None,
+               "node1 logged event=address_lost")
+    ctx.expect(R.wait_for(lambda: addresses(ctx.n1)[VIP]["announced"] >= announced + 3, 2.0,
+                          interval=0.05),
+               "node1 announced it again (%d -> %d)" % (announced,
+                                                      addresses(ctx.n1)[VIP]["announced"]))
+    rig.nsexec(2, ["ip", "addr", "add", VIP + "/24", "dev", R.VETH])
+    ctx.expect(R.wait_for(lambda: not holds(rig, 2), 2.0, interval=0.005),
+               "node2 removed %s added by `ip addr add` while node1 holds it" % VIP)
+    ctx.expect(ctx.n2.first_log_time(r"event=address_unexpected address=%s/24 " % VIP, 0)
+               is not None, "node2 logged event=address_unexpected")
+    ctx.expect(holds(rig, 1) and not holds(rig, 2), "only node1 holds %s" % VIP)
+    ctx.expect(ctx.n1.role() == "ACTIVE" and ctx.n2.role() == "STANDBY", "no role change")
+
 
 @scenario
 def sc_vip_kill_active(ctx):

@@ -175,6 +175,41 @@ TEST(FloatAddrMsg, UnsolicitedNeighbourAdvertisement) {
     EXPECT_EQ(sum, 0xffffU);
 }
 
+// The kernel's address notifications carry the same header and attributes as a request (the
+// requester's port in nlmsg_pid): what another process did is read back by address, interface
+// and port; anything else in the datagram, or a cut message, is skipped.
+TEST(FloatAddrMsg, AddressNotificationsReadBack) {
+    const Address a = v4("192.0.2.100", 24);
+    const Address b = v6("2001:db8::64", 64);
+    std::vector<std::uint8_t> d = addressRequest(false, a, 7, 1);
+    reinterpret_cast<nlmsghdr*>(d.data())->nlmsg_pid = 4242;
+    std::vector<std::uint8_t> add6 = addressRequest(true, b, 9, 2);
+    d.insert(d.end(), add6.begin(), add6.end());
+    nlmsghdr other{};
+    other.nlmsg_type = RTM_NEWLINK;
+    other.nlmsg_len = sizeof other;
+    const auto* o = reinterpret_cast<const std::uint8_t*>(&other);
+    d.insert(d.end(), o, o + sizeof other);
+    auto c = addressChanges(d);
+    ASSERT_EQ(c.size(), 2u);
+    EXPECT_FALSE(c[0].added);
+    EXPECT_EQ(c[0].ifindex, 7u);
+    EXPECT_EQ(c[0].portId, 4242u);
+    EXPECT_EQ(c[0].addr.prefix, 24);
+    EXPECT_TRUE(sameAddress(c[0], a));
+    EXPECT_FALSE(sameAddress(c[0], b));
+    EXPECT_TRUE(c[1].added);
+    EXPECT_EQ(c[1].ifindex, 9u);
+    EXPECT_TRUE(sameAddress(c[1], b));
+    EXPECT_FALSE(sameAddress(c[1], a));
+    // Only 192.0.2.100's first bytes: another address in the same family is another address.
+    EXPECT_FALSE(sameAddress(c[0], v4("192.0.2.101", 24)));
+    // A message cut short ends the reading, nothing from it is made up.
+    std::vector<std::uint8_t> cut(d.begin(), d.begin() + 20);
+    EXPECT_TRUE(addressChanges(cut).empty());
+    EXPECT_TRUE(addressChanges({}).empty());
+}
+
 } // namespace
 } // namespace hs::floataddr
 
