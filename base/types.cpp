@@ -164,6 +164,8 @@ std::string_view toString(EventType t) {
         return "addressFailed";
     case EventType::SwitchoverHoldDown:
         return "switchoverHoldDown";
+    case EventType::ReplicationHot:
+        return "replicationHot";
     }
     return "unknown";
 }

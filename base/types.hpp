@@ -270,6 +270,7 @@ enum class EventType : std::uint8_t {
     AddressReleased,           // objectIndex as above
     AddressFailed,             // objectIndex as above; text: the error (add, removal, announcement)
     SwitchoverHoldDown,        // the switchover rate guard holds voluntary switchovers down
+    ReplicationHot, // this mirror turned hot or stopped being hot; objectIndex: hsReplReadiness
 };
 struct Event {
     EventType type = EventType::PathDown;

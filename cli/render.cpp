@@ -84,6 +84,26 @@ std::string ipmitoolUnit(const std::string& unit) {
 
 } // namespace
 
+// One line of `hsctl status`: the store's role and state, as `hsctl replication` details it.
+std::string replicationSummary(const json& r) {
+    std::string line;
+    if (text(r, "store_role") == "writer") {
+        line = r.value("standby_joined", false)
+                   ? fmt::format("writer, standby joined, lag {} records", text(r, "lag_records"))
+                   : std::string("writer, no standby joined");
+    } else {
+        line =
+            fmt::format("mirror, {}, lag {} records", text(r, "readiness"), text(r, "lag_records"));
+        if (auto ms = r.find("lag_ms"); ms != r.end() && ms->is_number()) {
+            line += fmt::format(" ({} ms)", ms->dump());
+        }
+    }
+    if (r.value("degraded", false)) {
+        line += ", DEGRADED";
+    }
+    return line;
+}
+
 void renderStatus(std::ostream& out, const json& s) {
     const json& peer = s.at("peer");
     field(out, "Role", text(s, "role"));
@@ -115,6 +135,9 @@ void renderStatus(std::ostream& out, const json& s) {
             guard = fmt::format("{} of {} in {} s", text(*g, "recent"), text(*g, "limit"), windowS);
         }
         field(out, "Switchover Guard", guard);
+    }
+    if (auto r = s.find("replication"); r != s.end() && r->is_object() && !r->empty()) {
+        field(out, "Replication", replicationSummary(*r));
     }
     out << '\n';
     renderPaths(out, s);

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <string>
 #include <string_view>
 
 namespace hs::cli {
@@ -14,6 +15,8 @@ void renderPaths(std::ostream& out, const nlohmann::json& status);
 void renderAddresses(std::ostream& out, const nlohmann::json& status);
 void renderJournal(std::ostream& out, const nlohmann::json& journal);
 void renderReplication(std::ostream& out, const nlohmann::json& replication);
+// `hsctl status`'s Replication line: the store's role, readiness or joined standby, lag, degraded.
+std::string replicationSummary(const nlohmann::json& replication);
 void renderChassisStatus(std::ostream& out, const nlohmann::json& chassis);
 void renderPowerStatus(std::ostream& out, const nlohmann::json& power);
 void renderPowerAction(std::ostream& out, std::string_view action);

@@ -201,6 +201,7 @@ struct Daemon::Impl {
     Duration detection{};
     std::optional<TimePoint> lastTick; // `now` of the last NodeCore::onTimer (heartbeats sent)
     bool draining = false;             // the links are handing up what waited for this tick
+    bool mirrorHot = false;            // the last readiness told: this node's mirror was hot
     bool wakeOnRx = true;              // the links wake this thread for each frame (not steady)
     bool dirty = true;
     int publishTicks = 0; // counters are republished every kPublishEvery even when nothing changed
@@ -538,8 +539,19 @@ void Daemon::Impl::replicationNotices() {
     for (const repl::Notice& n : replication->takeNotices()) {
         logNotice(n);
         dirty = true;
+        if (n.type == repl::NoticeType::Readiness) {
+            // Told only when the mirror turns hot or stops being hot as a mirror (cold <->
+            // syncing is the way there; a mirror that becomes the writer is not a lost mirror).
+            const bool hot = n.readiness == repl::Readiness::Hot;
+            const bool tell = hot != mirrorHot && (hot || !replication->writer());
+            mirrorHot = hot;
+            if (!tell) {
+                continue;
+            }
+        }
         if (auto e = noticeEvent(n)) {
-            handleEvent(std::move(*e)); // hsReplicationDegraded, ...Restored, ...RecordsDropped
+            handleEvent(std::move(*e)); // hsReplicationDegraded, ...Restored, ...RecordsDropped,
+                                        // ...HotChange
         }
     }
 }

@@ -208,6 +208,11 @@ std::optional<Event> noticeEvent(const repl::Notice& n) {
         e.count = n.count;
         return e;
     case repl::NoticeType::Readiness:
+        // Only turning hot and leaving hot are told (cold <-> syncing is the way there).
+        e.type = EventType::ReplicationHot;
+        e.objectIndex = static_cast<std::uint32_t>(n.readiness) + 2; // hsReplReadiness
+
+        return e;
     case repl::NoticeType::Divergence:
         break;
     }

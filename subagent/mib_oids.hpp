@@ -203,6 +203,7 @@ enum Notification : std::uint32_t {
     AddressReleased = 22,
     AddressFailed = 23,
     SwitchoverHoldDown = 24,
+    ReplicationHotChange = 25,
 };
 } // namespace mib
 

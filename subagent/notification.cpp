@@ -241,6 +241,13 @@ Notification buildNotification(const Event& ev, std::uint32_t seq, const Snapsho
     case EventType::AddressReleased:
     case EventType::AddressFailed:
         return addressEvent(seq, ev, snap);
+    case EventType::ReplicationHot: {
+        // The readiness the event carries (hot, or cold after it), not a later snapshot's.
+        Trap t(mib::ReplicationHotChange, seq, snap);
+        t.replication(mib::ReplReadiness, V::makeInt(ev.objectIndex));
+        t.replication(mib::ReplLagRecords, V::makeGauge(mibClamp32(snap.replication.lagRecords)));
+        return t.take();
+    }
     case EventType::SwitchoverHoldDown: {
         Trap t(mib::SwitchoverHoldDown, seq, snap);
         t.general(mib::SwitchoverCount,

@@ -136,6 +136,7 @@ const std::map<std::string, EventType>& eventTypes() {
         {"addressReleased", EventType::AddressReleased},
         {"addressFailed", EventType::AddressFailed},
         {"switchoverHoldDown", EventType::SwitchoverHoldDown},
+        {"replicationHot", EventType::ReplicationHot},
     };
     return m;
 }

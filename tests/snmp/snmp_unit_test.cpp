@@ -204,7 +204,7 @@ TEST(Notification, SeqFirstAndIndexes) {
 
 TEST(Notification, EveryEventTypeMaps) {
     Snapshot s = makeSnap(Role::Active);
-    for (int t = 0; t <= static_cast<int>(EventType::SwitchoverHoldDown); ++t) {
+    for (int t = 0; t <= static_cast<int>(EventType::ReplicationHot); ++t) {
         Event e;
         e.type = static_cast<EventType>(t);
         e.pathIndex = 1;
@@ -537,6 +537,28 @@ TEST(Notification, SwitchoverHoldDownNamesTheCountAndTheReason) {
     EXPECT_EQ(n.varbinds[2].value.unsignedValue, 3U);
     EXPECT_EQ(n.varbinds[3].oid, scalarOid(mib::kGeneral, mib::LastSwitchoverReason));
     EXPECT_EQ(n.varbinds[3].value.integer, mibReason(SwitchoverReason::Manual));
+}
+
+// The mirror's readiness as the event carries it (hot, or what it fell back to), whatever a
+// later snapshot says.
+TEST(Notification, ReplicationHotChangeCarriesTheEventsReadiness) {
+    Snapshot s = makeSnap(Role::Standby);
+    s.replication.readiness = 0; // the snapshot already says cold
+    s.replication.lagRecords = 4;
+    Event e;
+    e.type = EventType::ReplicationHot;
+    e.objectIndex = 4; // hot(4)
+    Notification n = buildNotification(e, 9, s);
+    EXPECT_EQ(n.trapOid, notificationOid(mib::ReplicationHotChange));
+    EXPECT_EQ(notificationOid(mib::ReplicationHotChange), mibOid({mib::kNotifications, 25}));
+    ASSERT_EQ(n.varbinds.size(), 4U);
+    EXPECT_EQ(n.varbinds[2].oid, scalarOid(mib::kReplication, mib::ReplReadiness));
+    EXPECT_EQ(n.varbinds[2].value.integer, 4);
+    EXPECT_EQ(n.varbinds[3].oid, scalarOid(mib::kReplication, mib::ReplLagRecords));
+    EXPECT_EQ(n.varbinds[3].value.unsignedValue, 4U);
+    e.objectIndex = 3; // syncing(3): stopped being hot
+    n = buildNotification(e, 10, s);
+    EXPECT_EQ(n.varbinds[2].value.integer, 3);
 }
 
 TEST(SetCheck, SwitchoverRefusedDuringTheRateGuardHoldDown) {

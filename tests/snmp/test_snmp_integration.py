@@ -198,7 +198,8 @@ EVENTS = [("pathDown", 2, "hsPathDown"), ("pathUp", 2, "hsPathUp"), ("peerLost",
           ("replicationRecordsDropped", 0, "hsReplicationRecordsDropped"),
           ("addressAcquired", 1, "hsAddressAcquired"), ("addressReleased", 1, "hsAddressReleased"),
           ("addressFailed", 1, "hsAddressFailed"),
-          ("switchoverHoldDown", 0, "hsSwitchoverHoldDown")]
+          ("switchoverHoldDown", 0, "hsSwitchoverHoldDown"),
+          ("replicationHot", 4, "hsReplicationHotChange")]
 
 
 def test_notifications(bed, agent, notifications):

@@ -1181,6 +1181,11 @@ def sc_replication_faults(a):
         r2 = n2.hsctl_json("replication")
         check(r2.get("counters", {}).get("snapshots_sent", 0) > sent_before,
               "node2 sent a full snapshot to the emptied node1", sent_before, r2)
+        check(bed.wait_traps(lambda ts: any(
+            is_trap("hsReplicationHotChange", hsReplReadiness="hot")(t) for t in ts),
+            node=1, timeout=10),
+              "snmptrapd: hsReplicationHotChange (hot) from the emptied node1's agent",
+              [(t["trap"], S.trap_value(t, "hsReplReadiness")) for t in bed.traps(node=1)])
         pair = settled_equal(a, n1, n2,
                              holds=lambda d: floor_of(d, 0) == 60 and floor_of(d, 1) == 55)
         check(pair,

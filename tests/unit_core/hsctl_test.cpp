@@ -84,7 +84,12 @@ class HsctlTest : public test::ControlFixture {
         auto canned = [](json result) {
             return [result](const json&, ControlServer::Reply reply) { reply(controlOk(result)); };
         };
-        s.addHandler("status", canned(toJson(snap)));
+        json status = toJson(snap);
+        // As the daemon adds it (daemon/replication.cpp Replication::status).
+        status["replication"] = {{"store_role", "writer"}, {"standby_joined", true},
+                                 {"lag_records", 2},       {"lag_ms", nullptr},
+                                 {"degraded", true},       {"readiness", "none"}};
+        s.addHandler("status", canned(status));
         s.addHandler("journal", canned(journalJson(snap)));
         s.addHandler("chassis.status", canned(chassisStatusJson(snap.chassis)));
         s.addHandler("sensor.list", canned(sensorListJson(snap.chassis)));
@@ -122,6 +127,9 @@ TEST_F(HsctlTest, StatusHuman) {
     EXPECT_TRUE(has(r.out, "Epoch                : 7")) << r.out;
     EXPECT_TRUE(has(r.out, "alive, standby (node 2, slot 1)")) << r.out;
     EXPECT_TRUE(has(r.out, "Redundancy           : degraded")) << r.out;
+    EXPECT_TRUE(has(r.out, "Replication          : writer, standby joined, lag 2 records, "
+                           "DEGRADED"))
+        << r.out;
     EXPECT_TRUE(has(r.out, "Auth-fail  Foreign")) << r.out;
     EXPECT_TRUE(has(r.out, "net0     udp     up          120")) << r.out;
     EXPECT_TRUE(has(r.out, "serial0  serial  admin_down")) << r.out;

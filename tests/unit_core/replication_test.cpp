@@ -355,7 +355,17 @@ TEST(Replication, DegradedBecomesAnEvent) {
     ASSERT_TRUE(noticeEvent(conflict));
     EXPECT_EQ(noticeEvent(conflict)->type, EventType::ReplicationRecordsDropped);
     EXPECT_EQ(noticeEvent(conflict)->count, 7u);
-    EXPECT_FALSE(noticeEvent(repl::Notice{repl::NoticeType::Readiness, {}, 0, {}}));
+    // A readiness notice carries the readiness as hsReplReadiness (the daemon tells only the
+    // changes into and out of hot: Daemon::Impl::replicationNotices).
+    auto hot = noticeEvent(repl::Notice{repl::NoticeType::Readiness, repl::Readiness::Hot, 0, {}});
+    ASSERT_TRUE(hot);
+    EXPECT_EQ(hot->type, EventType::ReplicationHot);
+    EXPECT_EQ(hot->objectIndex, 4u); // hot(4)
+    auto cold =
+        noticeEvent(repl::Notice{repl::NoticeType::Readiness, repl::Readiness::Cold, 0, {}});
+    ASSERT_TRUE(cold);
+    EXPECT_EQ(cold->objectIndex, 2u); // cold(2)
+    EXPECT_FALSE(noticeEvent(repl::Notice{repl::NoticeType::Divergence, {}, 0, {}}));
 }
 
 // A node whose store holds a newer term of its own (active while cut off) follows an active of
