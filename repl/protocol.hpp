@@ -45,6 +45,15 @@ struct Budget {
     // Receiver::ackNow), out of what the tick left of `bytes`; 0: they wait for the tick.
     std::size_t immediate = 0;
 };
+// What is left of an interval's budget; both ends spend it message by message.
+struct Outbox {
+    std::size_t left = 0; // bytes of the current interval's budget not yet spent
+    std::size_t overhead = kFrameOverhead;
+    // Appends M's encoding to OUT when it and its overhead fit what is left, and counts it in
+    // MESSAGES and BYTES (overhead included); false, and nothing spent, when it does not fit.
+    bool emit(const Message& m, std::vector<Bytes>& out, std::uint64_t& messages,
+              std::uint64_t& bytes);
+};
 // Spare bytes of a path per heartbeat interval: its line rate over the interval, less the bytes
 // the heartbeat frame takes. Replication gets no more, so it never delays a heartbeat.
 std::size_t spareBytesPerTick(std::uint64_t bytesPerSecond, Duration interval,
@@ -153,7 +162,7 @@ class Sender {
     void decideAll(WaitOutcome o);
     bool buildDelta(Stream s, std::size_t room, Delta& d) const;
     bool emit(const Message& m, std::vector<Bytes>& out);
-    // Sends stream S above its cursor out of left_, at most MAXMESSAGES Deltas; false when a
+    // Sends stream S above its cursor out of box_, at most MAXMESSAGES Deltas; false when a
     // record had to wait (no room, or the message count reached).
     bool sendStream(Stream s, TimePoint now, std::vector<Bytes>& out, std::size_t& maxMessages);
 
@@ -171,8 +180,7 @@ class Sender {
     std::vector<Decision> decisions_;
     std::vector<Notice> notices_;
     bool degraded_ = false;
-    std::size_t left_ = 0; // bytes of the current interval's budget not yet spent
-    std::size_t overhead_ = kFrameOverhead;
+    Outbox box_;
     std::size_t immediateLeft_ = 0; // messages sendNow may still send in this interval
     SenderStats stats_;
 };
@@ -264,8 +272,7 @@ class Receiver {
     std::uint8_t gaps_ = 0;
     bool ackDirty_ = false;
     bool orderedAdvanced_ = false; // a Delta advanced the ordered stream since the last Ack
-    std::size_t left_ = 0;         // bytes of the current interval's budget not yet spent
-    std::size_t overhead_ = kFrameOverhead;
+    Outbox box_;
     std::size_t immediateLeft_ = 0;
     std::optional<TimePoint> lastAckAt_;
     std::optional<TimePoint> lastAckNowAt_;

@@ -211,15 +211,7 @@ Duration Receiver::lag(Stream s, TimePoint now) const {
 }
 
 bool Receiver::emit(const Message& m, std::vector<Bytes>& out) {
-    auto bytes = encodeMessage(m);
-    if (bytes.size() + overhead_ > left_) {
-        return false;
-    }
-    left_ -= bytes.size() + overhead_;
-    stats_.bytesSent += bytes.size() + overhead_;
-    ++stats_.messagesSent;
-    out.push_back(std::move(bytes));
-    return true;
+    return box_.emit(m, out, stats_.messagesSent, stats_.bytesSent);
 }
 
 bool Receiver::sendAck(TimePoint now, std::vector<Bytes>& out) {
@@ -236,8 +228,8 @@ bool Receiver::sendAck(TimePoint now, std::vector<Bytes>& out) {
 std::vector<Bytes> Receiver::tick(TimePoint now, const Budget& budget) {
     std::vector<Bytes> out;
     // A new interval: its budget, what ackNow may use of it until the next tick.
-    left_ = budget.bytes;
-    overhead_ = budget.overhead;
+    box_.left = budget.bytes;
+    box_.overhead = budget.overhead;
     immediateLeft_ = budget.immediate;
     if (!following_) {
         return out;

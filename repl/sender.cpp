@@ -200,27 +200,32 @@ bool Sender::buildDelta(Stream s, std::size_t room, Delta& d) const {
     return !d.records.empty();
 }
 
-bool Sender::emit(const Message& m, std::vector<Bytes>& out) {
-    auto bytes = encodeMessage(m);
-    if (bytes.size() + overhead_ > left_) {
+bool Outbox::emit(const Message& m, std::vector<Bytes>& out, std::uint64_t& messages,
+                  std::uint64_t& bytes) {
+    auto encoded = encodeMessage(m);
+    if (encoded.size() + overhead > left) {
         return false;
     }
-    left_ -= bytes.size() + overhead_;
-    stats_.bytesSent += bytes.size() + overhead_;
-    ++stats_.messagesSent;
-    out.push_back(std::move(bytes));
+    left -= encoded.size() + overhead;
+    bytes += encoded.size() + overhead;
+    ++messages;
+    out.push_back(std::move(encoded));
     return true;
+}
+
+bool Sender::emit(const Message& m, std::vector<Bytes>& out) {
+    return box_.emit(m, out, stats_.messagesSent, stats_.bytesSent);
 }
 
 bool Sender::sendStream(Stream st, TimePoint now, std::vector<Bytes>& out,
                         std::size_t& maxMessages) {
     const auto s = at(st);
     while (cursor_[s] < store_.lastSeq(st)) {
-        if (left_ <= overhead_ || maxMessages == 0) {
+        if (box_.left <= box_.overhead || maxMessages == 0) {
             return false;
         }
         Delta d;
-        if (!buildDelta(st, std::min(kMaxMessage, left_ - overhead_), d)) {
+        if (!buildDelta(st, std::min(kMaxMessage, box_.left - box_.overhead), d)) {
             return false; // the next record does not fit: lower classes wait too
         }
         if (cursor_[s] == acked_[s]) {
@@ -242,8 +247,8 @@ std::vector<Bytes> Sender::tick(TimePoint now, const Budget& budget) {
     std::vector<Bytes> out;
     settleWaits(now);
     // A new interval: its budget, what sendNow may use of it until the next tick.
-    left_ = budget.bytes;
-    overhead_ = budget.overhead;
+    box_.left = budget.bytes;
+    box_.overhead = budget.overhead;
     immediateLeft_ = budget.immediate;
     if (!session_) {
         return out;
