@@ -189,7 +189,7 @@ void FloatAddresses::request(Entry& e, bool add) {
 // Subscribes to the kernel's IPv4 and IPv6 address notifications (no capability needed). A
 // failure is logged once: the addresses still work, they are only not watched.
 void FloatAddresses::watch() {
-    if (watch_ >= 0 || entries_.empty()) {
+    if (watch_ != -1 || entries_.empty()) { // open, or failed once (-2): not again
         return;
     }
     watch_ = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
